@@ -1,0 +1,263 @@
+//! `Application::build(settings)` binds the listener and wires the state; `serve` and the
+//! tests run the same application.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ipnet::IpNet;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::audit::Audit;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::keys::Keys;
+use crate::crypto::password::Hasher;
+use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
+use crate::http;
+use crate::http::pages::Pages;
+use crate::service::clients::ClientCache;
+use crate::service::session::Lifetimes;
+use crate::store::Db;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub clock: Arc<Clock>,
+    pub db: Db,
+    pub store: DynEphemeral,
+    pub keys: Arc<Keys>,
+    pub hasher: Hasher,
+    pub clients: ClientCache,
+    pub audit: Audit,
+    pub pages: Pages,
+    pub urls: Urls,
+    pub trusted_proxies: Vec<IpNet>,
+    /// The discovery document, serialised once.
+    pub discovery: axum::body::Bytes,
+    pub secure_cookies: bool,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Inner {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn session_lifetimes(&self) -> Lifetimes {
+        Lifetimes {
+            idle: self.settings.session_idle_ttl,
+            absolute: self.settings.session_absolute_ttl,
+        }
+    }
+}
+
+/// Every URL guichet emits, derived from the issuer once (never from `Host`).
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub issuer: String,
+    /// The issuer's path ("" or "/sso"): every route is mounted under it.
+    pub base_path: String,
+    pub authorize: String,
+    pub token: String,
+    pub userinfo: String,
+    pub jwks: String,
+    pub revoke: String,
+    pub introspect: String,
+    pub end_session: String,
+}
+
+impl Urls {
+    pub fn new(issuer: &str) -> Urls {
+        let base_path = url::Url::parse(issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let at = |p: &str| format!("{issuer}{p}");
+        Urls {
+            issuer: issuer.to_owned(),
+            base_path,
+            authorize: at("/authorize"),
+            token: at("/token"),
+            userinfo: at("/userinfo"),
+            jwks: at("/jwks"),
+            revoke: at("/revoke"),
+            introspect: at("/introspect"),
+            end_session: at("/logout"),
+        }
+    }
+}
+
+/// Opens the durable database and applies pending migrations; returns what was applied.
+pub async fn open_db(settings: &Settings) -> anyhow::Result<(Db, Vec<String>)> {
+    let db = Db::connect(&settings.database_url)
+        .await
+        .with_context(|| "cannot open the database named by GUICHET_DATABASE_URL")?;
+    let applied = db.migrate().await.context("migrations failed")?;
+    Ok((db, applied))
+}
+
+/// The short-lived store: Redis when `GUICHET_REDIS_URL` is set, else in-process.
+pub async fn open_store(
+    settings: &Settings,
+    clock: &Arc<Clock>,
+) -> anyhow::Result<(DynEphemeral, Option<JoinHandle<()>>)> {
+    match &settings.redis_url {
+        Some(url) => {
+            let store = RedisStore::connect(url, &settings.redis_prefix)
+                .await
+                .context("cannot reach the Redis server named by GUICHET_REDIS_URL")?;
+            Ok((store, None))
+        }
+        None => {
+            let store = MemoryStore::new(settings.memory_store_max_items);
+            let c = clock.clone();
+            let sweeper = store.spawn_sweeper(Arc::new(move || c.now()), Duration::from_secs(30));
+            Ok((store, Some(sweeper)))
+        }
+    }
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    background: Vec<JoinHandle<()>>,
+    audit_writer: JoinHandle<()>,
+}
+
+impl Application {
+    /// Opens the stores, loads (or generates) the keys and binds `settings.listen` (port 0
+    /// picks a free port).
+    pub async fn build(settings: Settings, clock: Arc<Clock>) -> anyhow::Result<Application> {
+        settings.validate()?;
+        let (db, applied) = open_db(&settings).await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "migrations applied");
+        }
+        let (store, sweeper) = open_store(&settings, &clock).await?;
+        let keys = Arc::new(
+            Keys::load_or_generate(&settings.keys_dir)
+                .with_context(|| format!("keys folder {}", settings.keys_dir.display()))?,
+        );
+        let hasher = Hasher::new(settings.hash_concurrency())?;
+        let (audit, audit_writer) = Audit::start(db.clone());
+        let urls = Urls::new(&settings.issuer);
+        let pages = Pages::new(&urls.base_path).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
+        let discovery = http::oidc::discovery::document(&settings, &urls, &keys.current()).into();
+        let listener = TcpListener::bind(settings.listen_addr()?)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let state = AppState(Arc::new(Inner {
+            trusted_proxies: settings.trusted_proxy_nets()?,
+            secure_cookies: settings.is_https(),
+            clients: ClientCache::new(Duration::from_secs(10)),
+            settings,
+            clock,
+            db,
+            store,
+            keys,
+            hasher,
+            audit,
+            pages,
+            urls,
+            discovery,
+        }));
+        let mut background = vec![spawn_key_reloader(state.keys.clone())];
+        background.extend(sweeper);
+        Ok(Application {
+            listener,
+            state,
+            background,
+            audit_writer,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` resolves, drains in-flight requests, then flushes the audit.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            state,
+            background,
+            audit_writer,
+        } = self;
+        let router = http::router(state.clone());
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
+        for task in background {
+            task.abort();
+        }
+        let db = state.db.clone();
+        // The last `Audit` sender goes with the state; the writer then flushes and stops.
+        drop(state);
+        if tokio::time::timeout(Duration::from_secs(10), audit_writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("audit flush did not finish in 10 s");
+        }
+        db.close().await;
+        Ok(())
+    }
+}
+
+/// Re-reads the keys folder every 60 s and on SIGHUP.
+fn spawn_key_reloader(keys: Arc<Keys>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            #[cfg(unix)]
+            {
+                match hup.as_mut() {
+                    Some(h) => {
+                        tokio::select! {
+                            _ = tick.tick() => {}
+                            _ = h.recv() => { tracing::info!("SIGHUP: reloading keys"); }
+                        }
+                    }
+                    None => {
+                        tick.tick().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            tick.tick().await;
+            if let Err(e) = keys.reload() {
+                tracing::error!(error = %e, "keys reload failed; keeping the previous keys");
+            }
+        }
+    })
+}

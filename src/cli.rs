@@ -1,0 +1,285 @@
+//! The command line: `serve` and the administration commands. Standard output carries only the
+//! JSON result; logs go to standard error. Exit 0 on success, 1 with one line on standard error
+//! on failure, 2 on usage errors (clap). Every command applies pending migrations first.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::app::{Application, open_db};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::keys::{self, Alg};
+use crate::crypto::password::Hasher;
+use crate::domain::user::{NewUser, validate_identifier};
+use crate::service::clients::{ClientSpec, register};
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "guichet",
+    version,
+    about = "An identity provider: OpenID Connect (and soon CAS)"
+)]
+pub struct Cli {
+    /// TOML configuration file (keys are the GUICHET_* names in lower case, without the prefix).
+    #[arg(long, global = true, env = "GUICHET_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage client applications.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user.
+    Add(UserAdd),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("secret").required(true).args(["password", "password_stdin"]))]
+pub struct UserAdd {
+    #[arg(long)]
+    pub login: String,
+    /// The password (visible in the process list: prefer --password-stdin).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Read the password from standard input (first line).
+    #[arg(long)]
+    pub password_stdin: bool,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub email_verified: bool,
+    /// Another identifier the user may sign in with (student/staff number…); repeatable.
+    #[arg(long = "identifier")]
+    pub identifiers: Vec<String>,
+    #[arg(long)]
+    pub given_name: Option<String>,
+    #[arg(long)]
+    pub family_name: Option<String>,
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// student, staff, external…
+    #[arg(long)]
+    pub category: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client application.
+    Add(ClientAdd),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAdd {
+    #[arg(long)]
+    pub client_id: String,
+    /// A display name shown on the login and consent pages.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// A public client (no secret, PKCE mandatory).
+    #[arg(long)]
+    pub public: bool,
+    /// authorization_code, refresh_token, client_credentials (default: the first two).
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// Default: openid profile email.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Skip the consent page.
+    #[arg(long)]
+    pub first_party: bool,
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    pub id_token_alg: String,
+    #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+    pub access_token_alg: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new signing key; it signs once the servers reload (SIGHUP or within 60 s).
+    Rotate {
+        #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
+        alg: String,
+    },
+    /// Remove a key (after the tokens it signed have expired).
+    Retire {
+        #[arg(long)]
+        kid: String,
+    },
+}
+
+fn print(value: serde_json::Value) {
+    println!("{value}");
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (settings, warnings) = Settings::load(cli.config.as_deref())?;
+    telemetry::init(&settings.log, settings.log_format);
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let (db, applied) = open_db(&settings).await?;
+            db.close().await;
+            print(json!({ "applied": applied }));
+            Ok(())
+        }
+        Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
+        Command::Client(ClientCommand::Add(args)) => client_add(settings, args).await,
+        Command::Keys(cmd) => {
+            // Migrations first, as for every command.
+            let (db, _) = open_db(&settings).await?;
+            db.close().await;
+            match cmd {
+                KeysCommand::Rotate { alg } => {
+                    let alg = Alg::parse(&alg).context("unknown algorithm")?;
+                    let (kid, alg) = keys::rotate(&settings.keys_dir, alg)?;
+                    print(json!({ "kid": kid, "alg": alg.as_str() }));
+                }
+                KeysCommand::Retire { kid } => {
+                    keys::retire(&settings.keys_dir, &kid)?;
+                    print(json!({ "retired": kid }));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let listen = settings.listen.clone();
+    let issuer = settings.issuer.clone();
+    let app = Application::build(settings, Clock::system()).await?;
+    tracing::info!(%issuer, %listen, port = app.port(), "guichet is serving");
+    app.run_until(shutdown_signal()).await
+}
+
+/// SIGTERM or Ctrl-C: stop accepting, drain in-flight requests, flush the audit.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+/// Minimum password length (OWASP ASVS 6.2.1); the full policy comes with the self-service
+/// issue.
+const MIN_PASSWORD: usize = 8;
+const MAX_PASSWORD: usize = 128;
+
+async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
+    let password = match (args.password, args.password_stdin) {
+        (Some(p), false) => p,
+        (None, true) => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read the password from stdin")?;
+            s.lines().next().unwrap_or("").to_owned()
+        }
+        _ => bail!("give exactly one of --password and --password-stdin"),
+    };
+    let length = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
+        bail!("the password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters");
+    }
+    validate_identifier(&args.login).map_err(anyhow::Error::msg)?;
+    for id in args.identifiers.iter().chain(args.email.iter()) {
+        validate_identifier(id).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(e) = &args.email {
+        if !e.contains('@') {
+            bail!("--email {e:?} is not an e-mail address");
+        }
+    }
+    let (db, _) = open_db(&settings).await?;
+    let hasher = Hasher::new(1)?;
+    let hash = tokio::task::spawn_blocking(move || hasher.hash_blocking(&password)).await??;
+    let new = NewUser {
+        login: args.login.trim().to_owned(),
+        password_hash: Some(hash),
+        email: args.email.map(|e| e.trim().to_owned()),
+        email_verified: args.email_verified,
+        identifiers: args
+            .identifiers
+            .iter()
+            .map(|i| i.trim().to_owned())
+            .collect(),
+        given_name: args.given_name,
+        family_name: args.family_name,
+        phone_number: args.phone,
+        category: args.category,
+    };
+    let now = Clock::system().now();
+    let (user, identifiers) = db.user_insert(&new, now).await?;
+    db.close().await;
+    print(json!({ "id": user.id, "login": user.login, "identifiers": identifiers }));
+    Ok(())
+}
+
+async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
+    let alg = |s: &str| Alg::parse(s).with_context(|| format!("unknown algorithm {s}"));
+    let spec = ClientSpec {
+        client_id: args.client_id,
+        name: args.name,
+        public: args.public,
+        redirect_uris: args.redirect_uris,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
+        grant_types: args.grant_types,
+        scopes: args.scopes,
+        first_party: args.first_party,
+        id_token_alg: alg(&args.id_token_alg)?,
+        access_token_alg: alg(&args.access_token_alg)?,
+    };
+    let (db, _) = open_db(&settings).await?;
+    let (client, secret) = register(&db, spec, Clock::system().now()).await?;
+    db.close().await;
+    let mut out = json!({ "client_id": client.client_id });
+    if let Some(s) = secret {
+        out["client_secret"] = json!(s);
+    }
+    print(out);
+    Ok(())
+}

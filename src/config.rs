@@ -1,0 +1,340 @@
+//! Layered settings: defaults < TOML file (`--config`/`GUICHET_CONFIG`) < `GUICHET_*`
+//! environment. Validated once at start-up; a bad setting stops start-up with one line naming it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+/// Every setting; in the file each key is the environment name in lower case without the prefix.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub issuer: String,
+    pub listen: String,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub keys_dir: PathBuf,
+    pub outbox_dir: PathBuf,
+    pub log: String,
+    pub log_format: LogFormat,
+    #[serde(deserialize_with = "list_or_string")]
+    pub trusted_proxies: Vec<String>,
+    pub hash_concurrency: Option<usize>,
+    pub access_token_audience: Option<String>,
+    pub code_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub session_idle_ttl: i64,
+    pub session_absolute_ttl: i64,
+    pub offline_ttl: i64,
+    /// Upper bound on items in the in-process store.
+    pub memory_store_max_items: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            issuer: "http://127.0.0.1:8080".into(),
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://guichet.db".into(),
+            redis_url: None,
+            redis_prefix: "guichet:".into(),
+            keys_dir: "keys".into(),
+            outbox_dir: "outbox".into(),
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            trusted_proxies: Vec::new(),
+            hash_concurrency: None,
+            access_token_audience: None,
+            code_ttl: 60,
+            access_token_ttl: 300,
+            id_token_ttl: 300,
+            session_idle_ttl: 1800,
+            session_absolute_ttl: 36000,
+            offline_ttl: 2_592_000,
+            memory_store_max_items: 1_000_000,
+        }
+    }
+}
+
+/// The environment names the settings answer to (the contract in docs/configuration.md).
+pub const ENV_NAMES: &[&str] = &[
+    "ISSUER",
+    "LISTEN",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "REDIS_PREFIX",
+    "KEYS_DIR",
+    "OUTBOX_DIR",
+    "LOG",
+    "LOG_FORMAT",
+    "TRUSTED_PROXIES",
+    "HASH_CONCURRENCY",
+    "ACCESS_TOKEN_AUDIENCE",
+    "CODE_TTL",
+    "ACCESS_TOKEN_TTL",
+    "ID_TOKEN_TTL",
+    "SESSION_IDLE_TTL",
+    "SESSION_ABSOLUTE_TTL",
+    "OFFLINE_TTL",
+    "MEMORY_STORE_MAX_ITEMS",
+];
+
+/// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
+const OTHER_ENV_NAMES: &[&str] = &["CONFIG", "TEST_DATABASE_URL", "TEST_REDIS_URL"];
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn list_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        One(String),
+    }
+    Ok(match ListOrString::deserialize(d)? {
+        ListOrString::List(v) => v,
+        ListOrString::One(s) => s
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+impl Settings {
+    /// Reads the optional file, then the environment. Returns the settings and the warnings
+    /// (unknown `GUICHET_*` variables) for the caller to log once telemetry is up.
+    pub fn load(file: Option<&Path>) -> Result<(Settings, Vec<String>), ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let mut warnings = Vec::new();
+        let mut env: Vec<(String, String)> = Vec::new();
+        for (name, value) in std::env::vars() {
+            let Some(short) = name.strip_prefix("GUICHET_") else {
+                continue;
+            };
+            if ENV_NAMES.contains(&short) {
+                env.push((short.to_ascii_lowercase(), value));
+            } else if !OTHER_ENV_NAMES.contains(&short) {
+                warnings.push(format!("unknown environment variable {name} ignored"));
+            }
+        }
+        for (key, value) in env {
+            figment = figment.merge(Serialized::default(&key, env_value(&key, &value)?));
+        }
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError(one_line(&e.to_string())))?;
+        settings.validate()?;
+        Ok((settings, warnings))
+    }
+
+    /// Checks every setting; the message names the one that is wrong.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_issuer(&self.issuer)?;
+        self.listen_addr()?;
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError(
+                "GUICHET_DATABASE_URL must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if let Some(url) = &self.redis_url {
+            // TLS to Redis (rediss://) is not built in yet: terminate it with a local tunnel.
+            if !url.starts_with("redis://") {
+                return Err(ConfigError(
+                    "GUICHET_REDIS_URL must start with redis://".into(),
+                ));
+            }
+        }
+        self.trusted_proxy_nets()?;
+        if self.hash_concurrency == Some(0) {
+            return Err(ConfigError(
+                "GUICHET_HASH_CONCURRENCY must be at least 1".into(),
+            ));
+        }
+        for (name, value) in [
+            ("GUICHET_CODE_TTL", self.code_ttl),
+            ("GUICHET_ACCESS_TOKEN_TTL", self.access_token_ttl),
+            ("GUICHET_ID_TOKEN_TTL", self.id_token_ttl),
+            ("GUICHET_SESSION_IDLE_TTL", self.session_idle_ttl),
+            ("GUICHET_SESSION_ABSOLUTE_TTL", self.session_absolute_ttl),
+            ("GUICHET_OFFLINE_TTL", self.offline_ttl),
+        ] {
+            if value <= 0 {
+                return Err(ConfigError(format!(
+                    "{name} must be a positive number of seconds"
+                )));
+            }
+        }
+        if self.code_ttl > 600 {
+            // RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes.
+            return Err(ConfigError(
+                "GUICHET_CODE_TTL must be at most 600 seconds".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "GUICHET_LISTEN must be an address and port such as 127.0.0.1:8080, not {:?}",
+                self.listen
+            ))
+        })
+    }
+
+    pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        ConfigError(format!("GUICHET_TRUSTED_PROXIES: {s:?} is not a CIDR"))
+                    })
+            })
+            .collect()
+    }
+
+    pub fn hash_concurrency(&self) -> usize {
+        self.hash_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn access_token_audience(&self) -> &str {
+        self.access_token_audience
+            .as_deref()
+            .unwrap_or(&self.issuer)
+    }
+}
+
+/// Environment values are strings; numbers are parsed for the numeric settings so that a typo
+/// is reported against the variable's name.
+fn env_value(key: &str, value: &str) -> Result<figment::value::Value, ConfigError> {
+    use figment::value::Value;
+    let numeric =
+        key.ends_with("_ttl") || key == "hash_concurrency" || key == "memory_store_max_items";
+    if numeric {
+        let n: i64 = value.trim().parse().map_err(|_| {
+            ConfigError(format!(
+                "GUICHET_{} must be a whole number, not {value:?}",
+                key.to_ascii_uppercase()
+            ))
+        })?;
+        return Ok(Value::from(n));
+    }
+    Ok(Value::from(value.to_owned()))
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " ")
+}
+
+fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| ConfigError(format!("GUICHET_ISSUER {issuer:?} {why}"));
+    let url = Url::parse(issuer).map_err(|_| bad("is not a URL"))?;
+    if url.query().is_some() || issuer.contains('?') {
+        return Err(bad("must not have a query"));
+    }
+    if url.fragment().is_some() || issuer.contains('#') {
+        return Err(bad("must not have a fragment"));
+    }
+    if issuer.ends_with('/') {
+        return Err(bad("must not end with /"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not carry credentials"));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            };
+            if !loopback {
+                return Err(bad("must use https unless the host is loopback"));
+            }
+        }
+        _ => return Err(bad("must be an https URL")),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_rules_reject_query_fragment_slash_and_plain_http() {
+        for bad in [
+            "http://example.org",
+            "https://example.org/",
+            "https://example.org?a=b",
+            "https://example.org#x",
+            "ftp://example.org",
+            "not a url",
+        ] {
+            assert!(validate_issuer(bad).is_err(), "{bad} accepted");
+        }
+        for good in [
+            "https://idp.example.org",
+            "https://example.org/sso",
+            "http://127.0.0.1:8080",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+        ] {
+            assert!(validate_issuer(good).is_ok(), "{good} refused");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_accept_a_comma_separated_string_or_a_list() {
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Serialized::default(
+                "trusted_proxies",
+                "10.0.0.0/8, 127.0.0.1",
+            ))
+            .extract()
+            .unwrap_or_default();
+        assert_eq!(s.trusted_proxies, vec!["10.0.0.0/8", "127.0.0.1"]);
+        assert_eq!(s.trusted_proxy_nets().map(|v| v.len()).ok(), Some(2));
+    }
+}

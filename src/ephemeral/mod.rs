@@ -1,0 +1,74 @@
+//! Short-lived state: SSO sessions, authorization codes, rate counters, one-time tokens and
+//! revocation markers. Only what may be lost lives here.
+//!
+//! Every item carries its own `expires_at` (unix seconds) and every read checks it against the
+//! `now` the caller passes (taken from the injected clock), so tests move time instead of
+//! sleeping; the Redis TTL and the in-process sweeper only collect garbage.
+//!
+//! Consume-once operations (`take`, `swap`) are atomic on both implementations, so two nodes
+//! can never both redeem one code.
+
+mod memory;
+mod redis;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EphemeralError {
+    #[error("short-lived store unavailable: {0}")]
+    Backend(String),
+    #[error("short-lived store is full")]
+    Full,
+}
+
+pub type Result<T> = std::result::Result<T, EphemeralError>;
+
+/// One interface over the in-process store (one node) and Redis (several nodes).
+#[async_trait::async_trait]
+pub trait Ephemeral: Send + Sync + 'static {
+    /// Stores `value` under `key` until `expires_at`, replacing any previous item.
+    async fn put(&self, key: &str, value: &[u8], expires_at: i64) -> Result<()>;
+
+    /// Stores `value` only if no live item exists under `key`; returns whether it was stored.
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<bool>;
+
+    /// The live value under `key`, if any.
+    async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>>;
+
+    /// Removes and returns the live value under `key` in one atomic step.
+    async fn take(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>>;
+
+    /// Atomically replaces whatever is under `key` with `value` (until `expires_at`) and returns
+    /// the previous live value, if any. Used to swap an authorization code for its tombstone.
+    async fn swap(
+        &self,
+        key: &str,
+        value: &[u8],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<Option<Vec<u8>>>;
+
+    /// Removes `key` (no error if absent).
+    async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Whether any of `keys` holds a live item, in one round trip (Redis: one MGET).
+    async fn any_exists(&self, keys: &[&str], now: i64) -> Result<bool>;
+
+    /// Adds one to the counter under `key`, creating it with `expires_at` if absent or expired,
+    /// and returns the new count. Atomic across nodes.
+    async fn incr(&self, key: &str, expires_at: i64, now: i64) -> Result<u64>;
+
+    /// Checks that the backend answers (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+}
+
+pub type DynEphemeral = Arc<dyn Ephemeral>;

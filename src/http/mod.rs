@@ -1,0 +1,276 @@
+//! The HTTP edge: one router per area, merged here, and the helpers every handler shares
+//! (security headers, cookies, CSRF, forms, the client's address).
+
+pub mod health;
+pub mod i18n;
+pub mod oidc;
+pub mod pages;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::crypto::token::{ct_eq, hmac, random_token};
+use i18n::Locale;
+
+pub fn router(state: AppState) -> Router {
+    let base = state.urls.base_path.clone();
+    let routes = Router::new()
+        .merge(oidc::router())
+        .merge(health::router())
+        .route("/static/style.css", get(style_get))
+        .fallback(not_found);
+    let app = if base.is_empty() {
+        routes
+    } else {
+        Router::new().nest(&base, routes).fallback(not_found)
+    };
+    app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        security_headers,
+    ))
+    .layer(DefaultBodyLimit::max(64 * 1024))
+    .layer(CatchPanicLayer::custom(|_| {
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    }))
+    .layer(TraceLayer::new_for_http())
+    .with_state(state)
+}
+
+async fn style_get() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        pages::STYLE_CSS,
+    )
+        .into_response()
+}
+
+async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    state.pages.error(
+        StatusCode::NOT_FOUND,
+        locale(&headers, None),
+        "err_not_found",
+        None,
+    )
+}
+
+const CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Headers on every response. No `form-action` in the CSP: browsers apply it to the redirect
+/// that follows a form post back to the client.
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    res
+}
+
+/// The page language: `ui_locales` if given, then `Accept-Language`.
+pub fn locale(headers: &HeaderMap, ui_locales: Option<&str>) -> Locale {
+    Locale::negotiate(
+        ui_locales,
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// The value of `name` in urlencoded pairs, if present exactly once.
+pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let mut it = pairs.iter().filter(|(k, _)| k == name);
+    match (it.next(), it.next()) {
+        (Some((_, v)), None) => Some(v.as_str()),
+        _ => None,
+    }
+}
+
+pub fn repeated(pairs: &[(String, String)], name: &str) -> bool {
+    pairs.iter().filter(|(k, _)| k == name).count() > 1
+}
+
+pub fn parse_pairs(s: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(s).into_owned().collect()
+}
+
+/// A form body, refusing anything not `application/x-www-form-urlencoded`.
+pub fn form_pairs(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, ()> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_form = ct.split(';').next().is_some_and(|m| {
+        m.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if !is_form && !body.is_empty() {
+        return Err(());
+    }
+    Ok(parse_pairs(body))
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest
+/// untrusted address in `X-Forwarded-For`.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let trusted = |ip: &IpAddr| state.trusted_proxies.iter().any(|n| n.contains(ip));
+        let Some(peer) = peer else {
+            return Ok(ClientIp(None));
+        };
+        if !trusted(&peer) {
+            return Ok(ClientIp(Some(peer)));
+        }
+        let forwarded: Vec<IpAddr> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        Ok(ClientIp(Some(
+            forwarded
+                .into_iter()
+                .rev()
+                .find(|ip| !trusted(ip))
+                .unwrap_or(peer),
+        )))
+    }
+}
+
+impl ClientIp {
+    pub fn string(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_string())
+    }
+}
+
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookies {
+        "__Host-guichet_session"
+    } else {
+        "guichet_session"
+    }
+}
+
+fn csrf_cookie_name(state: &AppState) -> &'static str {
+    if state.secure_cookies {
+        "__Host-guichet_csrf"
+    } else {
+        "guichet_csrf"
+    }
+}
+
+/// A cookie with the house flags: HttpOnly, SameSite=Lax, Path=/, Secure over https.
+pub fn cookie(state: &AppState, name: &'static str, value: String) -> Cookie<'static> {
+    let mut c = Cookie::new(name, value);
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_path("/");
+    c.set_secure(state.secure_cookies);
+    c
+}
+
+pub fn removal_cookie(state: &AppState, name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(state, name, String::new());
+    c.make_removal();
+    c
+}
+
+/// The CSRF token for a page's forms: a signed double-submit cookie. The cookie holds a
+/// random value, the form the HMAC of it under the keys folder's secret.
+pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let name = csrf_cookie_name(state);
+    let value = match jar.get(name) {
+        Some(c) if c.value().len() == 43 => c.value().to_owned(),
+        _ => random_token(),
+    };
+    let token = hmac(
+        state.keys.current().hmac_secret(),
+        &[b"csrf", value.as_bytes()],
+    );
+    (jar.add(cookie(state, name, value)), token)
+}
+
+/// Checks a posted CSRF token against the cookie, and that the post did not come from another
+/// origin.
+pub fn csrf_ok(
+    state: &AppState,
+    jar: &CookieJar,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let ours = url::Url::parse(&state.urls.issuer)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        if origin.to_str().ok() != Some(ours.as_str()) {
+            return false;
+        }
+    }
+    let (Some(cookie), Some(token)) = (jar.get(csrf_cookie_name(state)), token) else {
+        return false;
+    };
+    let expected = hmac(
+        state.keys.current().hmac_secret(),
+        &[b"csrf", cookie.value().as_bytes()],
+    );
+    ct_eq(&expected, token)
+}
+
+/// 303 See Other: after a POST, the browser follows with a GET (RFC 9700 §4.12: never 307).
+pub fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(v) => Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header(header::LOCATION, v)
+            .body(Body::empty())
+            .unwrap_or_default(),
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    }
+}

@@ -1,0 +1,145 @@
+//! Server-rendered pages: tera templates compiled into the binary, one typed context per page.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use super::i18n::{Locale, table};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../../templates/base.html")),
+    (
+        "oidc/login.html",
+        include_str!("../../templates/oidc/login.html"),
+    ),
+    (
+        "oidc/consent.html",
+        include_str!("../../templates/oidc/consent.html"),
+    ),
+    (
+        "oidc/form_post.html",
+        include_str!("../../templates/oidc/form_post.html"),
+    ),
+    (
+        "oidc/logout.html",
+        include_str!("../../templates/oidc/logout.html"),
+    ),
+    (
+        "oidc/logged_out.html",
+        include_str!("../../templates/oidc/logged_out.html"),
+    ),
+    (
+        "account/signed_in.html",
+        include_str!("../../templates/account/signed_in.html"),
+    ),
+    (
+        "errors/error.html",
+        include_str!("../../templates/errors/error.html"),
+    ),
+];
+
+pub const STYLE_CSS: &str = include_str!("../../static/style.css");
+
+pub struct Pages {
+    tera: Tera,
+    fr: tera::Value,
+    en: tera::Value,
+    /// Prefix of every route (the issuer's path), for links and form actions.
+    base: String,
+}
+
+impl Pages {
+    pub fn new(base: &str) -> Result<Pages, tera::Error> {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(TEMPLATES.iter().copied())?;
+        tera.autoescape_on(vec![".html"]);
+        Ok(Pages {
+            tera,
+            fr: table(Locale::Fr),
+            en: table(Locale::En),
+            base: base.to_owned(),
+        })
+    }
+
+    /// Renders `template` with `page` as its context plus `t` (the strings), `lang` and `base`.
+    pub fn render<T: Serialize>(&self, locale: Locale, template: &str, page: &T) -> Response {
+        self.render_status(StatusCode::OK, locale, template, page)
+    }
+
+    pub fn render_status<T: Serialize>(
+        &self,
+        status: StatusCode,
+        locale: Locale,
+        template: &str,
+        page: &T,
+    ) -> Response {
+        let mut ctx = match Context::from_serialize(page) {
+            Ok(c) => c,
+            Err(e) => return render_failed(&e),
+        };
+        ctx.insert(
+            "t",
+            match locale {
+                Locale::Fr => &self.fr,
+                Locale::En => &self.en,
+            },
+        );
+        ctx.insert("lang", locale.tag());
+        ctx.insert("base", &self.base);
+        match self.tera.render(template, &ctx) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => render_failed(&e),
+        }
+    }
+
+    /// A 4xx/5xx page in the user's language: `message` is a key of the strings table.
+    pub fn error(
+        &self,
+        status: StatusCode,
+        locale: Locale,
+        message: &str,
+        reference: Option<&str>,
+    ) -> Response {
+        #[derive(Serialize)]
+        struct ErrorPage<'a> {
+            message: &'a str,
+            reference: Option<&'a str>,
+        }
+        let mut r = self.render_status(
+            status,
+            locale,
+            "errors/error.html",
+            &ErrorPage { message, reference },
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        r
+    }
+}
+
+fn render_failed(e: &tera::Error) -> Response {
+    let id = uuid::Uuid::new_v4();
+    tracing::error!(error = ?e, %id, "template rendering failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("internal error {id}"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses_and_the_error_page_renders_in_both_languages() {
+        let pages = Pages::new("").unwrap_or_else(|e| unreachable!("{e:?}"));
+        for locale in [Locale::Fr, Locale::En] {
+            let r = pages.error(StatusCode::BAD_REQUEST, locale, "err_unknown_client", None);
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! guichet: an identity provider speaking OpenID Connect, with SQLite or PostgreSQL for durable
+//! data and an in-process store or Redis for short-lived state.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod ephemeral;
+pub mod error;
+pub mod http;
+pub mod service;
+pub mod store;
+pub mod telemetry;

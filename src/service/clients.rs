@@ -1,0 +1,192 @@
+//! Client registration and the per-node client cache.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::crypto::keys::Alg;
+use crate::crypto::token::{digest, random_token};
+use crate::domain::client::{
+    Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TYPES,
+    validate_redirect_uri,
+};
+use crate::domain::scope::valid_scope_token;
+use crate::store::{Db, StoreError};
+
+/// Clients are read on every token request: each node keeps them for at most `ttl` (10 s), so
+/// a secret change or a disable reaches every node within that. Failed look-ups are not cached.
+pub struct ClientCache {
+    ttl: Duration,
+    map: RwLock<HashMap<String, (Instant, Arc<Client>)>>,
+    /// The origins of every enabled client's redirect URIs, for CORS preflights.
+    origins: RwLock<Option<(Instant, Arc<HashSet<String>>)>>,
+}
+
+impl ClientCache {
+    pub fn new(ttl: Duration) -> ClientCache {
+        ClientCache {
+            ttl,
+            map: RwLock::new(HashMap::new()),
+            origins: RwLock::new(None),
+        }
+    }
+
+    /// The enabled client with that id, from the cache or the database.
+    pub async fn get(&self, db: &Db, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Ok(map) = self.map.read() {
+            if let Some((at, c)) = map.get(client_id) {
+                if at.elapsed() < self.ttl {
+                    return Ok(Some(c.clone()));
+                }
+            }
+        }
+        let Some(client) = db.client_by_id(client_id).await? else {
+            return Ok(None);
+        };
+        if client.disabled {
+            return Ok(None);
+        }
+        let client = Arc::new(client);
+        if let Ok(mut map) = self.map.write() {
+            // Bounded: unknown ids are never inserted, so the map holds registered clients only.
+            map.insert(client_id.to_owned(), (Instant::now(), client.clone()));
+        }
+        Ok(Some(client))
+    }
+}
+
+impl ClientCache {
+    /// Whether `origin` is the origin of a redirect URI of any enabled client.
+    pub async fn origin_known(&self, db: &Db, origin: &str) -> Result<bool, StoreError> {
+        if let Ok(guard) = self.origins.read() {
+            if let Some((at, set)) = guard.as_ref() {
+                if at.elapsed() < self.ttl {
+                    return Ok(set.contains(origin));
+                }
+            }
+        }
+        let mut set = HashSet::new();
+        for uris in db.client_redirect_uris().await? {
+            for uri in uris {
+                if let Ok(u) = url::Url::parse(&uri) {
+                    set.insert(u.origin().ascii_serialization());
+                }
+            }
+        }
+        let known = set.contains(origin);
+        if let Ok(mut guard) = self.origins.write() {
+            *guard = Some((Instant::now(), Arc::new(set)));
+        }
+        Ok(known)
+    }
+}
+
+/// What `guichet client add` asks for.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub client_id: String,
+    pub name: Option<String>,
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub first_party: bool,
+    pub id_token_alg: Alg,
+    pub access_token_alg: Alg,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates and stores a client. Returns the secret (printed once, stored as a digest) for
+/// confidential clients.
+pub async fn register(
+    db: &Db,
+    mut spec: ClientSpec,
+    now: i64,
+) -> Result<(Client, Option<String>), RegisterError> {
+    let bad = |s: String| Err(RegisterError::Invalid(s));
+    if spec.client_id.is_empty()
+        || spec.client_id.len() > 255
+        || !spec
+            .client_id
+            .bytes()
+            .all(|b| (0x21..=0x7e).contains(&b) && b != b':')
+    {
+        return bad("client_id must be 1–255 visible ASCII characters without ':'".into());
+    }
+    if spec.grant_types.is_empty() {
+        spec.grant_types = vec![GRANT_AUTHORIZATION_CODE.into(), GRANT_REFRESH_TOKEN.into()];
+    }
+    spec.grant_types.dedup();
+    for g in &spec.grant_types {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            return bad(format!(
+                "unknown grant type {g:?} (one of {})",
+                GRANT_TYPES.join(", ")
+            ));
+        }
+    }
+    if spec.public
+        && spec
+            .grant_types
+            .iter()
+            .any(|g| g == GRANT_CLIENT_CREDENTIALS)
+    {
+        return bad("a public client cannot use client_credentials".into());
+    }
+    if spec
+        .grant_types
+        .iter()
+        .any(|g| g == GRANT_AUTHORIZATION_CODE)
+        && spec.redirect_uris.is_empty()
+    {
+        return bad("--redirect-uri is required with the authorization_code grant".into());
+    }
+    for uri in spec
+        .redirect_uris
+        .iter()
+        .chain(&spec.post_logout_redirect_uris)
+    {
+        validate_redirect_uri(uri).map_err(RegisterError::Invalid)?;
+    }
+    if spec.scopes.is_empty() {
+        spec.scopes = vec!["openid".into(), "profile".into(), "email".into()];
+    }
+    for s in &spec.scopes {
+        if !valid_scope_token(s) {
+            return bad(format!(
+                "scope {s:?} has characters RFC 6749 §3.3 does not allow"
+            ));
+        }
+    }
+    let secret = (!spec.public).then(random_token);
+    let client = Client {
+        client_id: spec.client_id,
+        name: spec.name,
+        secret_hash: secret.as_deref().map(digest),
+        public: spec.public,
+        redirect_uris: spec.redirect_uris,
+        post_logout_redirect_uris: spec.post_logout_redirect_uris,
+        grant_types: spec.grant_types,
+        scopes: spec.scopes,
+        first_party: spec.first_party,
+        id_token_alg: spec.id_token_alg,
+        access_token_alg: spec.access_token_alg,
+        code_ttl: None,
+        access_token_ttl: None,
+        id_token_ttl: None,
+        offline_ttl: None,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    db.client_insert(&client).await?;
+    Ok((client, secret))
+}

@@ -1,0 +1,8 @@
+//! What the system does, taking `now` and the stores as inputs.
+
+pub mod authorize;
+pub mod clients;
+pub mod login;
+pub mod oauth;
+pub mod session;
+pub mod tokens;

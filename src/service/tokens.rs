@@ -1,0 +1,630 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §6, §4.4), token minting, and access-token
+//! verification for userinfo and introspection.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::audit::AuditEvent;
+use crate::crypto::token::{ct_eq, digest, left_half_hash, random_token};
+use crate::domain::client::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
+use crate::domain::scope::{self, OIDC_SCOPES};
+use crate::domain::user::User;
+use crate::service::authorize::{CodeData, TOMBSTONE, code_key, valid_pkce_string};
+use crate::service::oauth::OAuthError;
+use crate::store::{NewGrant, RefreshOutcome};
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// RFC 9068 access-token claims.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub exp: i64,
+    pub aud: String,
+    pub sub: String,
+    pub client_id: String,
+    pub iat: i64,
+    pub jti: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+    #[serde(default)]
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+}
+
+impl AccessClaims {
+    pub fn has_scope(&self, s: &str) -> bool {
+        self.scope.split(' ').any(|t| t == s)
+    }
+}
+
+/// Who a person-token is about, for minting.
+struct Subject<'a> {
+    user: &'a User,
+    auth_time: i64,
+    amr: &'a [String],
+    sid: Option<&'a str>,
+    grant_id: &'a str,
+}
+
+fn revoked_grant_key(gid: &str) -> String {
+    format!("rev:g:{gid}")
+}
+
+fn revoked_jti_key(jti: &str) -> String {
+    format!("rev:j:{jti}")
+}
+
+fn access_ttl(state: &AppState, client: &Client) -> i64 {
+    client
+        .access_token_ttl
+        .unwrap_or(state.settings.access_token_ttl)
+}
+
+/// Writes revocation markers for grants, living as long as their access tokens may (`ttl`,
+/// the longest access-token lifetime of the clients concerned).
+pub async fn mark_grants_revoked(
+    state: &AppState,
+    grant_ids: &[String],
+    ttl: i64,
+) -> Result<(), OAuthError> {
+    let until = state.now() + ttl.max(state.settings.access_token_ttl);
+    for gid in grant_ids {
+        state
+            .store
+            .put(&revoked_grant_key(gid), b"1", until)
+            .await
+            .map_err(OAuthError::internal)?;
+    }
+    Ok(())
+}
+
+fn sign<T: Serialize>(
+    state: &AppState,
+    alg: crate::crypto::keys::Alg,
+    typ: &str,
+    claims: &T,
+) -> Result<String, OAuthError> {
+    state
+        .keys
+        .current()
+        .sign(alg, Some(typ), claims)
+        .map_err(OAuthError::internal)
+}
+
+fn mint_access(
+    state: &AppState,
+    client: &Client,
+    sub: &str,
+    scope: &str,
+    person: Option<&Subject<'_>>,
+    now: i64,
+) -> Result<(String, i64), OAuthError> {
+    let ttl = access_ttl(state, client);
+    let claims = AccessClaims {
+        iss: state.urls.issuer.clone(),
+        exp: now + ttl,
+        aud: state.settings.access_token_audience().to_owned(),
+        sub: sub.to_owned(),
+        client_id: client.client_id.clone(),
+        iat: now,
+        jti: random_token(),
+        gid: person.map(|p| p.grant_id.to_owned()),
+        scope: scope.to_owned(),
+        auth_time: person.map(|p| p.auth_time),
+        amr: person.map(|p| p.amr.to_vec()),
+    };
+    Ok((
+        sign(state, client.access_token_alg, "at+jwt", &claims)?,
+        ttl,
+    ))
+}
+
+/// The standard claims a scope releases (OpenID Connect Core §5.4).
+pub fn user_claims(user: &User, scopes: &[String], out: &mut Map<String, Value>) {
+    let mut put = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            out.insert(k.to_owned(), Value::String(v.clone()));
+        }
+    };
+    if scopes.iter().any(|s| s == "profile") {
+        let name = user
+            .name
+            .clone()
+            .or_else(|| match (&user.given_name, &user.family_name) {
+                (Some(g), Some(f)) => Some(format!("{g} {f}")),
+                (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+                (None, None) => None,
+            });
+        put("name", &name);
+        put("given_name", &user.given_name);
+        put("family_name", &user.family_name);
+        put("middle_name", &user.middle_name);
+        put("nickname", &user.nickname);
+        put("picture", &user.picture);
+        put("website", &user.website);
+        put("gender", &user.gender);
+        put("birthdate", &user.birthdate);
+        put("zoneinfo", &user.zoneinfo);
+        put("locale", &user.locale);
+        out.insert(
+            "preferred_username".into(),
+            Value::String(user.login.clone()),
+        );
+        out.insert("updated_at".into(), json!(user.updated_at));
+    }
+    if scopes.iter().any(|s| s == "email") {
+        if let Some(e) = &user.email {
+            out.insert("email".into(), Value::String(e.clone()));
+            out.insert("email_verified".into(), Value::Bool(user.email_verified));
+        }
+    }
+    if scopes.iter().any(|s| s == "phone") {
+        if let Some(p) = &user.phone_number {
+            out.insert("phone_number".into(), Value::String(p.clone()));
+            out.insert(
+                "phone_number_verified".into(),
+                Value::Bool(user.phone_number_verified),
+            );
+        }
+    }
+    if scopes.iter().any(|s| s == "address") {
+        if let Some(a) = &user.address {
+            out.insert("address".into(), a.clone());
+        }
+    }
+}
+
+fn mint_id_token(
+    state: &AppState,
+    client: &Client,
+    p: &Subject<'_>,
+    scopes: &[String],
+    nonce: Option<&str>,
+    access_token: &str,
+    now: i64,
+) -> Result<String, OAuthError> {
+    let ttl = client.id_token_ttl.unwrap_or(state.settings.id_token_ttl);
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(state.urls.issuer));
+    claims.insert("sub".into(), json!(p.user.id));
+    claims.insert("aud".into(), json!(client.client_id));
+    claims.insert("azp".into(), json!(client.client_id));
+    claims.insert("exp".into(), json!(now + ttl));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("auth_time".into(), json!(p.auth_time));
+    claims.insert("amr".into(), json!(p.amr));
+    if let Some(sid) = p.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
+    if let Some(n) = nonce {
+        claims.insert("nonce".into(), json!(n));
+    }
+    claims.insert("at_hash".into(), json!(left_half_hash(access_token)));
+    user_claims(p.user, scopes, &mut claims);
+    sign(state, client.id_token_alg, "JWT", &claims)
+}
+
+/// `grant_type=authorization_code`.
+pub async fn exchange_code(
+    state: &AppState,
+    client: &Arc<Client>,
+    code: Option<&str>,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let code = code.ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    if code.len() > 256 {
+        return Err(OAuthError::invalid_grant("the code is invalid or expired"));
+    }
+    let now = state.now();
+    let at_ttl = access_ttl(state, client);
+    let tombstone_until = now + state.settings.code_ttl.max(client.code_ttl.unwrap_or(0)) + at_ttl;
+    // The code is swapped for its tombstone atomically: of two concurrent redemptions on any
+    // nodes, exactly one sees the code. The tombstone names the grant the code would create.
+    let key = code_key(code);
+    let grant_id = grant_id_for_code(code);
+    let mut tombstone = TOMBSTONE.to_vec();
+    tombstone.extend_from_slice(grant_id.as_bytes());
+    let previous = state
+        .store
+        .swap(&key, &tombstone, tombstone_until, now)
+        .await
+        .map_err(OAuthError::internal)?;
+    let Some(previous) = previous else {
+        return Err(OAuthError::invalid_grant("the code is invalid or expired"));
+    };
+    if previous.starts_with(TOMBSTONE) {
+        return Err(code_replayed(state, client, &grant_id, now).await);
+    }
+    let data: CodeData = serde_json::from_slice(&previous).map_err(OAuthError::internal)?;
+    if data.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the code is invalid or expired"));
+    }
+    if data.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    match redirect_uri {
+        Some(r) if r == data.redirect_uri => {}
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+    }
+    match (&data.code_challenge, verifier) {
+        (Some(challenge), Some(v)) => {
+            if !valid_pkce_string(v) {
+                return Err(OAuthError::invalid_grant("code_verifier is malformed"));
+            }
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
+            if !ct_eq(&computed, challenge) {
+                return Err(OAuthError::invalid_grant("code_verifier does not match"));
+            }
+        }
+        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
+        // RFC 9700 §4.8.2: a verifier for a code issued without a challenge is a downgrade.
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "no code_challenge was sent for this code",
+            ));
+        }
+        (None, None) => {}
+    }
+    let user = state
+        .db
+        .user_by_id(&data.user_id)
+        .await
+        .map_err(OAuthError::internal)?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+
+    let scopes: Vec<String> = scope::parse(&data.scope).unwrap_or_default();
+    let offline = scope::contains(&scopes, "offline_access");
+    let with_refresh = client.allows_grant(GRANT_REFRESH_TOKEN);
+    let offline_ttl = client.offline_ttl.unwrap_or(state.settings.offline_ttl);
+    let grant_expiry = if offline {
+        now + offline_ttl
+    } else {
+        data.session_expiry
+    };
+    let refresh = with_refresh.then(random_token);
+    let refresh_hash = refresh.as_deref().map(digest);
+    state
+        .db
+        .grant_create(
+            &NewGrant {
+                id: data.grant_id.clone(),
+                user_id: user.id.clone(),
+                client_id: client.client_id.clone(),
+                scope: data.scope.clone(),
+                sid: Some(data.sid.clone()),
+                auth_time: data.auth_time,
+                amr: data.amr.clone(),
+                offline,
+                created_at: now,
+                expires_at: grant_expiry,
+            },
+            refresh_hash.as_deref().map(|h| (h, grant_expiry)),
+        )
+        .await
+        .map_err(OAuthError::internal)?;
+    // A replay that raced this redemption revoked the grant before it existed: honour it.
+    if state
+        .store
+        .any_exists(&[revoked_grant_key(&data.grant_id).as_str()], now)
+        .await
+        .map_err(OAuthError::internal)?
+    {
+        let _ = state.db.grant_revoke(&data.grant_id, now).await;
+        return Err(OAuthError::invalid_grant("the code was already used"));
+    }
+
+    let subject = Subject {
+        user: &user,
+        auth_time: data.auth_time,
+        amr: &data.amr,
+        sid: Some(&data.sid),
+        grant_id: &data.grant_id,
+    };
+    let (access_token, expires_in) =
+        mint_access(state, client, &user.id, &data.scope, Some(&subject), now)?;
+    let id_token = if scope::contains(&scopes, "openid") {
+        Some(mint_id_token(
+            state,
+            client,
+            &subject,
+            &scopes,
+            data.nonce.as_deref(),
+            &access_token,
+            now,
+        )?)
+    } else {
+        None
+    };
+    state.audit.record(
+        AuditEvent::new(now, "token.issued")
+            .user(&user.id)
+            .client(&client.client_id)
+            .detail(json!({"grant_type": "authorization_code", "grant": data.grant_id})),
+    );
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: data.scope,
+        refresh_token: refresh,
+        id_token,
+    })
+}
+
+/// A second redemption of a code: RFC 6749 §4.1.2 — revoke what the first one issued.
+async fn code_replayed(state: &AppState, client: &Client, gid: &str, now: i64) -> OAuthError {
+    if let Err(e) = mark_grants_revoked(state, &[gid.to_owned()], access_ttl(state, client)).await {
+        return e;
+    }
+    if let Err(e) = state.db.grant_revoke(gid, now).await {
+        return OAuthError::internal(e);
+    }
+    state.audit.record(
+        AuditEvent::new(now, "code.replayed")
+            .client(&client.client_id)
+            .detail(json!({"grant": gid})),
+    );
+    OAuthError::invalid_grant("the code was already used")
+}
+
+/// The grant a code creates, derived from the code so that its tombstone can be written
+/// without reading the code first.
+pub fn grant_id_for_code(code: &str) -> String {
+    let d = Sha256::digest(format!("grant:{code}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&d[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// `grant_type=refresh_token`, with rotation (RFC 9700 §4.14.2).
+pub async fn refresh(
+    state: &AppState,
+    client: &Arc<Client>,
+    token: Option<&str>,
+    scope_param: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.allows_grant(GRANT_REFRESH_TOKEN) {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "this client may not use refresh tokens",
+        ));
+    }
+    let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let narrowed = match scope_param {
+        Some(s) => {
+            Some(scope::parse(s).map_err(|_| OAuthError::new("invalid_scope", "malformed scope"))?)
+        }
+        None => None,
+    };
+    let now = state.now();
+    if let Some(n) = &narrowed {
+        // RFC 6749 §6: the scope may only narrow; checked before rotating so that a refused
+        // request does not burn the token.
+        if let Some((g, _)) = state
+            .db
+            .refresh_lookup(&digest(token), now)
+            .await
+            .map_err(OAuthError::internal)?
+        {
+            let granted: Vec<String> = scope::parse(&g.scope).unwrap_or_default();
+            if !scope::covered(n, &granted) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "scope exceeds the original grant",
+                ));
+            }
+        }
+    }
+    let new_token = random_token();
+    let offline_ttl = client.offline_ttl.unwrap_or(state.settings.offline_ttl);
+    let outcome = state
+        .db
+        .refresh_rotate(
+            &digest(token),
+            &digest(&new_token),
+            &client.client_id,
+            now,
+            |g| {
+                if g.offline {
+                    now + offline_ttl
+                } else {
+                    g.expires_at
+                }
+            },
+        )
+        .await
+        .map_err(OAuthError::internal)?;
+    let grant = match outcome {
+        RefreshOutcome::Rotated(g) => g,
+        RefreshOutcome::Reused { grant_id } => {
+            mark_grants_revoked(
+                state,
+                std::slice::from_ref(&grant_id),
+                access_ttl(state, client),
+            )
+            .await?;
+            state.audit.record(
+                AuditEvent::new(now, "refresh.replayed")
+                    .client(&client.client_id)
+                    .detail(json!({"grant": grant_id})),
+            );
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used",
+            ));
+        }
+        RefreshOutcome::Invalid => {
+            return Err(OAuthError::invalid_grant(
+                "the refresh token is invalid or expired",
+            ));
+        }
+    };
+    let granted: Vec<String> = scope::parse(&grant.scope).unwrap_or_default();
+    let scopes = match narrowed {
+        Some(n) if !n.is_empty() && scope::covered(&n, &granted) => n,
+        _ => granted,
+    };
+    let user = state
+        .db
+        .user_by_id(&grant.user_id)
+        .await
+        .map_err(OAuthError::internal)?
+        .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
+    let subject = Subject {
+        user: &user,
+        auth_time: grant.auth_time,
+        amr: &grant.amr,
+        sid: grant.sid.as_deref(),
+        grant_id: &grant.id,
+    };
+    let scope_str = scope::join(&scopes);
+    let (access_token, expires_in) =
+        mint_access(state, client, &user.id, &scope_str, Some(&subject), now)?;
+    let id_token = if scope::contains(&scopes, "openid") {
+        Some(mint_id_token(
+            state,
+            client,
+            &subject,
+            &scopes,
+            None,
+            &access_token,
+            now,
+        )?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: scope_str,
+        refresh_token: Some(new_token),
+        id_token,
+    })
+}
+
+/// `grant_type=client_credentials` (RFC 6749 §4.4): no database write on this path.
+pub fn client_credentials(
+    state: &AppState,
+    client: &Arc<Client>,
+    scope_param: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    if client.public || !client.allows_grant(GRANT_CLIENT_CREDENTIALS) {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "this client may not use client_credentials",
+        ));
+    }
+    let api_scopes = || {
+        client
+            .scopes
+            .iter()
+            .filter(|s| !OIDC_SCOPES.contains(&s.as_str()))
+    };
+    let scope_str = match scope_param {
+        None => api_scopes().cloned().collect::<Vec<_>>().join(" "),
+        Some(s) => {
+            let wanted =
+                scope::parse(s).map_err(|_| OAuthError::new("invalid_scope", "malformed scope"))?;
+            if !wanted.iter().all(|w| api_scopes().any(|a| a == w)) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "a requested scope is not registered for this client",
+                ));
+            }
+            scope::join(&wanted)
+        }
+    };
+    let now = state.now();
+    let (access_token, expires_in) =
+        mint_access(state, client, &client.client_id, &scope_str, None, now)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: scope_str,
+        refresh_token: None,
+        id_token: None,
+    })
+}
+
+/// Why an access token was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BearerError {
+    Invalid,
+    Internal(String),
+}
+
+/// Verifies an access token: our signature, `typ` at+jwt, issuer, audience, expiry by the
+/// injected clock, and no revocation marker for its grant or `jti` (one store round trip).
+pub async fn verify_access_token(
+    state: &AppState,
+    token: &str,
+) -> Result<AccessClaims, BearerError> {
+    let (typ, claims): (Option<String>, AccessClaims) = state
+        .keys
+        .current()
+        .verify(token)
+        .map_err(|_| BearerError::Invalid)?;
+    let now = state.now();
+    if typ.as_deref() != Some("at+jwt")
+        || claims.iss != state.urls.issuer
+        || claims.aud != state.settings.access_token_audience()
+        || claims.exp <= now
+    {
+        return Err(BearerError::Invalid);
+    }
+    let jti_key = revoked_jti_key(&claims.jti);
+    let gid_key = claims.gid.as_deref().map(revoked_grant_key);
+    let mut keys: Vec<&str> = vec![jti_key.as_str()];
+    if let Some(k) = &gid_key {
+        keys.push(k);
+    }
+    match state.store.any_exists(&keys, now).await {
+        Ok(false) => Ok(claims),
+        Ok(true) => Err(BearerError::Invalid),
+        Err(e) => Err(BearerError::Internal(e.to_string())),
+    }
+}
+
+/// Revokes one access token by its `jti` until it would have expired.
+pub async fn revoke_access_token(
+    state: &AppState,
+    claims: &AccessClaims,
+) -> Result<(), OAuthError> {
+    state
+        .store
+        .put(&revoked_jti_key(&claims.jti), b"1", claims.exp)
+        .await
+        .map_err(OAuthError::internal)
+}

@@ -1,0 +1,145 @@
+//! Registered relying parties.
+
+use sqlx::FromRow;
+
+use super::{Db, Result, StoreError, conflict, json_list, to_json};
+use crate::crypto::keys::Alg;
+use crate::domain::client::Client;
+
+#[derive(FromRow)]
+struct ClientRow {
+    client_id: String,
+    name: Option<String>,
+    secret_hash: Option<String>,
+    public: i64,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    first_party: i64,
+    id_token_alg: String,
+    access_token_alg: String,
+    code_ttl: Option<i64>,
+    access_token_ttl: Option<i64>,
+    id_token_ttl: Option<i64>,
+    offline_ttl: Option<i64>,
+    disabled: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(r: ClientRow) -> Result<Client> {
+        let alg = |s: &str| {
+            Alg::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown algorithm {s}")))
+        };
+        Ok(Client {
+            id_token_alg: alg(&r.id_token_alg)?,
+            access_token_alg: alg(&r.access_token_alg)?,
+            redirect_uris: json_list(&r.redirect_uris)?,
+            post_logout_redirect_uris: json_list(&r.post_logout_redirect_uris)?,
+            grant_types: json_list(&r.grant_types)?,
+            scopes: json_list(&r.scopes)?,
+            client_id: r.client_id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            public: r.public != 0,
+            first_party: r.first_party != 0,
+            code_ttl: r.code_ttl,
+            access_token_ttl: r.access_token_ttl,
+            id_token_ttl: r.id_token_ttl,
+            offline_ttl: r.offline_ttl,
+            disabled: r.disabled != 0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+impl Db {
+    pub async fn client_insert(&self, c: &Client) -> Result<()> {
+        sqlx::query(
+            "insert into clients (client_id, name, secret_hash, public, redirect_uris, \
+             post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
+             access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
+             created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(i64::from(c.public))
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.post_logout_redirect_uris))
+        .bind(to_json(&c.grant_types))
+        .bind(to_json(&c.scopes))
+        .bind(i64::from(c.first_party))
+        .bind(c.id_token_alg.as_str())
+        .bind(c.access_token_alg.as_str())
+        .bind(c.code_ttl)
+        .bind(c.access_token_ttl)
+        .bind(c.id_token_ttl)
+        .bind(c.offline_ttl)
+        .bind(i64::from(c.disabled))
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, || format!("client_id {:?}", c.client_id)))?;
+        Ok(())
+    }
+
+    pub async fn client_by_id(&self, client_id: &str) -> Result<Option<Client>> {
+        sqlx::query_as::<_, ClientRow>(
+            "select client_id, name, secret_hash, public, redirect_uris, \
+             post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
+             access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
+             created_at, updated_at from clients where client_id = $1",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(Client::try_from)
+        .transpose()
+    }
+
+    /// The redirect URIs of every enabled client.
+    pub async fn client_redirect_uris(&self) -> Result<Vec<Vec<String>>> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("select redirect_uris from clients where disabled = 0")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| json_list(r)).collect()
+    }
+
+    /// Replaces a client's secret digest (the secret itself is never stored).
+    pub async fn client_set_secret(&self, client_id: &str, hash: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "update clients set secret_hash = $1, updated_at = $2 where client_id = $3",
+        )
+        .bind(hash)
+        .bind(now)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn client_set_disabled(
+        &self,
+        client_id: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool> {
+        let done =
+            sqlx::query("update clients set disabled = $1, updated_at = $2 where client_id = $3")
+                .bind(i64::from(disabled))
+                .bind(now)
+                .bind(client_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

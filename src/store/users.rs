@@ -1,0 +1,186 @@
+//! Users and their login identifiers.
+
+use sqlx::FromRow;
+
+use super::{Db, Result, StoreError, conflict};
+use crate::domain::user::{NewUser, User, identifier_kind, normalize_identifier};
+
+#[derive(FromRow)]
+struct UserRow {
+    id: String,
+    login: String,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    middle_name: Option<String>,
+    nickname: Option<String>,
+    email: Option<String>,
+    email_verified: i64,
+    phone_number: Option<String>,
+    phone_number_verified: i64,
+    address: Option<String>,
+    birthdate: Option<String>,
+    locale: Option<String>,
+    zoneinfo: Option<String>,
+    picture: Option<String>,
+    website: Option<String>,
+    gender: Option<String>,
+    category: Option<String>,
+    password_hash: Option<String>,
+    must_change_password: i64,
+    disabled: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const USER_COLUMNS: &str = "u.id, u.login, u.name, u.given_name, u.family_name, u.middle_name, \
+    u.nickname, u.email, u.email_verified, u.phone_number, u.phone_number_verified, u.address, \
+    u.birthdate, u.locale, u.zoneinfo, u.picture, u.website, u.gender, u.category, \
+    u.password_hash, u.must_change_password, u.disabled, u.created_at, u.updated_at";
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> User {
+        User {
+            id: r.id,
+            login: r.login,
+            name: r.name,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            middle_name: r.middle_name,
+            nickname: r.nickname,
+            email: r.email,
+            email_verified: r.email_verified != 0,
+            phone_number: r.phone_number,
+            phone_number_verified: r.phone_number_verified != 0,
+            address: r.address.and_then(|a| serde_json::from_str(&a).ok()),
+            birthdate: r.birthdate,
+            locale: r.locale,
+            zoneinfo: r.zoneinfo,
+            picture: r.picture,
+            website: r.website,
+            gender: r.gender,
+            category: r.category,
+            password_hash: r.password_hash,
+            must_change_password: r.must_change_password != 0,
+            disabled: r.disabled != 0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+impl Db {
+    /// Creates a user with its login and extra identifiers in one transaction. An identifier
+    /// already used by anyone (in any kind) is a `Conflict` naming it.
+    pub async fn user_insert(&self, new: &NewUser, now: i64) -> Result<(User, Vec<String>)> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "insert into users (id, login, email, email_verified, given_name, family_name, \
+             phone_number, category, password_hash, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&id)
+        .bind(&new.login)
+        .bind(&new.email)
+        .bind(i64::from(new.email_verified))
+        .bind(&new.given_name)
+        .bind(&new.family_name)
+        .bind(&new.phone_number)
+        .bind(&new.category)
+        .bind(&new.password_hash)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+
+        let mut identifiers: Vec<(String, &str, &str)> = vec![(
+            normalize_identifier(&new.login),
+            "login",
+            new.login.as_str(),
+        )];
+        if let Some(email) = &new.email {
+            identifiers.push((normalize_identifier(email), "email", email.as_str()));
+        }
+        for extra in &new.identifiers {
+            identifiers.push((
+                normalize_identifier(extra),
+                identifier_kind(extra),
+                extra.as_str(),
+            ));
+        }
+        // The same identifier given twice for one user (login equal to e-mail…) is stored once.
+        identifiers.sort_by(|a, b| a.0.cmp(&b.0));
+        identifiers.dedup_by(|a, b| a.0 == b.0);
+        let mut stored = Vec::with_capacity(identifiers.len());
+        for (normalized, kind, value) in identifiers {
+            sqlx::query(
+                "insert into user_identifiers (normalized, user_id, kind, value, created_at) \
+                 values ($1, $2, $3, $4, $5)",
+            )
+            .bind(&normalized)
+            .bind(&id)
+            .bind(kind)
+            .bind(value)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| conflict(e, || format!("identifier {value:?}")))?;
+            stored.push(value.to_owned());
+        }
+        tx.commit().await?;
+        let user = self
+            .user_by_id(&id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+        Ok((user, stored))
+    }
+
+    /// The user any of whose identifiers normalises to `normalized`.
+    pub async fn user_by_identifier(&self, normalized: &str) -> Result<Option<User>> {
+        let sql = format!(
+            "select {USER_COLUMNS} from user_identifiers i join users u on u.id = i.user_id \
+             where i.normalized = $1"
+        );
+        Ok(sqlx::query_as::<_, UserRow>(&sql)
+            .bind(normalized)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(User::from))
+    }
+
+    pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        let sql = format!("select {USER_COLUMNS} from users u where u.id = $1");
+        Ok(sqlx::query_as::<_, UserRow>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(User::from))
+    }
+
+    /// Sets or clears the disabled flag.
+    pub async fn user_set_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<bool> {
+        let done = sqlx::query("update users set disabled = $1, updated_at = $2 where id = $3")
+            .bind(i64::from(disabled))
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Replaces the password hash (and the time it changed).
+    pub async fn user_set_password(&self, id: &str, hash: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "update users set password_hash = $1, password_changed_at = $2, updated_at = $3 \
+             where id = $4",
+        )
+        .bind(hash)
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

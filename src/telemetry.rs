@@ -1,0 +1,18 @@
+//! Structured logs with `tracing`, to stderr (stdout is the CLI's JSON result).
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber; `filter` uses EnvFilter syntax (`GUICHET_LOG`).
+pub fn init(filter: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr.with_max_level(tracing::Level::TRACE));
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
