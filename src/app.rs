@@ -141,6 +141,19 @@ impl Application {
     /// Opens the stores, loads (or generates) the keys and binds `settings.listen` (port 0
     /// picks a free port).
     pub async fn build(settings: Settings, clock: Arc<Clock>) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen_addr()?)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        Application::build_with_listener(settings, clock, listener).await
+    }
+
+    /// As `build`, on a listener bound by the caller (tests bind port 0 first so that the
+    /// issuer can name the port).
+    pub async fn build_with_listener(
+        settings: Settings,
+        clock: Arc<Clock>,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
         settings.validate()?;
         let (db, applied) = open_db(&settings).await?;
         if !applied.is_empty() {
@@ -156,9 +169,6 @@ impl Application {
         let urls = Urls::new(&settings.issuer);
         let pages = Pages::new(&urls.base_path).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
         let discovery = http::oidc::discovery::document(&settings, &urls, &keys.current()).into();
-        let listener = TcpListener::bind(settings.listen_addr()?)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let state = AppState(Arc::new(Inner {
             trusted_proxies: settings.trusted_proxy_nets()?,
             secure_cookies: settings.is_https(),

@@ -1,6 +1,7 @@
 //! Security events written in batches off the request path: handlers hand an event to a
 //! bounded channel and go on; one task writes batches and flushes what is left on shutdown.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -50,6 +51,7 @@ impl AuditEvent {
 }
 
 const BATCH: usize = 256;
+static DROPPED: AtomicU64 = AtomicU64::new(0);
 const CHANNEL: usize = 65_536;
 
 /// The sending half, cheap to clone into every handler.
@@ -66,13 +68,14 @@ impl Audit {
         (Audit { tx }, handle)
     }
 
-    /// Queues an event without waiting; when the queue is full the event is logged instead.
+    /// Queues an event without waiting. When the queue is full (the database is down or far
+    /// behind) the event is dropped and the drops are counted in the log.
     pub fn record(&self, event: AuditEvent) {
-        if let Err(e) = self.tx.try_send(event) {
-            tracing::warn!(
-                kind = e.into_inner().kind,
-                "audit queue full, event logged only"
-            );
+        if self.tx.try_send(event).is_err() {
+            let n = DROPPED.fetch_add(1, Ordering::Relaxed);
+            if n.is_multiple_of(1000) {
+                tracing::warn!(dropped = n + 1, "audit queue full: events dropped");
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::app::{Application, open_db};
+use crate::audit::AuditEvent;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
@@ -229,10 +230,10 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     for id in args.identifiers.iter().chain(args.email.iter()) {
         validate_identifier(id).map_err(anyhow::Error::msg)?;
     }
-    if let Some(e) = &args.email {
-        if !e.contains('@') {
-            bail!("--email {e:?} is not an e-mail address");
-        }
+    if let Some(e) = &args.email
+        && !e.contains('@')
+    {
+        bail!("--email {e:?} is not an e-mail address");
     }
     let (db, _) = open_db(&settings).await?;
     let hasher = Hasher::new(1)?;
@@ -254,6 +255,8 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     };
     let now = Clock::system().now();
     let (user, identifiers) = db.user_insert(&new, now).await?;
+    db.audit_insert(&[AuditEvent::new(now, "user.created").user(&user.id)])
+        .await?;
     db.close().await;
     print(json!({ "id": user.id, "login": user.login, "identifiers": identifiers }));
     Ok(())
@@ -274,7 +277,10 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         access_token_alg: alg(&args.access_token_alg)?,
     };
     let (db, _) = open_db(&settings).await?;
-    let (client, secret) = register(&db, spec, Clock::system().now()).await?;
+    let now = Clock::system().now();
+    let (client, secret) = register(&db, spec, now).await?;
+    db.audit_insert(&[AuditEvent::new(now, "client.created").client(&client.client_id)])
+        .await?;
     db.close().await;
     let mut out = json!({ "client_id": client.client_id });
     if let Some(s) = secret {

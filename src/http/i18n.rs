@@ -44,10 +44,11 @@ impl Locale {
                     .find_map(|p| p.trim().strip_prefix("q="))
                     .and_then(|q| q.parse::<f32>().ok())
                     .unwrap_or(1.0);
-                if let Some(l) = Locale::from_tag(tag) {
-                    if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                        best = Some((q, l));
-                    }
+                if let Some(l) = Locale::from_tag(tag)
+                    && q > 0.0
+                    && best.is_none_or(|(bq, _)| q > bq)
+                {
+                    best = Some((q, l));
                 }
             }
             if let Some((_, l)) = best {

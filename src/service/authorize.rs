@@ -303,9 +303,19 @@ pub async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthR
         },
     };
 
+    // The forms carry the request on; `prompt=login` is dropped from it, since the sign-in it
+    // asks for is the one the form performs (other prompt values stay).
     let mut ser = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
-        if k != "prompt" || !prompt_login {
+        if k == "prompt" {
+            let rest: Vec<&str> = v
+                .split(' ')
+                .filter(|p| !p.is_empty() && *p != "login")
+                .collect();
+            if !rest.is_empty() {
+                ser.append_pair(k, &rest.join(" "));
+            }
+        } else {
             ser.append_pair(k, v);
         }
     }
@@ -415,10 +425,10 @@ pub fn session_satisfies(req: &AuthRequest, session: &Session, now: i64, fresh: 
     if req.prompt_login {
         return false;
     }
-    if let Some(max_age) = req.max_age {
-        if now - session.auth_time > max_age {
-            return false;
-        }
+    if let Some(max_age) = req.max_age
+        && now - session.auth_time > max_age
+    {
+        return false;
     }
     match &req.hint_sub {
         Some(sub) => sub == &session.user_id,

@@ -33,12 +33,11 @@ impl ClientCache {
 
     /// The enabled client with that id, from the cache or the database.
     pub async fn get(&self, db: &Db, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
-        if let Ok(map) = self.map.read() {
-            if let Some((at, c)) = map.get(client_id) {
-                if at.elapsed() < self.ttl {
-                    return Ok(Some(c.clone()));
-                }
-            }
+        if let Ok(map) = self.map.read()
+            && let Some((at, c)) = map.get(client_id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(c.clone()));
         }
         let Some(client) = db.client_by_id(client_id).await? else {
             return Ok(None);
@@ -58,12 +57,11 @@ impl ClientCache {
 impl ClientCache {
     /// Whether `origin` is the origin of a redirect URI of any enabled client.
     pub async fn origin_known(&self, db: &Db, origin: &str) -> Result<bool, StoreError> {
-        if let Ok(guard) = self.origins.read() {
-            if let Some((at, set)) = guard.as_ref() {
-                if at.elapsed() < self.ttl {
-                    return Ok(set.contains(origin));
-                }
-            }
+        if let Ok(guard) = self.origins.read()
+            && let Some((at, set)) = guard.as_ref()
+            && at.elapsed() < self.ttl
+        {
+            return Ok(set.contains(origin));
         }
         let mut set = HashSet::new();
         for uris in db.client_redirect_uris().await? {

@@ -173,25 +173,25 @@ pub fn user_claims(user: &User, scopes: &[String], out: &mut Map<String, Value>)
         );
         out.insert("updated_at".into(), json!(user.updated_at));
     }
-    if scopes.iter().any(|s| s == "email") {
-        if let Some(e) = &user.email {
-            out.insert("email".into(), Value::String(e.clone()));
-            out.insert("email_verified".into(), Value::Bool(user.email_verified));
-        }
+    if scopes.iter().any(|s| s == "email")
+        && let Some(e) = &user.email
+    {
+        out.insert("email".into(), Value::String(e.clone()));
+        out.insert("email_verified".into(), Value::Bool(user.email_verified));
     }
-    if scopes.iter().any(|s| s == "phone") {
-        if let Some(p) = &user.phone_number {
-            out.insert("phone_number".into(), Value::String(p.clone()));
-            out.insert(
-                "phone_number_verified".into(),
-                Value::Bool(user.phone_number_verified),
-            );
-        }
+    if scopes.iter().any(|s| s == "phone")
+        && let Some(p) = &user.phone_number
+    {
+        out.insert("phone_number".into(), Value::String(p.clone()));
+        out.insert(
+            "phone_number_verified".into(),
+            Value::Bool(user.phone_number_verified),
+        );
     }
-    if scopes.iter().any(|s| s == "address") {
-        if let Some(a) = &user.address {
-            out.insert("address".into(), a.clone());
-        }
+    if scopes.iter().any(|s| s == "address")
+        && let Some(a) = &user.address
+    {
+        out.insert("address".into(), a.clone());
     }
 }
 
@@ -523,6 +523,12 @@ pub async fn refresh(
     } else {
         None
     };
+    state.audit.record(
+        AuditEvent::new(now, "token.issued")
+            .user(&user.id)
+            .client(&client.client_id)
+            .detail(json!({"grant_type": "refresh_token", "grant": grant.id})),
+    );
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -568,6 +574,12 @@ pub fn client_credentials(
     let now = state.now();
     let (access_token, expires_in) =
         mint_access(state, client, &client.client_id, &scope_str, None, now)?;
+    // Queued, written off the request path in batches: no database write here.
+    state.audit.record(
+        AuditEvent::new(now, "token.issued")
+            .client(&client.client_id)
+            .detail(json!({"grant_type": "client_credentials"})),
+    );
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -220,14 +220,14 @@ impl Db {
             grant: GrantSql,
             token_expires_at: i64,
         }
-        let sql = format!(
+        let sql =
             "select g.id, g.user_id, g.client_id, g.scope, g.sid, g.auth_time, g.amr, g.offline, \
              g.expires_at, g.revoked_at, u.disabled as user_disabled, \
              t.expires_at as token_expires_at \
              from grants g join users u on u.id = g.user_id \
              join refresh_tokens t on t.grant_id = g.id \
              where t.token_hash = $1 and t.used_at is null and t.expires_at > $2"
-        );
+                .to_string();
         let row: Option<WithToken> = sqlx::query_as(&sql)
             .bind(hash)
             .bind(now)

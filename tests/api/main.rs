@@ -1,1 +1,5 @@
-fn main() {}
+//! One integration-test binary: the real server on port 0, driven over HTTP.
+
+mod authorize;
+mod helpers;
+mod oidc_flow;

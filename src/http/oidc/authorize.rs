@@ -45,7 +45,7 @@ pub async fn authorize_post(
 ) -> Response {
     match form_pairs(&headers, &body) {
         Ok(pairs) => authorize(state, jar, &headers, pairs, true).await,
-        Err(()) => state.pages.error(
+        Err(_) => state.pages.error(
             StatusCode::BAD_REQUEST,
             locale(&headers, None),
             "err_bad_request",
@@ -70,10 +70,10 @@ async fn authorize(
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(s) = session {
-        if session_satisfies(&req, &s, state.now(), false) {
-            return proceed(&state, jar, locale, &req, s, via_post).await;
-        }
+    if let Some(s) = session
+        && session_satisfies(&req, &s, state.now(), false)
+    {
+        return proceed(&state, jar, locale, &req, s, via_post).await;
     }
     if req.prompt_none {
         return redirect_error(
@@ -364,24 +364,24 @@ pub async fn login_get(
         Ok(s) => s,
         Err(r) => return r,
     };
-    if let Some(s) = session {
-        if let Ok(Some(user)) = state.db.user_by_id(&s.user_id).await {
-            #[derive(Serialize)]
-            struct SignedIn<'a> {
-                login: &'a str,
-                csrf: &'a str,
-            }
-            let (jar, csrf) = csrf_token(&state, jar);
-            let page = SignedIn {
-                login: &user.login,
-                csrf: &csrf,
-            };
-            return (
-                jar,
-                state.pages.render(locale, "account/signed_in.html", &page),
-            )
-                .into_response();
+    if let Some(s) = session
+        && let Ok(Some(user)) = state.db.user_by_id(&s.user_id).await
+    {
+        #[derive(Serialize)]
+        struct SignedIn<'a> {
+            login: &'a str,
+            csrf: &'a str,
         }
+        let (jar, csrf) = csrf_token(&state, jar);
+        let page = SignedIn {
+            login: &user.login,
+            csrf: &csrf,
+        };
+        return (
+            jar,
+            state.pages.render(locale, "account/signed_in.html", &page),
+        )
+            .into_response();
     }
     render_login(&state, jar, locale, None, "", false)
 }
@@ -448,10 +448,9 @@ pub async fn login_post(
     if let Some(old) = jar
         .get(name)
         .and_then(|c| c.value().split_once('.').map(|(sid, _)| sid.to_owned()))
+        && let Err(e) = session::end(state.store.as_ref(), &old).await
     {
-        if let Err(e) = session::end(state.store.as_ref(), &old).await {
-            return internal(&state, locale, e);
-        }
+        return internal(&state, locale, e);
     }
     let (cookie_value, session) = match session::create(
         state.store.as_ref(),

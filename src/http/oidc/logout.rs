@@ -37,7 +37,7 @@ pub async fn end_session_post(
 ) -> Response {
     match form_pairs(&headers, &body) {
         Ok(pairs) => end_session(state, jar, &headers, pairs, true).await,
-        Err(()) => state.pages.error(
+        Err(_) => state.pages.error(
             StatusCode::BAD_REQUEST,
             locale(&headers, None),
             "err_bad_request",
@@ -111,10 +111,10 @@ async fn end_session(
 
     // The session the hint names ends even without its cookie: SameSite cookies are often
     // absent on cross-site posts.
-    if let Some(sid) = &hint.sid {
-        if let Err(e) = end_sso(&state, sid).await {
-            return internal(&state, locale, e);
-        }
+    if let Some(sid) = &hint.sid
+        && let Err(e) = end_sso(&state, sid).await
+    {
+        return internal(&state, locale, e);
     }
     let mut jar = jar;
     if let Some(sid) = cookie_sid(&state, &jar) {

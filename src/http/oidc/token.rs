@@ -107,12 +107,13 @@ pub async fn revoke_post(
     };
     let now = state.now();
     let result: Result<(), OAuthError> = async {
-        if token.len() <= 64 {
-            if let Some((grant, _)) = state
+        if token.len() <= 64
+            && let Some((grant, _)) = state
                 .db
                 .refresh_lookup(&digest(token), now)
                 .await
                 .map_err(OAuthError::internal)?
+        {
             {
                 if grant.client_id == client.client_id {
                     state

@@ -29,7 +29,7 @@ pub async fn userinfo_post(
             }
             param(&pairs, "access_token").map(str::to_owned)
         }
-        Err(()) => None,
+        Err(_) => None,
     };
     userinfo(state, headers, from_body).await
 }

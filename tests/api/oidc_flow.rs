@@ -1,0 +1,226 @@
+//! The full authorization code flow with the `openidconnect` crate as the relying party.
+
+use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
+use openidconnect::{
+    AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+
+use crate::helpers::*;
+
+fn rp_http() -> openidconnect::reqwest::Client {
+    openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_relying_party_signs_a_user_in_refreshes_reads_userinfo_and_logs_out() {
+    let app = spawn_app().await;
+    let user_id = app.create_user("alice").await;
+    let rp = app.create_client("rp1", |_| {}).await;
+    let http = rp_http();
+
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(rp.id.clone()),
+        Some(ClientSecret::new(rp.secret.clone().unwrap())),
+    )
+    .set_redirect_uri(RedirectUrl::new(rp.redirect_uri.clone()).unwrap());
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf, nonce) = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // The browser follows the authorization URL and signs in.
+    let res = app.browser.get(auth_url.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let res = app.submit_login(&page, "alice", PASSWORD).await;
+    assert_eq!(res.status(), 303, "a POST is followed by 303, never 307");
+    let cb = location(&res);
+    assert!(cb.as_str().starts_with(&rp.redirect_uri));
+    assert_eq!(
+        query_param(&cb, "state").as_deref(),
+        Some(csrf.secret().as_str())
+    );
+    assert_eq!(
+        query_param(&cb, "iss").as_deref(),
+        Some(app.issuer.as_str())
+    );
+    let code = query_param(&cb, "code").unwrap();
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().expect("id token");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("valid id token");
+    assert_eq!(claims.subject().as_str(), user_id);
+    assert_eq!(
+        claims.preferred_username().map(|u| u.as_str()),
+        Some("alice")
+    );
+    assert!(claims.auth_time().is_some());
+    let at_hash = claims.access_token_hash().expect("at_hash");
+    let expected = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&client.id_token_verifier()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(at_hash, &expected);
+    let raw_id = jwt_claims(&id_token.to_string());
+    assert_eq!(jwt_header(&id_token.to_string())["alg"], "RS256");
+    assert!(raw_id["sid"].is_string());
+    assert_eq!(raw_id["amr"], serde_json::json!(["pwd"]));
+
+    // The access token is an RFC 9068 JWT.
+    let at = tokens.access_token().secret();
+    assert_eq!(jwt_header(at)["typ"], "at+jwt");
+    assert_eq!(jwt_header(at)["alg"], "ES256");
+    let at_claims = jwt_claims(at);
+    assert_eq!(at_claims["sub"], user_id.as_str());
+    assert_eq!(at_claims["client_id"], "rp1");
+    assert_eq!(at_claims["aud"], app.issuer.as_str());
+    assert!(at_claims["jti"].is_string() && at_claims["gid"].is_string());
+    assert!(at_claims.get("nbf").is_none());
+
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("userinfo");
+    assert_eq!(info.subject().as_str(), user_id);
+    assert_eq!(info.email().map(|e| e.as_str()), Some("alice@example.org"));
+    assert_eq!(info.email_verified(), Some(true));
+
+    // Refresh rotates the token and keeps sub, auth_time.
+    let refresh = tokens.refresh_token().expect("refresh token").clone();
+    let refreshed = client
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    let new_refresh = refreshed.refresh_token().expect("rotated refresh token");
+    assert_ne!(new_refresh.secret(), refresh.secret());
+    let new_id = jwt_claims(&refreshed.id_token().unwrap().to_string());
+    assert_eq!(new_id["sub"], raw_id["sub"]);
+    assert_eq!(new_id["auth_time"], raw_id["auth_time"]);
+
+    // Logout with the ID token hint ends the session and the session-bound refresh token.
+    let res = app
+        .browser
+        .get(app.url("/logout"))
+        .query(&[
+            ("id_token_hint", id_token.to_string().as_str()),
+            ("post_logout_redirect_uri", "https://rp.example/bye"),
+            ("state", "bye1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    assert_eq!(location(&res).as_str(), "https://rp.example/bye?state=bye1");
+
+    let after = client
+        .exchange_refresh_token(new_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await;
+    assert!(after.is_err(), "the refresh token died with the session");
+    let res = app
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", "rp1"),
+            ("redirect_uri", &rp.redirect_uri),
+            ("scope", "openid"),
+            ("prompt", "none"),
+            ("state", "x"),
+        ])
+        .await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+}
+
+#[tokio::test]
+async fn discovery_and_jwks_are_public_json_with_every_endpoint() {
+    let app = spawn_app().await;
+    let res = reqwest::get(app.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(doc["issuer"], app.issuer.as_str());
+    for (k, path) in [
+        ("authorization_endpoint", "/authorize"),
+        ("token_endpoint", "/token"),
+        ("userinfo_endpoint", "/userinfo"),
+        ("jwks_uri", "/jwks"),
+        ("revocation_endpoint", "/revoke"),
+        ("introspection_endpoint", "/introspect"),
+        ("end_session_endpoint", "/logout"),
+    ] {
+        assert_eq!(doc[k], app.url(path).as_str(), "{k}");
+    }
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(doc["request_parameter_supported"], false);
+    assert!(
+        doc["id_token_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"RS256".into())
+    );
+
+    let jwks: serde_json::Value = reqwest::get(app.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for k in keys {
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(
+                k.get(private).is_none(),
+                "private member {private} published"
+            );
+        }
+        assert_eq!(k["use"], "sig");
+    }
+}
