@@ -137,13 +137,15 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {
     else if (NR % 2) print a[(NR + 1) / 2];
     else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-guichet_env() { # issuer/listen port, then the rest of the command
+# The command prefix for guichet with the benchmark's settings on `port` (an array, so that a
+# command started with `&` is guichet itself and `$!` its pid).
+guichet_env() { # port, then extra VAR=value settings
     local port=$1
     shift
-    env -u GUICHET_CONFIG -u GUICHET_REDIS_URL -u GUICHET_REDIS_PREFIX -u GUICHET_DATABASE_URL \
-        GUICHET_ISSUER="http://127.0.0.1:$port" GUICHET_LISTEN="127.0.0.1:$port" \
-        GUICHET_KEYS_DIR="$TMP/keys" GUICHET_OUTBOX_DIR="$TMP/outbox" \
-        GUICHET_LOG="${BENCH_GUICHET_LOG:-info}" "$@"
+    GENV=(env -u GUICHET_CONFIG -u GUICHET_REDIS_URL -u GUICHET_REDIS_PREFIX -u GUICHET_DATABASE_URL
+        GUICHET_ISSUER="http://127.0.0.1:$port" GUICHET_LISTEN="127.0.0.1:$port"
+        GUICHET_KEYS_DIR="$TMP/keys" GUICHET_OUTBOX_DIR="$TMP/outbox"
+        GUICHET_LOG="${BENCH_GUICHET_LOG:-info}" "$@")
 }
 
 # --- versions and machine ---------------------------------------------------------------------
@@ -154,7 +156,7 @@ G_VERSION=$("$GBIN" --version 2>/dev/null || echo guichet)
 NODE_VERSION=$(node --version)
 OP_VERSION=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
     "$BENCH/peer/node_modules/oidc-provider/package.json" | head -1)
-WRK_VERSION=$(wrk -v 2>&1 | head -1 | awk '{print $2}')
+WRK_VERSION=$({ wrk -v 2>&1 || true; } | awk 'NR == 1 {print $2}')
 RUSTC_VERSION=$(rustc --version)
 
 # --- one wrk run: prints "rps p50_us p99_us non2xx cpu_us_per_req rss_kb" ---------------------
@@ -235,8 +237,9 @@ scenario() { # name path [body auth]
 SECRET=""
 if has discovery || has jwks || has cc; then
     mkdir -p "$TMP/sqlite"
-    export_sqlite() { guichet_env "$G_PORT" GUICHET_DATABASE_URL="sqlite://$TMP/sqlite/guichet.db" "$@"; }
-    out=$(export_sqlite "$GBIN" client add --client-id bench --grant-type client_credentials \
+    guichet_env "$G_PORT" GUICHET_DATABASE_URL="sqlite://$TMP/sqlite/guichet.db"
+    SQ=("${GENV[@]}")
+    out=$("${SQ[@]}" "$GBIN" client add --client-id bench --grant-type client_credentials \
         --scope api --access-token-alg ES256 2>"$TMP/client-add.log") \
         || die "guichet client add failed: $(cat "$TMP/client-add.log")"
     SECRET=$(sed -n 's/.*"client_secret": *"\([^"]*\)".*/\1/p' <<<"$out")
@@ -244,7 +247,7 @@ if has discovery || has jwks || has cc; then
     AUTH="Basic $(printf '%s:%s' bench "$SECRET" | base64 -w0)"
     CC_BODY="grant_type=client_credentials&scope=api"
 
-    export_sqlite "$GBIN" serve >"$TMP/guichet.log" 2>&1 &
+    "${SQ[@]}" "$GBIN" serve >"$TMP/guichet.log" 2>&1 &
     GPID=$!
     PIDS+=("$GPID")
     (cd "$BENCH/peer" && exec env NODE_ENV=production node server.js "$P_PORT" "$SECRET") \
@@ -295,22 +298,21 @@ if has refresh; then
         || die "cannot create database $PG_DB on $PG"
     PG_VERSION=$(psql "$PG/postgres" -tAc 'show server_version')
     REDIS_VERSION=$(redis-cli -u "$REDIS_URL" info server 2>/dev/null | sed -n 's/^redis_version:\(.*\)\r*$/\1/p' | tr -d '\r' || true)
-    pg_env() {
-        guichet_env "$R_PORT" GUICHET_DATABASE_URL="$PG/$PG_DB" GUICHET_REDIS_URL="$REDIS_URL" \
-            GUICHET_REDIS_PREFIX="$REDIS_PREFIX" "$@"
-    }
+    guichet_env "$R_PORT" GUICHET_DATABASE_URL="$PG/$PG_DB" GUICHET_REDIS_URL="$REDIS_URL" \
+        GUICHET_REDIS_PREFIX="$REDIS_PREFIX"
+    PGE=("${GENV[@]}")
     PW="bench-$(head -c 12 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
-    pg_env "$GBIN" user add --login bench --password-stdin <<<"$PW" >/dev/null 2>"$TMP/user-add.log" \
+    "${PGE[@]}" "$GBIN" user add --login bench --password-stdin <<<"$PW" >/dev/null 2>"$TMP/user-add.log" \
         || die "guichet user add failed: $(cat "$TMP/user-add.log")"
     REDIRECT="http://127.0.0.1:9/cb"
     declare -A R_SECRET
     for alg in ES256 RS256; do
-        out=$(pg_env "$GBIN" client add --client-id "rp-$alg" --redirect-uri "$REDIRECT" \
+        out=$("${PGE[@]}" "$GBIN" client add --client-id "rp-$alg" --redirect-uri "$REDIRECT" \
             --first-party --id-token-alg "$alg" 2>"$TMP/client-add.log") \
             || die "guichet client add failed: $(cat "$TMP/client-add.log")"
         R_SECRET[$alg]=$(sed -n 's/.*"client_secret": *"\([^"]*\)".*/\1/p' <<<"$out")
     done
-    pg_env "$GBIN" serve >"$TMP/guichet-pg.log" 2>&1 &
+    "${PGE[@]}" "$GBIN" serve >"$TMP/guichet-pg.log" 2>&1 &
     RPID=$!
     PIDS+=("$RPID")
     wait_http "http://127.0.0.1:$R_PORT/readyz" "$RPID" "guichet (PostgreSQL)" "$TMP/guichet-pg.log"

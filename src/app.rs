@@ -154,12 +154,26 @@ impl Application {
         clock: Arc<Clock>,
         listener: TcpListener,
     ) -> anyhow::Result<Application> {
+        Application::build_with_store(settings, clock, listener, None).await
+    }
+
+    /// As `build_with_listener`, with a short-lived store shared with other nodes in the same
+    /// process (tests of a cluster on the embedded backends) instead of the configured one.
+    pub async fn build_with_store(
+        settings: Settings,
+        clock: Arc<Clock>,
+        listener: TcpListener,
+        shared: Option<DynEphemeral>,
+    ) -> anyhow::Result<Application> {
         settings.validate()?;
         let (db, applied) = open_db(&settings).await?;
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
         }
-        let (store, sweeper) = open_store(&settings, &clock).await?;
+        let (store, sweeper) = match shared {
+            Some(s) => (s, None),
+            None => open_store(&settings, &clock).await?,
+        };
         let keys = Arc::new(
             Keys::load_or_generate(&settings.keys_dir)
                 .with_context(|| format!("keys folder {}", settings.keys_dir.display()))?,

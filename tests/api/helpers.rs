@@ -37,9 +37,13 @@ pub struct Options {
     pub database_url: Option<String>,
     pub keys_dir: Option<std::path::PathBuf>,
     pub redis_prefix: Option<String>,
+    /// An in-process store shared with another node (embedded backends only).
+    pub store: Option<guichet::ephemeral::DynEphemeral>,
+    /// The issuer of another node (a cluster behind one name).
+    pub issuer: Option<String>,
 }
 
-fn copy_fixture_keys(to: &Path) {
+pub fn copy_fixture_keys(to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys");
     for entry in std::fs::read_dir(from).unwrap() {
@@ -97,6 +101,8 @@ pub async fn spawn_app() -> TestApp {
         database_url: None,
         keys_dir: None,
         redis_prefix: None,
+        store: None,
+        issuer: None,
     })
     .await
 }
@@ -120,7 +126,9 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let redis_url = opts.redis_url.or_else(test_redis_url);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let issuer = format!("http://127.0.0.1:{port}");
+    let issuer = opts
+        .issuer
+        .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
     let settings = Settings {
         issuer: issuer.clone(),
         listen: format!("127.0.0.1:{port}"),
@@ -135,7 +143,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         ..Settings::default()
     };
     let clock = Clock::system();
-    let app = Application::build_with_listener(settings, clock.clone(), listener)
+    let app = Application::build_with_store(settings, clock.clone(), listener, opts.store)
         .await
         .unwrap_or_else(|e| panic!("application did not start: {e:#}"));
     let state = app.state();
@@ -157,8 +165,9 @@ pub struct TestClient {
 }
 
 impl TestApp {
+    /// A URL on this node (its own port, whatever the issuer says).
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.issuer)
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     pub async fn create_user(&self, login: &str) -> String {

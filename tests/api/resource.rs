@@ -1,0 +1,953 @@
+//! The resource side: UserInfo (OpenID Connect Core §5.3, RFC 6750), revocation (RFC 7009)
+//! and introspection (RFC 7662), and the access-token checks behind them (RFC 9068).
+//! CONFORMANCE rows E01–E05, G01–G05, L18 and the standard claims of B24.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::header::{
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const ALL_SCOPES: &str = "openid profile email phone address";
+
+/// Every response of these endpoints carries tokens or token metadata: never cached.
+fn assert_no_store(res: &reqwest::Response) {
+    assert_eq!(
+        res.headers()
+            .get(CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store"),
+        "Cache-Control on {} {}",
+        res.status(),
+        res.url()
+    );
+}
+
+/// The `WWW-Authenticate` challenge of a response.
+fn challenge(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(WWW_AUTHENTICATE)
+        .expect("WWW-Authenticate header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `error` attribute of a Bearer challenge (RFC 6750 §3), if any.
+fn bearer_error(res: &reqwest::Response) -> Option<String> {
+    let c = challenge(res);
+    assert!(
+        c.to_ascii_lowercase().starts_with("bearer"),
+        "not a Bearer challenge: {c}"
+    );
+    let start = c.find("error=\"")? + "error=\"".len();
+    let end = c[start..].find('"')? + start;
+    Some(c[start..end].to_owned())
+}
+
+/// A 401 at userinfo with `error="invalid_token"`.
+async fn assert_invalid_token(res: reqwest::Response, what: &str) {
+    assert_eq!(res.status(), 401, "{what}");
+    assert_eq!(
+        bearer_error(&res).as_deref(),
+        Some("invalid_token"),
+        "{what}"
+    );
+    assert_no_store(&res);
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("\"sub\""), "{what}: claims leaked: {body}");
+}
+
+async fn userinfo_get(app: &TestApp, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn revoke(app: &TestApp, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/revoke"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn introspect(app: &TestApp, client: &TestClient, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/introspect"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Introspects and returns the JSON body, checking 200 and no-store.
+async fn introspect_json(app: &TestApp, client: &TestClient, token: &str) -> Value {
+    let res = introspect(app, client, token).await;
+    assert_eq!(res.status(), 200);
+    assert_no_store(&res);
+    res.json().await.unwrap()
+}
+
+/// A refresh grant at the token endpoint.
+async fn refresh_with(app: &TestApp, client: &TestClient, rt: &str) -> reqwest::Response {
+    app.token(
+        client,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await
+}
+
+/// An OAuth JSON error body's `error`.
+async fn oauth_error(res: reqwest::Response) -> String {
+    let body: Value = res.json().await.unwrap();
+    body["error"].as_str().unwrap_or_default().to_owned()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A signed-in user `alice`, a first-party confidential client `rp1` and the token response
+/// of a code flow with `scope`.
+async fn signed_in(app: &TestApp, scope: &str) -> (String, TestClient, Value) {
+    let user = app.create_user("alice").await;
+    let rp = app.create_client("rp1", |_| {}).await;
+    let tokens = app.code_flow_tokens(&rp, "alice", scope).await;
+    (user, rp, tokens)
+}
+
+fn at(tokens: &Value) -> String {
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+fn rt(tokens: &Value) -> String {
+    tokens["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_owned()
+}
+
+// ----- E01–E03: where the token may travel -----
+
+#[tokio::test]
+async fn userinfo_get_with_a_bearer_header_returns_the_id_token_subject() {
+    let app = spawn_app().await;
+    let (user, _rp, tokens) = signed_in(&app, "openid").await;
+    let id_sub = jwt_claims(tokens["id_token"].as_str().unwrap())["sub"].clone();
+    assert_eq!(id_sub, user.as_str());
+
+    let res = userinfo_get(&app, &at(&tokens)).await;
+    assert_eq!(res.status(), 200);
+    assert_no_store(&res);
+    assert!(
+        res.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["sub"], id_sub,
+        "Core §5.3.2: sub equals the ID token's"
+    );
+}
+
+#[tokio::test]
+async fn userinfo_post_accepts_the_token_in_the_header_or_in_the_form_body() {
+    let app = spawn_app().await;
+    let (user, _rp, tokens) = signed_in(&app, "openid").await;
+    let token = at(&tokens);
+    let http = reqwest::Client::new();
+
+    // E02: POST with the Authorization header (and an empty body).
+    let res = http
+        .post(app.url("/userinfo"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_no_store(&res);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["sub"], user.as_str());
+
+    // E03: RFC 6750 §2.2 form-encoded body parameter.
+    let res = http
+        .post(app.url("/userinfo"))
+        .form(&[("access_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_no_store(&res);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["sub"], user.as_str());
+}
+
+// ----- E04, L18: missing and bad tokens -----
+
+#[tokio::test]
+async fn userinfo_without_a_token_answers_401_with_a_bare_bearer_challenge() {
+    let app = spawn_app().await;
+    let http = reqwest::Client::new();
+    for res in [
+        http.get(app.url("/userinfo")).send().await.unwrap(),
+        http.post(app.url("/userinfo")).send().await.unwrap(),
+        http.post(app.url("/userinfo"))
+            .form(&[("other", "x")])
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(res.status(), 401);
+        assert_no_store(&res);
+        // RFC 6750 §3.1: a request without authentication gets no error code.
+        assert_eq!(bearer_error(&res), None, "challenge: {}", challenge(&res));
+    }
+}
+
+#[tokio::test]
+async fn userinfo_refuses_garbage_tampered_and_unsigned_tokens_with_invalid_token() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid profile").await;
+    let token = at(&tokens);
+    let (header, rest) = token.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+
+    // One character of the payload flipped, signature kept.
+    let mut flipped: Vec<char> = payload.chars().collect();
+    let mid = flipped.len() / 2;
+    flipped[mid] = if flipped[mid] == 'A' { 'B' } else { 'A' };
+    let flipped: String = flipped.into_iter().collect();
+    let flipped = format!("{header}.{flipped}.{signature}");
+
+    // A well-formed payload claiming someone else, signature kept: only the signature can
+    // tell.
+    let mut claims = jwt_claims(&token);
+    claims["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    claims["scope"] = json!("openid profile email phone address");
+    let forged = format!(
+        "{header}.{}.{signature}",
+        b64(claims.to_string().as_bytes())
+    );
+
+    // alg none (RFC 8725 §3.1), with our kid and typ and the genuine claims.
+    let mut none_header = jwt_header(&token);
+    none_header["alg"] = json!("none");
+    let unsigned = format!("{}.{payload}.", b64(none_header.to_string().as_bytes()));
+    let bare_none = format!(
+        "{}.{payload}.",
+        b64(json!({"alg": "none", "typ": "at+jwt"})
+            .to_string()
+            .as_bytes())
+    );
+
+    // The genuine token still works: the refusals below are about the damage alone.
+    assert_eq!(userinfo_get(&app, &token).await.status(), 200);
+    for (what, bad) in [
+        ("garbage", "not-a-token".to_owned()),
+        ("two parts", format!("{header}.{payload}")),
+        ("flipped payload character", flipped),
+        ("forged claims", forged),
+        ("alg none with our kid", unsigned),
+        ("alg none", bare_none),
+        ("signature stripped", format!("{header}.{payload}.")),
+    ] {
+        assert_invalid_token(userinfo_get(&app, &bad).await, what).await;
+        // L18: introspection refuses them too.
+        let body = introspect_json(&app, &rp, &bad).await;
+        assert_eq!(body, json!({"active": false}), "{what} at introspection");
+    }
+}
+
+/// Signs `claims` with the server's own key, as the server would, with header `typ`.
+fn sign_with_server_key(app: &TestApp, typ: Option<&str>, claims: &Value) -> String {
+    app.state
+        .keys
+        .current()
+        .sign(guichet::crypto::keys::Alg::ES256, typ, claims)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_validly_signed_token_with_the_wrong_type_issuer_audience_or_expiry_is_refused() {
+    let app = spawn_app().await;
+    let (user, rp, tokens) = signed_in(&app, "openid").await;
+    let genuine = jwt_claims(&at(&tokens));
+
+    // Control: the same claims re-signed as an at+jwt are accepted, so each refusal below is
+    // due to the one thing changed.
+    let control = sign_with_server_key(&app, Some("at+jwt"), &genuine);
+    let res = userinfo_get(&app, &control).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["sub"], user.as_str());
+
+    let with = |k: &str, v: Value| {
+        let mut c = genuine.clone();
+        c[k] = v;
+        c
+    };
+    let now = app.clock.now();
+    for (what, token) in [
+        // RFC 9068 §4: typ at+jwt is what tells an access token from an ID token.
+        ("typ JWT", sign_with_server_key(&app, Some("JWT"), &genuine)),
+        ("no typ", sign_with_server_key(&app, None, &genuine)),
+        (
+            "another issuer",
+            sign_with_server_key(
+                &app,
+                Some("at+jwt"),
+                &with("iss", json!("https://evil.example")),
+            ),
+        ),
+        (
+            "another audience",
+            sign_with_server_key(
+                &app,
+                Some("at+jwt"),
+                &with("aud", json!("https://api.example")),
+            ),
+        ),
+        (
+            "exp now",
+            sign_with_server_key(&app, Some("at+jwt"), &with("exp", json!(now))),
+        ),
+    ] {
+        assert_invalid_token(userinfo_get(&app, &token).await, what).await;
+        assert_eq!(
+            introspect_json(&app, &rp, &token).await,
+            json!({"active": false}),
+            "{what} at introspection"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_invalid_at_userinfo_and_inactive_at_introspection() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let token = at(&tokens);
+    assert_eq!(tokens["expires_in"], 300);
+    // A margin of a few seconds: real time passes between minting and this request.
+    app.clock.advance(295);
+    assert_eq!(userinfo_get(&app, &token).await.status(), 200);
+    app.clock.advance(6);
+    assert_invalid_token(userinfo_get(&app, &token).await, "expired").await;
+    let body = introspect_json(&app, &rp, &token).await;
+    assert_eq!(body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn userinfo_refuses_a_token_sent_both_in_the_header_and_in_the_body() {
+    let app = spawn_app().await;
+    let (_user, _rp, tokens) = signed_in(&app, "openid").await;
+    let token = at(&tokens);
+    let res = reqwest::Client::new()
+        .post(app.url("/userinfo"))
+        .bearer_auth(&token)
+        .form(&[("access_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    // RFC 6750 §2: one method only.
+    assert_eq!(res.status(), 400);
+    assert_eq!(bearer_error(&res).as_deref(), Some("invalid_request"));
+    assert_no_store(&res);
+    assert!(!res.text().await.unwrap().contains("\"sub\""));
+}
+
+#[tokio::test]
+async fn a_token_without_the_openid_scope_gets_403_insufficient_scope() {
+    let app = spawn_app().await;
+    let api = app
+        .create_client("api1", |s| {
+            s.grant_types = vec!["client_credentials".into()];
+            s.scopes = vec!["openid".into(), "api".into()];
+            s.redirect_uris = vec![];
+        })
+        .await;
+    let res = app
+        .token(
+            &api,
+            &[("grant_type", "client_credentials"), ("scope", "api")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let tokens: Value = res.json().await.unwrap();
+    assert_eq!(tokens["scope"], "api");
+    let token = at(&tokens);
+
+    for res in [
+        userinfo_get(&app, &token).await,
+        reqwest::Client::new()
+            .post(app.url("/userinfo"))
+            .form(&[("access_token", token.as_str())])
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(res.status(), 403);
+        assert_eq!(bearer_error(&res).as_deref(), Some("insufficient_scope"));
+        assert_no_store(&res);
+        assert!(!res.text().await.unwrap().contains("\"sub\""));
+    }
+}
+
+#[tokio::test]
+async fn an_id_token_presented_as_an_access_token_is_refused() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    assert_ne!(jwt_header(id_token)["typ"], "at+jwt");
+    // RFC 9068 §4: the typ must be at+jwt, so that an ID token is never taken for one.
+    assert_invalid_token(userinfo_get(&app, id_token).await, "ID token").await;
+    let body = introspect_json(&app, &rp, id_token).await;
+    assert_eq!(body, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn a_disabled_user_s_tokens_stop_working_at_userinfo_and_introspection() {
+    let app = spawn_app().await;
+    let (user, rp, tokens) = signed_in(&app, "openid").await;
+    let token = at(&tokens);
+    assert_eq!(userinfo_get(&app, &token).await.status(), 200);
+    assert_eq!(introspect_json(&app, &rp, &token).await["active"], true);
+
+    assert!(
+        app.state
+            .db
+            .user_set_disabled(&user, true, app.clock.now())
+            .await
+            .unwrap()
+    );
+    assert_invalid_token(userinfo_get(&app, &token).await, "disabled user").await;
+    assert_eq!(
+        introspect_json(&app, &rp, &token).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect_json(&app, &rp, &rt(&tokens)).await,
+        json!({"active": false}),
+        "the refresh token of a disabled user is not active"
+    );
+}
+
+// ----- B24: standard claims per scope (Core §5.4) -----
+
+#[tokio::test]
+async fn userinfo_releases_the_standard_claims_of_each_granted_scope() {
+    let app = spawn_app().await;
+    let user = app
+        .create_user_with(guichet::domain::user::NewUser {
+            login: "alice".into(),
+            email: Some("alice@example.org".into()),
+            email_verified: true,
+            given_name: Some("Alice".into()),
+            family_name: Some("Martin".into()),
+            phone_number: Some("+33 1 23 45 67 89".into()),
+            ..Default::default()
+        })
+        .await;
+    // NewUser has no address: the column holds the §5.1.1 object as JSON text.
+    let address = json!({
+        "street_address": "1 rue de la Paix",
+        "locality": "Paris",
+        "postal_code": "75002",
+        "country": "FR"
+    });
+    sqlx::query("update users set address = $1 where id = $2")
+        .bind(address.to_string())
+        .bind(&user)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let rp = app.create_client("rp1", |_| {}).await;
+    let tokens = app.code_flow_tokens(&rp, "alice", ALL_SCOPES).await;
+
+    let res = userinfo_get(&app, &at(&tokens)).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["sub"], user.as_str());
+    // profile
+    assert_eq!(body["name"], "Alice Martin");
+    assert_eq!(body["given_name"], "Alice");
+    assert_eq!(body["family_name"], "Martin");
+    assert_eq!(body["preferred_username"], "alice");
+    assert!(
+        body["updated_at"].is_i64(),
+        "updated_at is a number of seconds: {}",
+        body["updated_at"]
+    );
+    // email
+    assert_eq!(body["email"], "alice@example.org");
+    assert_eq!(body["email_verified"], json!(true));
+    // phone
+    assert_eq!(body["phone_number"], "+33 1 23 45 67 89");
+    assert!(
+        body["phone_number_verified"].is_boolean(),
+        "phone_number_verified is a boolean: {}",
+        body["phone_number_verified"]
+    );
+    assert_eq!(body["phone_number_verified"], json!(false));
+    // address
+    assert_eq!(body["address"], address);
+}
+
+#[tokio::test]
+async fn userinfo_releases_no_claims_of_scopes_that_were_not_granted() {
+    let app = spawn_app().await;
+    app.create_user_with(guichet::domain::user::NewUser {
+        login: "alice".into(),
+        email: Some("alice@example.org".into()),
+        email_verified: true,
+        given_name: Some("Alice".into()),
+        family_name: Some("Martin".into()),
+        phone_number: Some("+33 1 23 45 67 89".into()),
+        ..Default::default()
+    })
+    .await;
+    let rp = app.create_client("rp1", |_| {}).await;
+
+    let tokens = app.code_flow_tokens(&rp, "alice", "openid").await;
+    let body: Value = userinfo_get(&app, &at(&tokens)).await.json().await.unwrap();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["sub"], "openid alone releases only sub: {body}");
+
+    let tokens = app.code_flow_tokens(&rp, "alice", "openid email").await;
+    let body: Value = userinfo_get(&app, &at(&tokens)).await.json().await.unwrap();
+    assert_eq!(body["email"], "alice@example.org");
+    assert_eq!(body["email_verified"], json!(true));
+    for profile in [
+        "name",
+        "given_name",
+        "family_name",
+        "preferred_username",
+        "updated_at",
+        "phone_number",
+        "phone_number_verified",
+        "address",
+    ] {
+        assert!(
+            body.get(profile).is_none(),
+            "{profile} released without its scope: {body}"
+        );
+    }
+}
+
+// ----- G01–G03: revocation -----
+
+#[tokio::test]
+async fn revoking_a_refresh_token_kills_it_and_the_access_tokens_of_its_grant() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let access = at(&tokens);
+    let refresh = rt(&tokens);
+    assert_eq!(userinfo_get(&app, &access).await.status(), 200);
+
+    let res = revoke(
+        &app,
+        &rp,
+        &[
+            ("token", refresh.as_str()),
+            ("token_type_hint", "refresh_token"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_no_store(&res);
+
+    let res = refresh_with(&app, &rp, &refresh).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(oauth_error(res).await, "invalid_grant");
+    // RFC 7009 §2.1: the grant's access tokens die with it.
+    assert_invalid_token(userinfo_get(&app, &access).await, "revoked grant").await;
+    assert_eq!(
+        introspect_json(&app, &rp, &access).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect_json(&app, &rp, &refresh).await,
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn revoking_an_access_token_kills_that_token_but_not_the_refresh_token() {
+    let app = spawn_app().await;
+    let (user, rp, tokens) = signed_in(&app, "openid").await;
+    let access = at(&tokens);
+
+    let res = revoke(
+        &app,
+        &rp,
+        &[
+            ("token", access.as_str()),
+            ("token_type_hint", "access_token"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_no_store(&res);
+    assert_invalid_token(userinfo_get(&app, &access).await, "revoked access token").await;
+    assert_eq!(
+        introspect_json(&app, &rp, &access).await,
+        json!({"active": false})
+    );
+
+    let res = refresh_with(&app, &rp, &rt(&tokens)).await;
+    assert_eq!(res.status(), 200, "the refresh token survives");
+    let fresh: Value = res.json().await.unwrap();
+    let res = userinfo_get(&app, &at(&fresh)).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["sub"], user.as_str());
+}
+
+#[tokio::test]
+async fn revoking_an_unknown_token_or_with_a_bogus_hint_answers_200() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    for form in [
+        vec![("token", "no-such-token")],
+        vec![
+            ("token", "no-such-token"),
+            ("token_type_hint", "refresh_token"),
+        ],
+        vec![("token", "no-such-token"), ("token_type_hint", "bogus")],
+        vec![("token", "a.b.c"), ("token_type_hint", "access_token")],
+    ] {
+        let res = revoke(&app, &rp, &form).await;
+        assert_eq!(res.status(), 200, "{form:?}");
+        assert_no_store(&res);
+    }
+    // RFC 7009 §2.1: a wrong hint only changes where the server looks first.
+    let refresh = rt(&tokens);
+    let res = revoke(
+        &app,
+        &rp,
+        &[("token", refresh.as_str()), ("token_type_hint", "bogus")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let res = refresh_with(&app, &rp, &refresh).await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(oauth_error(res).await, "invalid_grant");
+}
+
+#[tokio::test]
+async fn another_client_cannot_revoke_a_client_s_tokens() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let other = app.create_client("rp2", |_| {}).await;
+    let access = at(&tokens);
+    let refresh = rt(&tokens);
+
+    for token in [&refresh, &access] {
+        let res = revoke(&app, &other, &[("token", token.as_str())]).await;
+        // RFC 7009 §2.1: 200, and nothing happens.
+        assert_eq!(res.status(), 200);
+        assert_no_store(&res);
+    }
+    assert_eq!(userinfo_get(&app, &access).await.status(), 200);
+    assert_eq!(introspect_json(&app, &rp, &access).await["active"], true);
+    let res = refresh_with(&app, &rp, &refresh).await;
+    assert_eq!(res.status(), 200, "the refresh token still works");
+}
+
+#[tokio::test]
+async fn revocation_with_bad_client_credentials_is_401_invalid_client() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let refresh = rt(&tokens);
+    let http = reqwest::Client::new();
+    let wrong_secret = TestClient {
+        id: rp.id.clone(),
+        secret: Some("wrong-secret".into()),
+        redirect_uri: rp.redirect_uri.clone(),
+    };
+    let unknown = TestClient {
+        id: "nobody".into(),
+        secret: Some("x".into()),
+        redirect_uri: rp.redirect_uri.clone(),
+    };
+    for res in [
+        revoke(&app, &wrong_secret, &[("token", refresh.as_str())]).await,
+        revoke(&app, &unknown, &[("token", refresh.as_str())]).await,
+        http.post(app.url("/revoke"))
+            .form(&[("token", refresh.as_str())])
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(res.status(), 401);
+        assert!(challenge(&res).starts_with("Basic"));
+        assert_no_store(&res);
+        assert_eq!(oauth_error(res).await, "invalid_client");
+    }
+    let res = refresh_with(&app, &rp, &refresh).await;
+    assert_eq!(res.status(), 200, "nothing was revoked");
+}
+
+// ----- G04–G05: introspection -----
+
+#[tokio::test]
+async fn introspection_describes_a_live_access_token() {
+    let app = spawn_app().await;
+    let (user, rp, tokens) = signed_in(&app, "openid email").await;
+    let access = at(&tokens);
+    let claims = jwt_claims(&access);
+
+    let body = introspect_json(&app, &rp, &access).await;
+    assert_eq!(body["active"], json!(true));
+    assert_eq!(body["exp"], claims["exp"]);
+    assert!(body["exp"].is_i64());
+    assert_eq!(body["client_id"], "rp1");
+    assert_eq!(body["scope"], "openid email");
+    assert_eq!(body["sub"], user.as_str());
+    assert_eq!(body["iss"], app.issuer.as_str());
+    assert_eq!(body["token_type"], "Bearer");
+
+    // A client_credentials token is about its client.
+    let api = app
+        .create_client("api1", |s| {
+            s.grant_types = vec!["client_credentials".into()];
+            s.scopes = vec!["openid".into(), "api".into()];
+            s.redirect_uris = vec![];
+        })
+        .await;
+    let res = app
+        .token(
+            &api,
+            &[("grant_type", "client_credentials"), ("scope", "api")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let cc: Value = res.json().await.unwrap();
+    let body = introspect_json(&app, &rp, &at(&cc)).await;
+    assert_eq!(body["active"], json!(true));
+    assert_eq!(body["client_id"], "api1");
+    assert_eq!(body["sub"], "api1");
+    assert_eq!(body["scope"], "api");
+}
+
+#[tokio::test]
+async fn introspection_describes_a_live_refresh_token_to_its_client() {
+    let app = spawn_app().await;
+    let (user, rp, tokens) = signed_in(&app, "openid email").await;
+    let body = introspect_json(&app, &rp, &rt(&tokens)).await;
+    assert_eq!(body["active"], json!(true));
+    assert_eq!(body["client_id"], "rp1");
+    assert_eq!(body["sub"], user.as_str());
+    assert_eq!(body["scope"], "openid email");
+    assert_eq!(body["iss"], app.issuer.as_str());
+    assert!(body["exp"].is_i64());
+    assert!(body["token_type"].is_string());
+}
+
+#[tokio::test]
+async fn introspection_of_a_dead_or_garbage_token_is_exactly_active_false() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let refresh = rt(&tokens);
+    // A used (rotated) refresh token is dead.
+    let res = refresh_with(&app, &rp, &refresh).await;
+    assert_eq!(res.status(), 200);
+    let fresh: Value = res.json().await.unwrap();
+    for (what, token) in [
+        ("garbage", "garbage".to_owned()),
+        ("empty-looking JWT", "e30.e30.".to_owned()),
+        ("used refresh token", refresh),
+    ] {
+        let res = introspect(&app, &rp, &token).await;
+        assert_eq!(res.status(), 200, "{what}");
+        assert_no_store(&res);
+        // RFC 7662 §2.2: nothing beyond `active` about a token that is not active.
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body, json!({"active": false}), "{what}");
+    }
+    // A revoked access token is dead too.
+    let access = at(&fresh);
+    assert_eq!(introspect_json(&app, &rp, &access).await["active"], true);
+    let res = revoke(&app, &rp, &[("token", access.as_str())]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        introspect_json(&app, &rp, &access).await,
+        json!({"active": false})
+    );
+}
+
+#[tokio::test]
+async fn introspection_requires_an_authenticated_confidential_client() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let access = at(&tokens);
+    let public = app
+        .create_client("spa", |s| {
+            s.public = true;
+            s.redirect_uris = vec!["https://spa.example/cb".into()];
+        })
+        .await;
+    let wrong_secret = TestClient {
+        id: rp.id.clone(),
+        secret: Some("wrong-secret".into()),
+        redirect_uri: rp.redirect_uri.clone(),
+    };
+    let http = reqwest::Client::new();
+    for (what, res) in [
+        (
+            "no credentials",
+            http.post(app.url("/introspect"))
+                .form(&[("token", access.as_str())])
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "wrong secret",
+            introspect(&app, &wrong_secret, &access).await,
+        ),
+        (
+            "public client",
+            http.post(app.url("/introspect"))
+                .form(&[
+                    ("token", access.as_str()),
+                    ("client_id", public.id.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ] {
+        assert_eq!(res.status(), 401, "{what}");
+        assert_no_store(&res);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client", "{what}");
+        assert!(body.get("active").is_none(), "{what}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_token_parameter_is_invalid_request_at_revocation_and_introspection() {
+    let app = spawn_app().await;
+    let rp = app.create_client("rp1", |_| {}).await;
+    for path in ["/revoke", "/introspect"] {
+        for form in [vec![], vec![("token", "")], vec![("token_type_hint", "x")]] {
+            let res = reqwest::Client::new()
+                .post(app.url(path))
+                .basic_auth(&rp.id, rp.secret.as_deref())
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{path} {form:?}");
+            assert_no_store(&res);
+            assert_eq!(oauth_error(res).await, "invalid_request", "{path} {form:?}");
+        }
+    }
+}
+
+// ----- CORS -----
+
+#[tokio::test]
+async fn userinfo_echoes_only_the_origin_of_the_token_s_client() {
+    let app = spawn_app().await;
+    let (_user, _rp, tokens) = signed_in(&app, "openid").await;
+    let access = at(&tokens);
+    // Another client's origin is registered too, but the token is not its.
+    app.create_client("rp2", |s| {
+        s.redirect_uris = vec!["https://other.example/cb".into()];
+    })
+    .await;
+    let http = reqwest::Client::new();
+
+    let res = http
+        .get(app.url("/userinfo"))
+        .bearer_auth(&access)
+        .header("Origin", "https://rp.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_no_store(&res);
+    assert_eq!(
+        res.headers()
+            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.to_str().unwrap()),
+        Some("https://rp.example")
+    );
+    assert!(
+        res.headers().get_all(VARY).iter().any(|v| v
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("origin")),
+        "Vary: Origin"
+    );
+    assert!(
+        res.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+
+    for origin in [
+        "https://evil.example",
+        "https://other.example",
+        "http://rp.example",
+        "https://rp.example:8443",
+    ] {
+        let res = http
+            .get(app.url("/userinfo"))
+            .bearer_auth(&access)
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
+            "ACAO for {origin}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn introspection_never_sends_cors_headers() {
+    let app = spawn_app().await;
+    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let access = at(&tokens);
+    for token in [access.as_str(), "garbage"] {
+        let res = reqwest::Client::new()
+            .post(app.url("/introspect"))
+            .basic_auth(&rp.id, rp.secret.as_deref())
+            .header("Origin", "https://rp.example")
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_no_store(&res);
+        assert!(res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+    let res = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, app.url("/introspect"))
+        .header("Origin", "https://rp.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
+        "no preflight approval for introspection"
+    );
+}
