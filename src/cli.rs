@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
 use crate::domain::user::{NewUser, validate_identifier};
-use crate::service::clients::{ClientSpec, register};
+use crate::service::clients::{ClientSpec, Lifetimes, register};
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -118,6 +118,18 @@ pub struct ClientAdd {
     pub id_token_alg: String,
     #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
     pub access_token_alg: String,
+    /// Authorization code lifetime for this client, seconds (default: GUICHET_CODE_TTL).
+    #[arg(long)]
+    pub code_ttl: Option<i64>,
+    /// Access token lifetime, seconds (default: GUICHET_ACCESS_TOKEN_TTL).
+    #[arg(long)]
+    pub access_token_ttl: Option<i64>,
+    /// ID token lifetime, seconds (default: GUICHET_ID_TOKEN_TTL).
+    #[arg(long)]
+    pub id_token_ttl: Option<i64>,
+    /// Offline refresh token idle lifetime, seconds (default: GUICHET_OFFLINE_TTL).
+    #[arg(long)]
+    pub offline_ttl: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +287,12 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         first_party: args.first_party,
         id_token_alg: alg(&args.id_token_alg)?,
         access_token_alg: alg(&args.access_token_alg)?,
+        lifetimes: Lifetimes {
+            code: args.code_ttl,
+            access_token: args.access_token_ttl,
+            id_token: args.id_token_ttl,
+            offline: args.offline_ttl,
+        },
     };
     let (db, _) = open_db(&settings).await?;
     let now = Clock::system().now();

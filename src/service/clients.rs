@@ -92,6 +92,16 @@ pub struct ClientSpec {
     pub first_party: bool,
     pub id_token_alg: Alg,
     pub access_token_alg: Alg,
+    /// Per-client lifetimes in seconds; `None` takes the server's setting.
+    pub lifetimes: Lifetimes,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lifetimes {
+    pub code: Option<i64>,
+    pub access_token: Option<i64>,
+    pub id_token: Option<i64>,
+    pub offline: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +174,21 @@ pub async fn register(
             ));
         }
     }
+    let l = spec.lifetimes;
+    for (name, v) in [
+        ("--code-ttl", l.code),
+        ("--access-token-ttl", l.access_token),
+        ("--id-token-ttl", l.id_token),
+        ("--offline-ttl", l.offline),
+    ] {
+        if v.is_some_and(|v| v <= 0) {
+            return bad(format!("{name} must be a positive number of seconds"));
+        }
+    }
+    if l.code.is_some_and(|v| v > 600) {
+        // RFC 6749 §4.1.2: at most 10 minutes.
+        return bad("--code-ttl must be at most 600 seconds".into());
+    }
     let secret = (!spec.public).then(random_token);
     let client = Client {
         client_id: spec.client_id,
@@ -177,10 +202,10 @@ pub async fn register(
         first_party: spec.first_party,
         id_token_alg: spec.id_token_alg,
         access_token_alg: spec.access_token_alg,
-        code_ttl: None,
-        access_token_ttl: None,
-        id_token_ttl: None,
-        offline_ttl: None,
+        code_ttl: spec.lifetimes.code,
+        access_token_ttl: spec.lifetimes.access_token,
+        id_token_ttl: spec.lifetimes.id_token,
+        offline_ttl: spec.lifetimes.offline,
         disabled: false,
         created_at: now,
         updated_at: now,

@@ -212,6 +212,7 @@ impl TestApp {
             first_party: true,
             id_token_alg: Alg::RS256,
             access_token_alg: Alg::ES256,
+            lifetimes: Default::default(),
         };
         f(&mut spec);
         let redirect_uri = spec.redirect_uris.first().cloned().unwrap_or(redirect_uri);

@@ -4,3 +4,4 @@ mod authorize;
 mod cluster;
 mod helpers;
 mod oidc_flow;
+mod resource;

@@ -139,7 +139,12 @@ pub async fn revoke_post(
     }
     .await;
     let mut res = match result {
-        Ok(()) => (StatusCode::OK, no_store_json(String::new())).into_response(),
+        // RFC 7009 §2.2: 200, and the body is not read.
+        Ok(()) => (
+            StatusCode::OK,
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     };
     cors(&headers, Some(&client), &mut res);
@@ -205,7 +210,6 @@ pub async fn introspect_post(
                     "active": true,
                     "scope": g.scope,
                     "client_id": g.client_id,
-                    "token_type": "refresh_token",
                     "exp": exp,
                     "sub": g.user_id,
                     "iss": state.urls.issuer,
