@@ -1,1 +1,591 @@
+//! The `guichet` binary's contract: JSON on stdout and nothing else, exit 0 / 1 (one line on
+//! stderr) / 2 (usage), migrations before every command, settings from the environment and a
+//! TOML file, `serve` with health checks and a clean stop on SIGTERM.
 
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use guichet::crypto::keys::{Alg, Keys};
+use guichet::crypto::password::Hasher;
+use guichet::store::Db;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// One run of the CLI: its own folder (the current directory), database and keys folder.
+struct Run {
+    dir: tempfile::TempDir,
+    database_url: String,
+}
+
+impl Run {
+    async fn new() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database_url(dir.path()).await;
+        Run { dir, database_url }
+    }
+
+    fn keys_dir(&self) -> PathBuf {
+        self.dir.path().join("keys")
+    }
+
+    /// `guichet ARGS` in the run's folder, with the run's database and keys, and none of the
+    /// caller's GUICHET_* variables.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_guichet"));
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("GUICHET_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("GUICHET_DATABASE_URL", &self.database_url)
+            .env("GUICHET_KEYS_DIR", self.keys_dir());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        Out::from(self.command(args).output().unwrap())
+    }
+
+    fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> Out {
+        let mut cmd = self.command(args);
+        f(&mut cmd);
+        Out::from(cmd.output().unwrap())
+    }
+
+    async fn db(&self) -> Db {
+        Db::connect(&self.database_url).await.unwrap()
+    }
+}
+
+#[derive(Debug)]
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<std::process::Output> for Out {
+    fn from(o: std::process::Output) -> Out {
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8(o.stdout).unwrap(),
+            stderr: String::from_utf8(o.stderr).unwrap(),
+        }
+    }
+}
+
+impl Out {
+    /// Success: exit 0 and exactly one line on stdout, a JSON object.
+    fn json(&self) -> Value {
+        assert_eq!(self.code, Some(0), "failed: {self:?}");
+        let lines = stdout_json(&self.stdout);
+        assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");
+        assert!(lines[0].is_object());
+        lines[0].clone()
+    }
+
+    /// Failure: exit 1, nothing on stdout, exactly one line on stderr; returns that line.
+    fn failure(&self) -> String {
+        assert_eq!(self.code, Some(1), "exit 1 expected: {self:?}");
+        assert_eq!(self.stdout, "", "stdout on failure: {self:?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "one stderr line expected: {:?}",
+            self.stderr
+        );
+        assert!(!lines[0].trim().is_empty());
+        lines[0].to_owned()
+    }
+
+    /// A usage error: exit 2 and nothing on stdout.
+    fn usage_error(&self) {
+        assert_eq!(self.code, Some(2), "exit 2 expected: {self:?}");
+        assert_eq!(self.stdout, "", "stdout on a usage error: {self:?}");
+        assert!(!self.stderr.trim().is_empty());
+    }
+}
+
+/// Every stdout line parsed as JSON (panics on anything else).
+fn stdout_json(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line {l:?} is not JSON: {e}"))
+        })
+        .collect()
+}
+
+fn keys_of(v: &Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    k.sort_unstable();
+    k
+}
+
+/// The (kid, alg) pairs of a keys folder, as the server loads them.
+fn kids(dir: &Path) -> Vec<(String, Alg)> {
+    Keys::load_or_generate(dir).unwrap().current().list()
+}
+
+#[tokio::test]
+async fn migrate_applies_the_migrations_once_and_prints_only_json() {
+    let run = Run::new().await;
+    assert_eq!(
+        run.run(&["migrate"]).json(),
+        json!({"applied": ["0001_initial"]})
+    );
+    assert_eq!(run.run(&["migrate"]).json(), json!({"applied": []}));
+}
+
+#[tokio::test]
+async fn user_add_on_a_fresh_folder_prints_the_user_who_can_then_sign_in() {
+    let run = Run::new().await;
+    let out = run
+        .run(&[
+            "user",
+            "add",
+            "--login",
+            "alice",
+            "--password",
+            "correct horse battery",
+            "--email",
+            "alice@example.org",
+            "--email-verified",
+            "--identifier",
+            "E1",
+            "--given-name",
+            "Alice",
+            "--category",
+            "staff",
+        ])
+        .json();
+    assert_eq!(keys_of(&out), ["id", "identifiers", "login"]);
+    let id = out["id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id} is not a UUID");
+    assert_eq!(out["login"], "alice");
+    let identifiers = out["identifiers"].as_array().unwrap();
+    assert!(identifiers.contains(&json!("E1")), "{out}");
+    assert!(identifiers.contains(&json!("alice@example.org")), "{out}");
+
+    let db = run.db().await;
+    let user = db.user_by_identifier("e1").await.unwrap().expect("user");
+    assert_eq!(user.id, id);
+    assert_eq!(user.category.as_deref(), Some("staff"));
+    assert!(user.email_verified);
+    let hasher = Hasher::new(1).unwrap();
+    assert!(
+        hasher
+            .verify(user.password_hash.clone(), "correct horse battery".into())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !hasher
+            .verify(user.password_hash, "wrong horse battery".into())
+            .await
+            .unwrap()
+    );
+    db.close().await;
+}
+
+#[tokio::test]
+async fn user_add_reads_the_password_from_stdin() {
+    let run = Run::new().await;
+    let mut child = run
+        .command(&["user", "add", "--login", "bob", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long stdin password\n")
+        .unwrap();
+    let out = Out::from(child.wait_with_output().unwrap());
+    let user = out.json();
+    assert_eq!(user["login"], "bob");
+    assert!(!out.stdout.contains("stdin password"));
+    assert!(!out.stderr.contains("stdin password"));
+
+    let db = run.db().await;
+    let stored = db.user_by_identifier("bob").await.unwrap().expect("user");
+    assert_eq!(stored.id, user["id"].as_str().unwrap());
+    let ok = Hasher::new(1)
+        .unwrap()
+        .verify(stored.password_hash, "a long stdin password".into())
+        .await
+        .unwrap();
+    assert!(ok, "the password is the first line, without its newline");
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_duplicate_identifier_fails_with_one_line_on_stderr_and_nothing_on_stdout() {
+    let run = Run::new().await;
+    run.run(&[
+        "user",
+        "add",
+        "--login",
+        "alice",
+        "--password",
+        "correct horse battery",
+        "--identifier",
+        "E1",
+    ])
+    .json();
+    // Identifiers compare case-insensitively.
+    let line = run
+        .run(&[
+            "user",
+            "add",
+            "--login",
+            "bob",
+            "--password",
+            "correct horse battery",
+            "--identifier",
+            "e1",
+        ])
+        .failure();
+    assert!(line.contains("e1") || line.contains("E1"), "{line}");
+    let db = run.db().await;
+    assert!(db.user_by_identifier("bob").await.unwrap().is_none());
+    db.close().await;
+}
+
+fn is_base64url(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[tokio::test]
+async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
+    let run = Run::new().await;
+    let out = run
+        .run(&[
+            "client",
+            "add",
+            "--client-id",
+            "rp1",
+            "--redirect-uri",
+            "https://rp.example/cb",
+        ])
+        .json();
+    assert_eq!(keys_of(&out), ["client_id", "client_secret"]);
+    assert_eq!(out["client_id"], "rp1");
+    let secret = out["client_secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 43, "{secret}");
+    assert!(is_base64url(secret));
+
+    let public = run
+        .run(&[
+            "client",
+            "add",
+            "--client-id",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+        ])
+        .json();
+    assert_eq!(public, json!({"client_id": "spa"}));
+
+    // authorization_code (a default) needs a redirect URI.
+    run.run(&["client", "add", "--client-id", "noredirect"])
+        .failure();
+    let svc = run
+        .run(&[
+            "client",
+            "add",
+            "--client-id",
+            "svc",
+            "--grant-type",
+            "client_credentials",
+        ])
+        .json();
+    let svc_secret = svc["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(svc_secret, secret);
+
+    // The printed secret is the one the server accepts.
+    let app = spawn_with(Options {
+        redis_url: None,
+        database_url: Some(run.database_url.clone()),
+        keys_dir: None,
+        redis_prefix: None,
+        store: None,
+        issuer: None,
+    })
+    .await;
+    let mut client = TestClient {
+        id: "svc".into(),
+        secret: Some(svc_secret),
+        redirect_uri: String::new(),
+    };
+    let res = app
+        .token(&client, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(res.status(), 200);
+    client.secret = Some(secret.to_owned());
+    let res = app
+        .token(&client, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(res.status(), 401);
+    let res = app.state.db.client_by_id("noredirect").await.unwrap();
+    assert!(res.is_none(), "a refused client was stored");
+}
+
+#[tokio::test]
+async fn usage_errors_exit_with_2_and_print_nothing_on_stdout() {
+    let run = Run::new().await;
+    for args in [
+        &["migrate", "--frobnicate"][..],
+        &["user", "add", "--password", "correct horse battery"],
+        &["user", "add", "--login", "alice"],
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "x",
+            "--id-token-alg",
+            "HS256",
+        ],
+        &["keys", "rotate", "--alg", "HS256"],
+        &["keys", "retire"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let out = run.run(args);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:?}");
+        out.usage_error();
+    }
+}
+
+#[tokio::test]
+async fn keys_rotate_prints_the_new_kid_and_retire_removes_any_key_but_the_last_rs256_one() {
+    let run = Run::new().await;
+    copy_fixture_keys(&run.keys_dir());
+    let before = kids(&run.keys_dir());
+    let fixture_rs = before
+        .iter()
+        .find(|(_, a)| *a == Alg::RS256)
+        .unwrap()
+        .0
+        .clone();
+
+    let es = run.run(&["keys", "rotate"]).json();
+    assert_eq!(keys_of(&es), ["alg", "kid"]);
+    assert_eq!(es["alg"], "ES256");
+    let es_kid = es["kid"].as_str().unwrap().to_owned();
+    assert!(!before.iter().any(|(k, _)| *k == es_kid));
+    assert!(kids(&run.keys_dir()).contains(&(es_kid.clone(), Alg::ES256)));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in std::fs::read_dir(run.keys_dir()).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            if name.ends_with(".pem") {
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{name}");
+            }
+        }
+    }
+
+    let out = run.run(&["keys", "retire", "--kid", &es_kid]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(stdout_json(&out.stdout).len(), 1);
+    assert!(!kids(&run.keys_dir()).iter().any(|(k, _)| *k == es_kid));
+
+    let rs = run.run(&["keys", "rotate", "--alg", "RS256"]).json();
+    assert_eq!(rs["alg"], "RS256");
+    let rs_kid = rs["kid"].as_str().unwrap().to_owned();
+    assert_ne!(rs_kid, fixture_rs);
+    run.run(&["keys", "retire", "--kid", &rs_kid]).json();
+
+    // The fixture's RS256 key is now the only one: OpenID Connect needs RS256.
+    run.run(&["keys", "retire", "--kid", &fixture_rs]).failure();
+    assert_eq!(kids(&run.keys_dir()), before);
+    run.run(&["keys", "retire", "--kid", "no-such-kid"])
+        .failure();
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_with_exit_1_and_one_line_naming_it() {
+    let run = Run::new().await;
+    for (name, value) in [
+        ("GUICHET_ISSUER", "http://example.org"),
+        ("GUICHET_ISSUER", "https://example.org/"),
+        ("GUICHET_LISTEN", "nonsense"),
+        ("GUICHET_CODE_TTL", "abc"),
+        ("GUICHET_ACCESS_TOKEN_TTL", "-5"),
+        ("GUICHET_DATABASE_URL", "mysql://localhost/db"),
+    ] {
+        let out = run.run_with(&["migrate"], |c| {
+            c.env(name, value);
+        });
+        let line = out.failure();
+        assert!(line.contains(name), "{name}={value}: {line}");
+        assert!(!line.contains("panicked"), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_guichet_variable_is_a_warning_not_an_error() {
+    let run = Run::new().await;
+    let out = run.run_with(&["migrate"], |c| {
+        c.env("GUICHET_FOO", "1");
+    });
+    assert_eq!(out.json(), json!({"applied": ["0001_initial"]}));
+    assert!(out.stderr.contains("GUICHET_FOO"), "{out:?}");
+}
+
+#[tokio::test]
+async fn a_config_file_with_an_unknown_key_is_refused_and_its_known_keys_are_honoured() {
+    let run = Run::new().await;
+    let bad = run.dir.path().join("bad.toml");
+    std::fs::write(&bad, "bogus_key = 1\n").unwrap();
+    let line = run
+        .run(&["--config", bad.to_str().unwrap(), "migrate"])
+        .failure();
+    assert!(line.contains("bogus_key"), "{line}");
+    let line = run
+        .run_with(&["migrate"], |c| {
+            c.env("GUICHET_CONFIG", &bad);
+        })
+        .failure();
+    assert!(line.contains("bogus_key"), "{line}");
+
+    // A database named only by the file.
+    let other_dir = run.dir.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = fresh_database_url(&other_dir).await;
+    let good = run.dir.path().join("good.toml");
+    std::fs::write(&good, format!("database_url = {other:?}\n")).unwrap();
+    let from_file = |c: &mut Command| {
+        c.env_remove("GUICHET_DATABASE_URL");
+    };
+    let out = run.run_with(&["--config", good.to_str().unwrap(), "migrate"], from_file);
+    assert_eq!(out.json(), json!({"applied": ["0001_initial"]}));
+    assert!(
+        !run.dir.path().join("guichet.db").exists(),
+        "the default database was used"
+    );
+    let out = run.run_with(&["migrate"], |c| {
+        c.env("GUICHET_DATABASE_URL", &other);
+    });
+    assert_eq!(
+        out.json(),
+        json!({"applied": []}),
+        "the file's database was migrated"
+    );
+    // The environment overrides the file.
+    let out = run.run(&["--config", good.to_str().unwrap(), "migrate"]);
+    assert_eq!(out.json(), json!({"applied": ["0001_initial"]}));
+}
+
+/// A child process that is killed if the test ends before it does.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+impl Running {
+    fn output(&mut self) -> (String, String) {
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut s) = self.0.stdout.take() {
+            s.read_to_string(&mut out).unwrap();
+        }
+        if let Some(mut s) = self.0.stderr.take() {
+            s.read_to_string(&mut err).unwrap();
+        }
+        (out, err)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
+    let run = Run::new().await;
+    copy_fixture_keys(&run.keys_dir());
+    let port = free_port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let mut cmd = run.command(&["serve"]);
+    cmd.env("GUICHET_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GUICHET_ISSUER", &issuer);
+    if let Some(redis) = test_redis_url() {
+        cmd.env("GUICHET_REDIS_URL", redis).env(
+            "GUICHET_REDIS_PREFIX",
+            format!("guichet-test-{}:", uuid::Uuid::new_v4().simple()),
+        );
+    }
+    let mut server = Running(cmd.spawn().unwrap());
+    let http = reqwest::Client::new();
+
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let (_, err) = server.output();
+            panic!("serve exited early with {status}: {err}");
+        }
+        match http.get(format!("{issuer}/healthz")).send().await {
+            Ok(res) if res.status() == 200 => break,
+            _ if Instant::now() > deadline => panic!("/healthz did not answer"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let ready = http.get(format!("{issuer}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let doc: Value = http
+        .get(format!("{issuer}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], issuer.as_str());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = server.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop within 5 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (out, err) = server.output();
+    assert_eq!(status.code(), Some(0), "exit status {status}: {err}");
+    stdout_json(&out);
+    assert!(!err.contains("panicked"), "{err}");
+}

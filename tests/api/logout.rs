@@ -1,8 +1,6 @@
 //! RP-Initiated Logout 1.0 and the security of the SSO session: cookies, CSRF, security
 //! headers, the login page (CONFORMANCE J01–J05, L01–L06, L08, L16).
 
-use std::path::Path;
-
 use guichet::app::Application;
 use guichet::clock::Clock;
 use guichet::config::Settings;
@@ -718,23 +716,8 @@ async fn the_session_cookie_is_httponly_samesite_lax_and_not_secure_over_plain_h
     }
 }
 
-fn copy_fixture_keys(to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys");
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        std::fs::copy(entry.path(), &target).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-    }
-}
-
 /// As `spawn_app`, but the issuer says https (TLS would end at a proxy); the server still
-/// speaks plain http on its port, reached with `plain_url`.
+/// speaks plain http on its port (`app.url`).
 async fn spawn_https_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = dir.path().join("keys");
@@ -770,10 +753,6 @@ async fn spawn_https_app() -> TestApp {
     }
 }
 
-fn plain_url(app: &TestApp, path: &str) -> String {
-    format!("http://127.0.0.1:{}{path}", app.port)
-}
-
 fn assert_hsts(res: &reqwest::Response, what: &str) {
     let hsts = res
         .headers()
@@ -798,7 +777,7 @@ async fn with_an_https_issuer_cookies_are_secure_host_prefixed_and_every_respons
     app.create_user("alice").await;
     let http = bare_client();
 
-    let res = http.get(plain_url(&app, "/login")).send().await.unwrap();
+    let res = http.get(app.url("/login")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_hsts(&res, "login page");
     assert!(set_cookie(&res, "guichet_csrf").is_none());
@@ -806,7 +785,7 @@ async fn with_an_https_issuer_cookies_are_secure_host_prefixed_and_every_respons
     let csrf_cookie = format!("__Host-guichet_csrf={}", cookie_value(&csrf_line));
     let page = res.text().await.unwrap();
     let res = http
-        .post(plain_url(&app, "/login"))
+        .post(app.url("/login"))
         .header(COOKIE, &csrf_cookie)
         .form(&[
             ("csrf", hidden(&page, "csrf").unwrap().as_str()),
@@ -832,7 +811,7 @@ async fn with_an_https_issuer_cookies_are_secure_host_prefixed_and_every_respons
     // The session works from that cookie.
     let session_cookie = format!("__Host-guichet_session={}", cookie_value(&session_line));
     let signed_in = http
-        .get(plain_url(&app, "/login"))
+        .get(app.url("/login"))
         .header(COOKIE, &session_cookie)
         .send()
         .await
@@ -843,7 +822,7 @@ async fn with_an_https_issuer_cookies_are_secure_host_prefixed_and_every_respons
     assert!(!signed_in.contains("name=\"password\""));
 
     let discovery = http
-        .get(plain_url(&app, "/.well-known/openid-configuration"))
+        .get(app.url("/.well-known/openid-configuration"))
         .send()
         .await
         .unwrap();
@@ -851,21 +830,15 @@ async fn with_an_https_issuer_cookies_are_secure_host_prefixed_and_every_respons
     let doc: Value = discovery.json().await.unwrap();
     assert_eq!(doc["issuer"], app.issuer.as_str());
     for (what, res) in [
-        (
-            "jwks",
-            http.get(plain_url(&app, "/jwks")).send().await.unwrap(),
-        ),
-        (
-            "404",
-            http.get(plain_url(&app, "/nope")).send().await.unwrap(),
-        ),
+        ("jwks", http.get(app.url("/jwks")).send().await.unwrap()),
+        ("404", http.get(app.url("/nope")).send().await.unwrap()),
         (
             "healthz",
-            http.get(plain_url(&app, "/healthz")).send().await.unwrap(),
+            http.get(app.url("/healthz")).send().await.unwrap(),
         ),
         (
             "token error",
-            http.post(plain_url(&app, "/token"))
+            http.post(app.url("/token"))
                 .form(&[("grant_type", "nonsense")])
                 .send()
                 .await
@@ -873,11 +846,11 @@ async fn with_an_https_issuer_cookies_are_secure_host_prefixed_and_every_respons
         ),
         (
             "logout page",
-            http.get(plain_url(&app, "/logout")).send().await.unwrap(),
+            http.get(app.url("/logout")).send().await.unwrap(),
         ),
         (
             "csrf refusal",
-            http.post(plain_url(&app, "/login"))
+            http.post(app.url("/login"))
                 .form(&[("username", "alice")])
                 .send()
                 .await

@@ -224,3 +224,114 @@ async fn discovery_and_jwks_are_public_json_with_every_endpoint() {
         assert_eq!(k["use"], "sig");
     }
 }
+
+#[tokio::test]
+async fn an_issuer_with_a_path_mounts_every_route_under_it() {
+    // Bind first to learn the port, then name it in the issuer.
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let issuer = format!("http://127.0.0.1:{port}/sso");
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    copy_fixture_keys(&keys);
+    let settings = guichet::config::Settings {
+        issuer: issuer.clone(),
+        listen: format!("127.0.0.1:{port}"),
+        database_url: fresh_database_url(dir.path()).await,
+        redis_url: test_redis_url(),
+        redis_prefix: format!("guichet-test-{}:", uuid::Uuid::new_v4().simple()),
+        keys_dir: keys,
+        hash_concurrency: Some(1),
+        ..Default::default()
+    };
+    let app = guichet::app::Application::build(settings, guichet::clock::Clock::system())
+        .await
+        .unwrap();
+    let state = app.state();
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    let doc: serde_json::Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], issuer.as_str());
+    assert_eq!(doc["authorization_endpoint"], format!("{issuer}/authorize"));
+    assert_eq!(doc["jwks_uri"], format!("{issuer}/jwks"));
+    assert_eq!(
+        reqwest::get(format!("{issuer}/jwks"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        reqwest::get(format!("{issuer}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let root = format!("http://127.0.0.1:{port}");
+    for outside in ["/.well-known/openid-configuration", "/authorize", "/jwks"] {
+        let res = reqwest::get(format!("{root}{outside}")).await.unwrap();
+        assert_eq!(
+            res.status(),
+            404,
+            "{outside} answered outside the issuer path"
+        );
+    }
+    // The login page's form and stylesheet point inside the path.
+    guichet::service::clients::register(
+        &state.db,
+        guichet::service::clients::ClientSpec {
+            client_id: "c".into(),
+            name: None,
+            public: false,
+            redirect_uris: vec!["https://rp.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            first_party: true,
+            id_token_alg: guichet::crypto::keys::Alg::RS256,
+            access_token_alg: guichet::crypto::keys::Alg::ES256,
+            lifetimes: Default::default(),
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let page = reqwest::Client::new()
+        .get(format!("{issuer}/authorize"))
+        .query(&[
+            ("client_id", "c"),
+            ("redirect_uri", "https://rp.example/cb"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc = scraper::Html::parse_document(&page);
+    let form = scraper::Selector::parse("form").unwrap();
+    let action = doc
+        .select(&form)
+        .next()
+        .and_then(|f| f.value().attr("action"));
+    assert_eq!(action, Some("/sso/login"), "{page}");
+    let link = scraper::Selector::parse("link[rel=stylesheet]").unwrap();
+    let href = doc
+        .select(&link)
+        .next()
+        .and_then(|l| l.value().attr("href"));
+    assert_eq!(href, Some("/sso/static/style.css"));
+    let css = reqwest::get(format!("{issuer}/static/style.css"))
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+}

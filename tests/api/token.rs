@@ -829,6 +829,45 @@ async fn a_refresh_token_of_another_client_is_refused_and_stays_valid_for_its_ow
     assert_eq!(res.status(), 200, "the owner's token was burned");
 }
 
+/// RFC 6749 §6: the token is validated and bound to the authenticated client before its
+/// scope is compared; a foreign or revoked token is `invalid_grant` whatever scope is asked.
+#[tokio::test]
+async fn a_foreign_or_revoked_refresh_token_is_an_invalid_grant_whatever_scope_it_asks_for() {
+    let (app, c1) = setup().await;
+    let c2 = app.create_client("c2", |_| {}).await;
+    let foreign = app.code_flow_tokens(&c2, "alice", "openid").await;
+    assert_invalid_grant(
+        refresh_with(
+            &app,
+            &c1,
+            str_of(&foreign, "refresh_token"),
+            Some("openid phone"),
+        )
+        .await,
+    )
+    .await;
+
+    let revoked = app.code_flow_tokens(&c1, "alice", "openid").await;
+    let res = reqwest::Client::new()
+        .post(app.url("/revoke"))
+        .basic_auth("c1", c1.secret.as_deref())
+        .form(&[("token", str_of(&revoked, "refresh_token"))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_invalid_grant(
+        refresh_with(
+            &app,
+            &c1,
+            str_of(&revoked, "refresh_token"),
+            Some("openid phone"),
+        )
+        .await,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
     let (app, c1) = setup().await;
@@ -938,6 +977,77 @@ async fn logout_ends_session_refresh_tokens_but_offline_ones_survive() {
     // ...and keeps rotating.
     let res = refresh_with(&app, &c1, str_of(&body, "refresh_token"), None).await;
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_token_never_both_succeed() {
+    let (app, c1) = setup().await;
+    let tokens = app.code_flow_tokens(&c1, "alice", "openid").await;
+    let rt = str_of(&tokens, "refresh_token").to_owned();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let url = app.url("/token");
+        let secret = c1.secret.clone();
+        let rt = rt.clone();
+        tasks.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth("c1", secret)
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+                .send()
+                .await
+                .unwrap()
+        });
+    }
+    let mut rotated = Vec::new();
+    while let Some(res) = tasks.join_next().await {
+        let res = res.unwrap();
+        if res.status() == 200 {
+            let body: Value = res.json().await.unwrap();
+            rotated.push(str_of(&body, "refresh_token").to_owned());
+        } else {
+            // Never a 500 from a lost race: the losers are replays.
+            assert_invalid_grant(res).await;
+        }
+    }
+    assert!(
+        rotated.len() <= 1,
+        "one refresh token rotated {} times",
+        rotated.len()
+    );
+    // The replays revoked the family, including the token the winner got.
+    for rt2 in &rotated {
+        assert_invalid_grant(refresh_with(&app, &c1, rt2, None).await).await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_refresh_token_ends_with_the_sessions_absolute_lifetime_and_an_offline_one_when_idle()
+ {
+    let (app, c1) = setup().await;
+    let session_bound = app.code_flow_tokens(&c1, "alice", "openid").await;
+    let offline = app
+        .code_flow_tokens(&c1, "alice", "openid offline_access")
+        .await;
+    assert_eq!(offline["scope"], "openid offline_access");
+
+    // GUICHET_SESSION_ABSOLUTE_TTL defaults to 36000 s.
+    app.clock.advance(36_001);
+    assert_invalid_grant(
+        refresh_with(&app, &c1, str_of(&session_bound, "refresh_token"), None).await,
+    )
+    .await;
+    let res = refresh_with(&app, &c1, str_of(&offline, "refresh_token"), None).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the offline grant ended with the session"
+    );
+    let body: Value = res.json().await.unwrap();
+
+    // GUICHET_OFFLINE_TTL (idle) defaults to 2592000 s; each use restarts it.
+    app.clock.advance(2_592_001);
+    assert_invalid_grant(refresh_with(&app, &c1, str_of(&body, "refresh_token"), None).await).await;
 }
 
 // ---- Public clients ------------------------------------------------------------------------
