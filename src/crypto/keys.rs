@@ -377,6 +377,9 @@ pub fn rotate(dir: &Path, alg: Alg) -> Result<(String, Alg), KeyError> {
 /// `guichet keys retire --kid K`: remove the file of that kid. Refuse if it is the only key of its
 /// algorithm among RS256/ES256.
 pub fn retire(dir: &Path, kid: &str) -> Result<(), KeyError> {
+    if !dir.is_dir() {
+        return Err(KeyError::NoKeys(dir.to_path_buf()));
+    }
     let _lock = lock(dir)?;
     let loaded = Loaded::read(dir)?;
     loaded.log_warnings();

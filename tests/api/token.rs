@@ -1,6 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 7636; RFC 9700 §4.14): client
 //! authentication, the three grants, PKCE, code and refresh-token replay, and CORS.
-//! CONFORMANCE.md rows C01–C11, C13, D01–D03, D05, F01–F06.
+//! CONFORMANCE.md rows C01–C11, C13, D01–D03, D05, F01–F06; public clients, client_credentials
+//! and CORS per issue 2 points 6–7.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -331,6 +332,22 @@ async fn a_wrong_basic_secret_gets_401_invalid_client_with_a_basic_challenge() {
         redirect_uri: c1.redirect_uri.clone(),
     };
     assert_invalid_client(redeem(&app, &wrong, &code, Some(&verifier)).await).await;
+    // Undecodable Basic credentials, and a scheme that is not Basic, fail the same way.
+    for header in ["Basic !!!", "Basic YzE=", "Bearer abc"] {
+        let res = reqwest::Client::new()
+            .post(app.url("/token"))
+            .header(AUTHORIZATION, header)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", c1.redirect_uri.as_str()),
+                ("code_verifier", verifier.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_invalid_client(res).await;
+    }
     // A failed authentication does not burn the code.
     let res = redeem(&app, &c1, &code, Some(&verifier)).await;
     assert_eq!(res.status(), 200);
@@ -1022,8 +1039,7 @@ async fn concurrent_refreshes_of_one_token_never_both_succeed() {
 }
 
 #[tokio::test]
-async fn a_session_refresh_token_ends_with_the_sessions_absolute_lifetime_and_an_offline_one_when_idle()
- {
+async fn session_refresh_tokens_die_at_the_session_limit_and_offline_ones_when_idle() {
     let (app, c1) = setup().await;
     let session_bound = app.code_flow_tokens(&c1, "alice", "openid").await;
     let offline = app
@@ -1043,9 +1059,20 @@ async fn a_session_refresh_token_ends_with_the_sessions_absolute_lifetime_and_an
         200,
         "the offline grant ended with the session"
     );
-    let body: Value = res.json().await.unwrap();
+    let mut body: Value = res.json().await.unwrap();
 
-    // GUICHET_OFFLINE_TTL (idle) defaults to 2592000 s; each use restarts it.
+    // GUICHET_OFFLINE_TTL (idle) defaults to 2592000 s; each use restarts it, so two uses
+    // 2000000 s apart take the grant beyond 2592000 s of age.
+    for _ in 0..2 {
+        app.clock.advance(2_000_000);
+        let res = refresh_with(&app, &c1, str_of(&body, "refresh_token"), None).await;
+        assert_eq!(
+            res.status(),
+            200,
+            "an offline token used within its idle time"
+        );
+        body = res.json().await.unwrap();
+    }
     app.clock.advance(2_592_001);
     assert_invalid_grant(refresh_with(&app, &c1, str_of(&body, "refresh_token"), None).await).await;
 }
@@ -1284,6 +1311,23 @@ async fn the_token_endpoint_echoes_only_the_origin_of_the_authenticating_clients
             .get(ACCESS_CONTROL_ALLOW_CREDENTIALS)
             .is_none()
     );
+
+    // Error responses are readable by the client's page too.
+    let res = reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth("svc", svc.secret.clone())
+        .header("Origin", "https://rp.example")
+        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()
+            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+            .map(|v| v.to_str().unwrap()),
+        Some("https://rp.example")
+    );
+    oauth_error(res, "invalid_scope").await;
 
     for origin in [
         "https://evil.example",

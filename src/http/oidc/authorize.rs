@@ -78,6 +78,7 @@ async fn authorize(
     if req.prompt_none {
         return redirect_error(
             &state,
+            locale,
             &req.callback,
             "login_required",
             "the user must sign in",
@@ -111,6 +112,7 @@ async fn proceed(
         if req.prompt_none {
             return redirect_error(
                 state,
+                locale,
                 &req.callback,
                 "login_required",
                 "the user must sign in",
@@ -144,6 +146,7 @@ async fn proceed(
         if req.prompt_none {
             return redirect_error(
                 state,
+                locale,
                 &req.callback,
                 "consent_required",
                 "the user must consent",
@@ -250,6 +253,7 @@ impl WithStatus for Response {
 
 fn redirect_error(
     state: &AppState,
+    locale: Locale,
     cb: &Callback,
     error: &str,
     description: &str,
@@ -260,8 +264,9 @@ fn redirect_error(
         params.push(("state", s));
     }
     params.push(("iss", &state.urls.issuer));
-    // Error pages are in the user's language; the redirect itself carries no text to translate.
-    callback_response(state, Locale::En, cb, &params, via_post)
+    // error_description is for the client's developers (RFC 6749 §4.1.2.1), in English; only
+    // the form_post page around it is in the user's language.
+    callback_response(state, locale, cb, &params, via_post)
 }
 
 fn auth_error(state: &AppState, locale: Locale, e: AuthError, via_post: bool) -> Response {
@@ -273,7 +278,7 @@ fn auth_error(state: &AppState, locale: Locale, e: AuthError, via_post: bool) ->
             callback,
             error,
             description,
-        } => redirect_error(state, &callback, error, description, via_post),
+        } => redirect_error(state, locale, &callback, error, description, via_post),
         AuthError::Internal(e) => internal(state, locale, e),
     }
 }
@@ -518,6 +523,7 @@ pub async fn consent_post(
         Some("deny") => {
             return redirect_error(
                 &state,
+                locale,
                 &req.callback,
                 "access_denied",
                 "the user denied the request",
