@@ -91,7 +91,7 @@ PIDS=()
 PG_DB=""
 REDIS_PREFIX="guichet-bench-$$-$(date +%s):"
 cleanup() {
-    local pid
+    local rc=$? pid
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -100,6 +100,10 @@ cleanup() {
     done
     if [[ -n $PG_DB ]]; then
         psql "$PG/postgres" -qc "drop database if exists $PG_DB with (force)" >/dev/null 2>&1 || true
+    fi
+    if [[ $rc != 0 ]] && compgen -G "$TMP/*.log" >/dev/null; then
+        local keep="${TMPDIR:-/tmp}/guichet-bench-logs-$$"
+        mkdir -p "$keep" && cp "$TMP"/*.log "$keep"/ && log "servers' logs kept in $keep"
     fi
     rm -rf "$TMP"
 }

@@ -184,6 +184,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "This page does not exist.",
     ),
     (
+        "err_throttled",
+        "Trop de tentatives de connexion. Réessayez dans quelques minutes.",
+        "Too many sign-in attempts. Try again in a few minutes.",
+    ),
+    (
         "err_busy",
         "Le service est très sollicité. Réessayez dans quelques secondes.",
         "The service is very busy. Try again in a few seconds.",

@@ -430,12 +430,19 @@ pub async fn refresh(
     let now = state.now();
     if let Some(n) = &narrowed {
         // RFC 6749 §6: the scope may only narrow; checked before rotating so that a refused
-        // request does not burn the token.
+        // request does not burn the token. Only a live token of this client's is compared: any
+        // other falls through to the rotation, which answers invalid_grant.
         if let Some((g, _)) = state
             .db
             .refresh_lookup(&digest(token), now)
             .await
             .map_err(OAuthError::internal)?
+            .filter(|(g, _)| {
+                g.client_id == client.client_id
+                    && !g.revoked
+                    && !g.user_disabled
+                    && g.expires_at > now
+            })
         {
             let granted: Vec<String> = scope::parse(&g.scope).unwrap_or_default();
             if !scope::covered(n, &granted) {

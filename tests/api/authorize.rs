@@ -592,8 +592,55 @@ async fn an_anonymous_authorization_request_writes_nothing_to_the_store() {
     );
     let res = app.submit_login(&page, "alice", "wrong password").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(store.len(), 0, "a failed login stored something");
+    assert_eq!(
+        store.len(),
+        2,
+        "a failed login counts against the identifier and the address"
+    );
     let res = app.submit_login(&page, "alice", PASSWORD).await;
     assert_eq!(res.status(), 303);
-    assert_eq!(store.len(), 2, "a sign-in stores the session and the code");
+    assert_eq!(
+        store.len(),
+        3,
+        "a sign-in stores the session and the code, and clears the identifier's count"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_throttled_for_a_while_known_user_or_not() {
+    // OWASP ASVS 6.3.1 (CONFORMANCE L07): soft and temporary.
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    app.create_user("bob").await;
+    app.create_client("c1", |_| {}).await;
+    let (challenge, _) = pkce_pair();
+    let res = app.authorize(&base("c1", &challenge)).await;
+    let page = res.text().await.unwrap();
+    for login in ["alice", "nobody"] {
+        for _ in 0..20 {
+            let res = app.submit_login(&page, login, "wrong password").await;
+            assert_eq!(res.status(), 200);
+        }
+        // Even the right password is refused now, with the same answer for both.
+        let res = app.submit_login(&page, login, PASSWORD).await;
+        assert_eq!(res.status(), 429, "{login}");
+        let wait: i64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&wait));
+        assert!(
+            res.headers()
+                .get("set-cookie")
+                .is_none_or(|c| !c.to_str().unwrap().contains("session"))
+        );
+    }
+    // Another account is not affected.
+    let res = app.submit_login(&page, "bob", PASSWORD).await;
+    assert_eq!(res.status(), 303);
+    // The window passes.
+    app.clock.advance(900);
+    let res = app.submit_login(&page, "alice", PASSWORD).await;
+    assert_eq!(res.status(), 303);
 }

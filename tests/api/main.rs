@@ -7,3 +7,4 @@ mod helpers;
 mod logout;
 mod oidc_flow;
 mod resource;
+mod token;

@@ -23,7 +23,7 @@ use crate::service::authorize::{
     AuthError, AuthRequest, Callback, ResponseMode, issue_code, parse, scopes_to_grant,
     session_satisfies,
 };
-use crate::service::login::{LoginError, check_password};
+use crate::service::login::{LoginError, check_password, throttle};
 use crate::service::session::{self, Session};
 
 pub async fn authorize_get(
@@ -430,6 +430,26 @@ pub async fn login_post(
     let username = param(&form, "username").unwrap_or("");
     let password = param(&form, "password").unwrap_or("").to_owned();
     let now = state.now();
+    let store = state.store.as_ref();
+    match throttle::blocked(store, username, ip.0, now).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => {
+            state.audit.record(
+                AuditEvent::new(now, "login.throttled")
+                    .ip(ip.string())
+                    .detail(json!({"retry_after": wait})),
+            );
+            let mut res =
+                state
+                    .pages
+                    .error(StatusCode::TOO_MANY_REQUESTS, locale, "err_throttled", None);
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return res;
+        }
+        Err(e) => return internal(&state, locale, e),
+    }
     let user = match check_password(&state.db, &state.hasher, username, password).await {
         Ok(u) => u,
         Err(LoginError::Hash(HashError::Busy)) => {
@@ -440,6 +460,9 @@ pub async fn login_post(
         Err(e) => return internal(&state, locale, e),
     };
     let Some(user) = user else {
+        if let Err(e) = throttle::failed(store, username, ip.0, now).await {
+            return internal(&state, locale, e);
+        }
         state.audit.record(
             AuditEvent::new(now, "login.failure")
                 .ip(ip.string())
@@ -448,6 +471,9 @@ pub async fn login_post(
         let username = if username.len() > 256 { "" } else { username };
         return render_login(&state, jar, locale, req.as_ref(), username, true);
     };
+    if let Err(e) = throttle::succeeded(store, username, now).await {
+        return internal(&state, locale, e);
+    }
     // A new session id at every sign-in (OWASP ASVS 7.2.4): the old one ends.
     let name = session_cookie_name(&state);
     if let Some(old) = jar
