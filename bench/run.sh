@@ -93,7 +93,11 @@ REDIS_PREFIX="guichet-bench-$$-$(date +%s):"
 cleanup() {
     local rc=$? pid
     for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
+        if ! kill "$pid" 2>/dev/null; then
+            local st=0
+            wait "$pid" 2>/dev/null || st=$?
+            log "pid $pid had already exited, status $st (above 128: signal $((st - 128)))"
+        fi
     done
     for pid in "${PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
@@ -170,6 +174,7 @@ wrk_run() { # pid url duration [body auth]
     out=$(BENCH_BODY="$body" BENCH_AUTH="$auth" \
         wrk --latency -t1 -c"$CONNS" -d"${secs}s" --timeout 5s -s "$BENCH/wrk.lua" "$url") \
         || die "wrk failed on $url"
+    kill -0 "$pid" 2>/dev/null || die "the server (pid $pid) died during the run on $url"
     c1=$(cpu_ticks "$pid")
     local line
     line=$(grep '^BENCH ' <<<"$out") || die "no summary from wrk on $url"

@@ -644,3 +644,51 @@ async fn repeated_failed_sign_ins_are_throttled_for_a_while_known_user_or_not() 
     let res = app.submit_login(&page, "alice", PASSWORD).await;
     assert_eq!(res.status(), 303);
 }
+
+#[tokio::test]
+async fn a_storm_of_sign_ins_beyond_the_hashing_queue_gets_503_with_retry_after() {
+    // Two hashing slots (the harness's GUICHET_HASH_CONCURRENCY) and sixteen waiters at most:
+    // sixty simultaneous password checks cannot all queue.
+    let app = spawn_app().await;
+    app.create_client("c1", |_| {}).await;
+    let (challenge, _) = pkce_pair();
+    let page = app
+        .authorize(&base("c1", &challenge))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf").unwrap();
+    let mut jobs = Vec::new();
+    for i in 0..60 {
+        let browser = app.browser.clone();
+        let url = app.url("/login");
+        let csrf = csrf.clone();
+        jobs.push(tokio::spawn(async move {
+            let user = format!("user{i}");
+            let res = browser
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("username", user.as_str()),
+                    ("password", "x"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (
+                res.status().as_u16(),
+                res.headers().get("retry-after").is_some(),
+            )
+        }));
+    }
+    let mut busy = 0;
+    for j in jobs {
+        match j.await.unwrap() {
+            (200, _) => {}
+            (503, true) => busy += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert!(busy > 0, "no request was turned away");
+}
