@@ -9,14 +9,17 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::app::{Application, open_db};
+use crate::app::{Application, open_db, open_store};
 use crate::audit::AuditEvent;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
+use crate::crypto::token::{digest, random_token};
 use crate::domain::user::{NewUser, validate_identifier};
+use crate::domain::user::{User, normalize_identifier};
 use crate::service::clients::{ClientSpec, Lifetimes, register};
+use crate::store::Db;
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -54,6 +57,33 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a user.
     Add(UserAdd),
+    /// Set a new password; the user's SSO sessions and refresh tokens end.
+    SetPassword(UserSetPassword),
+    /// Stop a user from signing in; their sessions and tokens stop working.
+    Disable(UserRef),
+    /// Let a disabled user sign in again.
+    Enable(UserRef),
+}
+
+#[derive(Debug, Args)]
+pub struct UserRef {
+    /// Any of the user's identifiers (login, e-mail, number).
+    #[arg(long)]
+    pub login: String,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("secret").required(true).args(["password", "password_stdin"]))]
+pub struct UserSetPassword {
+    /// Any of the user's identifiers (login, e-mail, number).
+    #[arg(long)]
+    pub login: String,
+    /// The password (visible in the process list: prefer --password-stdin).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Read the password from standard input (first line).
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -88,7 +118,19 @@ pub struct UserAdd {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client application.
-    Add(ClientAdd),
+    Add(Box<ClientAdd>),
+    /// Replace a confidential client's secret (every node uses the new one within 10 s).
+    RotateSecret(ClientRef),
+    /// Refuse a client everywhere within 10 s.
+    Disable(ClientRef),
+    /// Accept a disabled client again.
+    Enable(ClientRef),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientRef {
+    #[arg(long)]
+    pub client_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -165,7 +207,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Add(args)) => user_add(settings, args).await,
-        Command::Client(ClientCommand::Add(args)) => client_add(settings, args).await,
+        Command::User(UserCommand::SetPassword(args)) => user_set_password(settings, args).await,
+        Command::User(UserCommand::Disable(args)) => user_set_disabled(settings, args, true).await,
+        Command::User(UserCommand::Enable(args)) => user_set_disabled(settings, args, false).await,
+        Command::Client(ClientCommand::Add(args)) => client_add(settings, *args).await,
+        Command::Client(ClientCommand::RotateSecret(args)) => {
+            client_rotate_secret(settings, args).await
+        }
+        Command::Client(ClientCommand::Disable(args)) => {
+            client_set_disabled(settings, args, true).await
+        }
+        Command::Client(ClientCommand::Enable(args)) => {
+            client_set_disabled(settings, args, false).await
+        }
         Command::Keys(cmd) => {
             // Migrations first, as for every command.
             let (db, _) = open_db(&settings).await?;
@@ -222,8 +276,9 @@ async fn shutdown_signal() {
 const MIN_PASSWORD: usize = 8;
 const MAX_PASSWORD: usize = 128;
 
-async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
-    let password = match (args.password, args.password_stdin) {
+/// The password from `--password` or the first line of standard input, checked for length.
+fn read_password(password: Option<String>, stdin: bool) -> anyhow::Result<String> {
+    let password = match (password, stdin) {
         (Some(p), false) => p,
         (None, true) => {
             let mut s = String::new();
@@ -238,6 +293,129 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&length) {
         bail!("the password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters");
     }
+    Ok(password)
+}
+
+/// The user any of whose identifiers is `login`.
+async fn find_user(db: &Db, login: &str) -> anyhow::Result<User> {
+    db.user_by_identifier(&normalize_identifier(login))
+        .await?
+        .with_context(|| format!("no user has the identifier {login:?}"))
+}
+
+/// Revokes every grant of a user and, when the short-lived store is Redis (shared with the
+/// servers), marks their access tokens revoked too. With the in-process store the servers'
+/// own checks apply: a disabled user's tokens fail at once, a changed password's access
+/// tokens live out their lifetime (GUICHET_ACCESS_TOKEN_TTL).
+async fn revoke_user_grants(
+    settings: &Settings,
+    db: &Db,
+    user_id: &str,
+    now: i64,
+) -> anyhow::Result<usize> {
+    let revoked = db.grants_revoke_for_user(user_id, now).await?;
+    if settings.redis_url.is_some() && !revoked.is_empty() {
+        let clock = Clock::system();
+        let (store, _) = open_store(settings, &clock).await?;
+        let until = now + settings.access_token_ttl.max(3600);
+        for gid in &revoked {
+            store.put(&format!("rev:g:{gid}"), b"1", until).await?;
+        }
+    }
+    Ok(revoked.len())
+}
+
+async fn user_set_password(settings: Settings, args: UserSetPassword) -> anyhow::Result<()> {
+    let password = read_password(args.password, args.password_stdin)?;
+    let (db, _) = open_db(&settings).await?;
+    let user = find_user(&db, &args.login).await?;
+    let hasher = Hasher::new(1)?;
+    let hash = tokio::task::spawn_blocking(move || hasher.hash_blocking(&password)).await??;
+    let now = Clock::system().now();
+    db.user_set_password(&user.id, &hash, now).await?;
+    let revoked = revoke_user_grants(&settings, &db, &user.id, now).await?;
+    db.audit_insert(&[AuditEvent::new(now, "user.password_changed").user(&user.id)])
+        .await?;
+    db.close().await;
+    print(json!({ "id": user.id, "login": user.login, "grants_revoked": revoked }));
+    Ok(())
+}
+
+async fn user_set_disabled(
+    settings: Settings,
+    args: UserRef,
+    disabled: bool,
+) -> anyhow::Result<()> {
+    let (db, _) = open_db(&settings).await?;
+    let user = find_user(&db, &args.login).await?;
+    let now = Clock::system().now();
+    db.user_set_disabled(&user.id, disabled, now).await?;
+    let revoked = if disabled {
+        revoke_user_grants(&settings, &db, &user.id, now).await?
+    } else {
+        0
+    };
+    let kind = if disabled {
+        "user.disabled"
+    } else {
+        "user.enabled"
+    };
+    db.audit_insert(&[AuditEvent::new(now, kind).user(&user.id)])
+        .await?;
+    db.close().await;
+    print(
+        json!({ "id": user.id, "login": user.login, "disabled": disabled, "grants_revoked": revoked }),
+    );
+    Ok(())
+}
+
+async fn client_rotate_secret(settings: Settings, args: ClientRef) -> anyhow::Result<()> {
+    let (db, _) = open_db(&settings).await?;
+    let client = db
+        .client_by_id(&args.client_id)
+        .await?
+        .with_context(|| format!("no client {:?}", args.client_id))?;
+    if client.public {
+        bail!("{:?} is a public client: it has no secret", args.client_id);
+    }
+    let secret = random_token();
+    let now = Clock::system().now();
+    db.client_set_secret(&client.client_id, &digest(&secret), now)
+        .await?;
+    db.audit_insert(&[AuditEvent::new(now, "client.secret_rotated").client(&client.client_id)])
+        .await?;
+    db.close().await;
+    print(json!({ "client_id": client.client_id, "client_secret": secret }));
+    Ok(())
+}
+
+async fn client_set_disabled(
+    settings: Settings,
+    args: ClientRef,
+    disabled: bool,
+) -> anyhow::Result<()> {
+    let (db, _) = open_db(&settings).await?;
+    let now = Clock::system().now();
+    if !db
+        .client_set_disabled(&args.client_id, disabled, now)
+        .await?
+    {
+        bail!("no client {:?}", args.client_id);
+    }
+    let kind = if disabled {
+        "client.disabled"
+    } else {
+        "client.enabled"
+    };
+    db.audit_insert(&[AuditEvent::new(now, kind).client(&args.client_id)])
+        .await?;
+    db.close().await;
+    print(json!({ "client_id": args.client_id, "disabled": disabled }));
+    Ok(())
+}
+
+async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
+    let password = read_password(args.password, args.password_stdin)?;
     validate_identifier(&args.login).map_err(anyhow::Error::msg)?;
     for id in args.identifiers.iter().chain(args.email.iter()) {
         validate_identifier(id).map_err(anyhow::Error::msg)?;

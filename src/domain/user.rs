@@ -29,6 +29,8 @@ pub struct User {
     #[serde(skip)]
     pub password_hash: Option<String>,
     pub must_change_password: bool,
+    /// When the password last changed: SSO sessions that began before it are over.
+    pub password_changed_at: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,

@@ -15,6 +15,9 @@ pub struct Session {
     pub sid: String,
     secret_hash: String,
     pub user_id: String,
+    /// A digest of the user's password hash at sign-in: a password change ends the session.
+    #[serde(default)]
+    pub stamp: String,
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub created_at: i64,
@@ -48,6 +51,7 @@ pub async fn create(
     store: &dyn Ephemeral,
     life: Lifetimes,
     user_id: &str,
+    stamp: String,
     amr: Vec<String>,
     now: i64,
 ) -> Result<(String, Session)> {
@@ -57,6 +61,7 @@ pub async fn create(
         sid: sid.clone(),
         secret_hash: digest(&secret),
         user_id: user_id.to_owned(),
+        stamp,
         auth_time: now,
         amr,
         created_at: now,
@@ -98,6 +103,14 @@ pub async fn load(
             .await?;
     }
     Ok(Some(session))
+}
+
+/// What a session remembers of the user's credentials: SHA-256 of the password hash (itself
+/// salted), cut short. A new password gives another stamp, so sessions from before it end.
+pub fn credential_stamp(user: &crate::domain::user::User) -> String {
+    let mut d = digest(user.password_hash.as_deref().unwrap_or(""));
+    d.truncate(16);
+    d
 }
 
 /// Ends a session on every node.

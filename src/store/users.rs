@@ -28,6 +28,7 @@ struct UserRow {
     category: Option<String>,
     password_hash: Option<String>,
     must_change_password: i64,
+    password_changed_at: Option<i64>,
     disabled: i64,
     created_at: i64,
     updated_at: i64,
@@ -36,7 +37,8 @@ struct UserRow {
 const USER_COLUMNS: &str = "u.id, u.login, u.name, u.given_name, u.family_name, u.middle_name, \
     u.nickname, u.email, u.email_verified, u.phone_number, u.phone_number_verified, u.address, \
     u.birthdate, u.locale, u.zoneinfo, u.picture, u.website, u.gender, u.category, \
-    u.password_hash, u.must_change_password, u.disabled, u.created_at, u.updated_at";
+    u.password_hash, u.must_change_password, u.password_changed_at, u.disabled, u.created_at, \
+    u.updated_at";
 
 impl From<UserRow> for User {
     fn from(r: UserRow) -> User {
@@ -62,6 +64,7 @@ impl From<UserRow> for User {
             category: r.category,
             password_hash: r.password_hash,
             must_change_password: r.must_change_password != 0,
+            password_changed_at: r.password_changed_at,
             disabled: r.disabled != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,

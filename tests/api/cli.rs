@@ -589,3 +589,164 @@ async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
     stdout_json(&out);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[tokio::test]
+async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets() {
+    let run = Run::new().await;
+    let app = spawn_with(Options {
+        redis_url: None,
+        database_url: Some(run.database_url.clone()),
+        keys_dir: None,
+        redis_prefix: None,
+        store: None,
+        issuer: None,
+    })
+    .await;
+    app.create_user("alice").await;
+    let client = app.create_client("c1", |_| {}).await;
+    let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let (challenge, _) = pkce_pair();
+    let params = [
+        ("response_type", "code"),
+        ("client_id", "c1"),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("scope", "openid"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+
+    // A new password, named by any identifier: the session and its refresh tokens end.
+    let out = run
+        .run(&[
+            "user",
+            "set-password",
+            "--login",
+            " ALICE@example.org ",
+            "--password",
+            "a brand new passphrase",
+        ])
+        .json();
+    assert_eq!(out["login"], "alice");
+    assert_eq!(out["grants_revoked"], 1);
+    let res = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let mut silent = params.to_vec();
+    silent.push(("prompt", "none"));
+    let res = app.authorize(&silent).await;
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+    let page = app.authorize(&params).await.text().await.unwrap();
+    let res = app.submit_login(&page, "alice", PASSWORD).await;
+    assert_eq!(res.status(), 200, "the old password no longer works");
+    let res = app
+        .submit_login(&page, "alice", "a brand new passphrase")
+        .await;
+    assert_eq!(res.status(), 303);
+
+    // Disabled: no sign-in, and the access tokens stop working at once.
+    assert!(query_param(&location(&res), "code").is_some());
+    let out = run.run(&["user", "disable", "--login", "alice"]).json();
+    assert_eq!(out["disabled"], true);
+    let page = app.authorize(&params).await.text().await.unwrap();
+    let res = app
+        .submit_login(&page, "alice", "a brand new passphrase")
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("login-error"));
+    let out = run.run(&["user", "enable", "--login", "alice"]).json();
+    assert_eq!(out["disabled"], false);
+    let page = app.authorize(&params).await.text().await.unwrap();
+    let res = app
+        .submit_login(&page, "alice", "a brand new passphrase")
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        run.run(&["user", "disable", "--login", "nobody"])
+            .failure()
+            .contains("nobody")
+    );
+
+    // A client's secret is replaced; a public client has none to replace.
+    let out = run
+        .run(&[
+            "client",
+            "add",
+            "--client-id",
+            "m2m",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "api",
+        ])
+        .json();
+    let old = out["client_secret"].as_str().unwrap().to_owned();
+    let out = run
+        .run(&["client", "rotate-secret", "--client-id", "m2m"])
+        .json();
+    let new = out["client_secret"].as_str().unwrap().to_owned();
+    assert_ne!(old, new);
+    let cc = |secret: String| {
+        let url = app.url("/token");
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth("m2m", Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(cc(old).await, 401);
+    assert_eq!(cc(new.clone()).await, 200);
+    run.run(&[
+        "client",
+        "add",
+        "--client-id",
+        "spa",
+        "--public",
+        "--redirect-uri",
+        "https://spa.example/cb",
+    ])
+    .json();
+    run.run(&["client", "rotate-secret", "--client-id", "spa"])
+        .failure();
+
+    // A disabled client is refused (this one was never cached by the server).
+    run.run(&[
+        "client",
+        "add",
+        "--client-id",
+        "m2m-b",
+        "--grant-type",
+        "client_credentials",
+        "--scope",
+        "api",
+    ])
+    .json();
+    let out = run
+        .run(&["client", "disable", "--client-id", "m2m-b"])
+        .json();
+    assert_eq!(out["disabled"], true);
+    let res = app
+        .authorize(&[
+            ("client_id", "m2m-b"),
+            ("redirect_uri", "https://x.example/cb"),
+        ])
+        .await;
+    assert_eq!(res.status(), 400);
+    run.run(&["client", "disable", "--client-id", "nope"])
+        .failure();
+}

@@ -24,7 +24,7 @@ use crate::service::authorize::{
     session_satisfies,
 };
 use crate::service::login::{LoginError, check_password, throttle};
-use crate::service::session::{self, Session};
+use crate::service::session::{self, Session, credential_stamp};
 
 pub async fn authorize_get(
     State(state): State<AppState>,
@@ -100,7 +100,9 @@ async fn proceed(
     via_post: bool,
 ) -> Response {
     let user = match state.db.user_by_id(&session.user_id).await {
-        Ok(u) => u.filter(|u| !u.disabled),
+        // A password change since sign-in ends the session too (the refresh tokens bound to it
+        // were revoked with the change).
+        Ok(u) => u.filter(|u| !u.disabled && session.stamp == credential_stamp(u)),
         Err(e) => return internal(state, locale, e),
     };
     if user.is_none() {
@@ -487,6 +489,7 @@ pub async fn login_post(
         state.store.as_ref(),
         state.session_lifetimes(),
         &user.id,
+        credential_stamp(&user),
         vec!["pwd".into()],
         now,
     )
