@@ -10,6 +10,8 @@
 
 mod memory;
 mod redis;
+#[cfg(test)]
+mod tests;
 
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;

@@ -315,7 +315,7 @@ mod tests {
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    use super::super::memory::suite::{self, base_now};
+    use super::super::tests::{self as suite, base_now};
     use super::*;
 
     /// Set to a Redis URL to run these tests against it; unset, they pass without running.
