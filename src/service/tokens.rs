@@ -472,8 +472,8 @@ pub async fn refresh(
         )
         .await
         .map_err(OAuthError::internal)?;
-    let grant = match outcome {
-        RefreshOutcome::Rotated(g) => g,
+    let (grant, user) = match outcome {
+        RefreshOutcome::Rotated(rotated) => *rotated,
         RefreshOutcome::Reused { grant_id } => {
             mark_grants_revoked(
                 state,
@@ -501,12 +501,6 @@ pub async fn refresh(
         Some(n) if !n.is_empty() && scope::covered(&n, &granted) => n,
         _ => granted,
     };
-    let user = state
-        .db
-        .user_by_id(&grant.user_id)
-        .await
-        .map_err(OAuthError::internal)?
-        .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
     let subject = Subject {
         user: &user,
         auth_time: grant.auth_time,

@@ -2,7 +2,9 @@
 
 use sqlx::FromRow;
 
+use super::users::{USER_COLUMNS, UserRow};
 use super::{Db, Result, StoreError, json_list, to_json};
+use crate::domain::user::User;
 
 /// A grant as created when an authorization code is redeemed.
 #[derive(Debug, Clone)]
@@ -68,15 +70,26 @@ impl TryFrom<GrantSql> for GrantRow {
     }
 }
 
-const GRANT_SELECT: &str = "select g.id, g.user_id, g.client_id, g.scope, g.sid, g.auth_time, \
-    g.amr, g.offline, g.expires_at, g.revoked_at, u.disabled as user_disabled \
-    from grants g join users u on u.id = g.user_id";
+#[derive(FromRow)]
+struct GrantWithUser {
+    grant_id: String,
+    grant_client_id: String,
+    grant_scope: String,
+    grant_sid: Option<String>,
+    grant_auth_time: i64,
+    grant_amr: String,
+    grant_offline: i64,
+    grant_expires_at: i64,
+    grant_revoked_at: Option<i64>,
+    #[sqlx(flatten)]
+    user: UserRow,
+}
 
 /// What presenting a refresh token came to.
 #[derive(Debug)]
 pub enum RefreshOutcome {
-    /// The token was live: it is now used and `new_hash` replaces it.
-    Rotated(GrantRow),
+    /// The token was live: it is now used and `new_hash` replaces it. With the grant's user.
+    Rotated(Box<(GrantRow, User)>),
     /// The token had already been used: the whole grant is now revoked (RFC 9700 §4.14.2).
     Reused { grant_id: String },
     /// Unknown, expired, revoked, another client's, or its user is disabled.
@@ -169,15 +182,34 @@ impl Db {
                 _ => Ok(RefreshOutcome::Invalid),
             };
         };
-        let sql = format!("{GRANT_SELECT} where g.id = $1");
-        let grant: Option<GrantRow> = sqlx::query_as::<_, GrantSql>(&sql)
+        // The grant and its user in one read: the new tokens need the user's claims.
+        let sql = format!(
+            "select g.id as grant_id, g.client_id as grant_client_id, g.scope as grant_scope, \
+             g.sid as grant_sid, g.auth_time as grant_auth_time, g.amr as grant_amr, \
+             g.offline as grant_offline, g.expires_at as grant_expires_at, \
+             g.revoked_at as grant_revoked_at, {USER_COLUMNS} \
+             from grants g join users u on u.id = g.user_id where g.id = $1"
+        );
+        let row: Option<GrantWithUser> = sqlx::query_as(&sql)
             .bind(&grant_id)
             .fetch_optional(&mut *tx)
-            .await?
-            .map(GrantRow::try_from)
-            .transpose()?;
-        let Some(grant) = grant else {
+            .await?;
+        let Some(row) = row else {
             return Ok(RefreshOutcome::Invalid);
+        };
+        let user = User::from(row.user);
+        let grant = GrantRow {
+            id: row.grant_id,
+            user_id: user.id.clone(),
+            client_id: row.grant_client_id,
+            scope: row.grant_scope,
+            sid: row.grant_sid,
+            auth_time: row.grant_auth_time,
+            amr: json_list(&row.grant_amr)?,
+            offline: row.grant_offline != 0,
+            expires_at: row.grant_expires_at,
+            revoked: row.grant_revoked_at.is_some(),
+            user_disabled: user.disabled,
         };
         if grant.revoked
             || grant.user_disabled
@@ -208,7 +240,7 @@ impl Db {
                 .await?;
         }
         tx.commit().await?;
-        Ok(RefreshOutcome::Rotated(grant))
+        Ok(RefreshOutcome::Rotated(Box::new((grant, user))))
     }
 
     /// The grant behind a refresh token and the token's expiry, if the token is live (unused

@@ -6,7 +6,7 @@ use super::{Db, Result, StoreError, conflict};
 use crate::domain::user::{NewUser, User, identifier_kind, normalize_identifier};
 
 #[derive(FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     id: String,
     login: String,
     name: Option<String>,
@@ -34,7 +34,7 @@ struct UserRow {
     updated_at: i64,
 }
 
-const USER_COLUMNS: &str = "u.id, u.login, u.name, u.given_name, u.family_name, u.middle_name, \
+pub(super) const USER_COLUMNS: &str = "u.id, u.login, u.name, u.given_name, u.family_name, u.middle_name, \
     u.nickname, u.email, u.email_verified, u.phone_number, u.phone_number_verified, u.address, \
     u.birthdate, u.locale, u.zoneinfo, u.picture, u.website, u.gender, u.category, \
     u.password_hash, u.must_change_password, u.password_changed_at, u.disabled, u.created_at, \
