@@ -373,6 +373,8 @@ pub async fn login_get(
     };
     if let Some(s) = session
         && let Ok(Some(user)) = state.db.user_by_id(&s.user_id).await
+        && !user.disabled
+        && s.stamp == credential_stamp(&user)
     {
         #[derive(Serialize)]
         struct SignedIn<'a> {

@@ -1,0 +1,84 @@
+//! The audit table: security events written off the request path.
+
+use std::time::Duration;
+
+use crate::helpers::*;
+
+/// The audit rows (kind, user, client) once `want` kinds are all there, polling up to ~1 s.
+async fn audit_kinds(
+    app: &TestApp,
+    want: &[&str],
+) -> Vec<(i64, String, Option<String>, Option<String>)> {
+    for _ in 0..20 {
+        let rows = app.state.db.audit_recent(100).await.unwrap();
+        if want.iter().all(|k| rows.iter().any(|r| r.1 == *k)) {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("audit kinds {want:?} not all written");
+}
+
+#[tokio::test]
+async fn sign_ins_failures_and_issued_tokens_reach_the_audit_table() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice").await;
+    let rp = app.create_client("rp", |_| {}).await;
+    let m2m = app
+        .create_client("m2m", |s| {
+            s.grant_types = vec!["client_credentials".into()];
+            s.scopes = vec!["api".into()];
+        })
+        .await;
+    app.code_flow_tokens(&rp, "alice", "openid").await;
+    for _ in 0..3 {
+        let res = app
+            .token(&m2m, &[("grant_type", "client_credentials")])
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    // A failed sign-in (and so an event that wakes the writer).
+    let fresh = browser();
+    let res = fresh.get(app.url("/login")).send().await.unwrap();
+    let login_page = res.text().await.unwrap();
+    let csrf = hidden(&login_page, "csrf").unwrap();
+    let res = fresh
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", "alice"),
+            ("password", "nope nope"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    let rows = audit_kinds(&app, &["login.success", "login.failure", "token.issued"]).await;
+    let success = rows.iter().find(|r| r.1 == "login.success").unwrap();
+    assert_eq!(success.2.as_deref(), Some(alice.as_str()));
+    let failure = rows.iter().find(|r| r.1 == "login.failure").unwrap();
+    assert_eq!(
+        failure.2, None,
+        "a failure names no user (the typed name may not exist)"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.1 == "token.issued" && r.3.as_deref() == Some("rp"))
+    );
+    // Client-credentials tokens are counted: one row for the three.
+    let m2m_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.1 == "token.issued" && r.3.as_deref() == Some("m2m"))
+        .collect();
+    assert_eq!(m2m_rows.len(), 1, "{rows:?}");
+    let detail: Option<String> = sqlx::query_scalar(
+        "select detail from audit_events where kind = 'token.issued' and client_id = 'm2m'",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&detail.unwrap()).unwrap();
+    assert_eq!(detail["count"], 3);
+    assert_eq!(detail["grant_type"], "client_credentials");
+}
