@@ -16,9 +16,12 @@
 #   BENCH_DURATION    seconds per measured run (15); BENCH_WARMUP (3); BENCH_RUNS (3)
 #   BENCH_CONNECTIONS concurrent connections (16)
 #   BENCH_GUICHET_SRC the guichet source tree to build (default: this repository)
+#   BENCH_GUICHET_BIN a guichet binary to measure instead of building one (to compare builds)
 #   CARGO_TARGET_DIR  where cargo builds (default: each crate's own target/)
 #   BENCH_PG          PostgreSQL server URL (postgres://postgres@127.0.0.1:5432)
 #   BENCH_REDIS_URL   Redis URL (redis://127.0.0.1:6379)
+#   BENCH_REFRESH_VARIANTS  default "ES256 RS256 ES256/sslmode=disable": ID-token algorithm,
+#                     and optionally a query added to the database URL
 #   BENCH_PORT        first of three loopback ports to use (18080)
 #   BENCH_NO_INSTALL  set to 1 to skip installing wrk and the peer's packages
 set -euo pipefail
@@ -74,9 +77,14 @@ done
 
 # --- build ------------------------------------------------------------------------------------
 target_of() { echo "${CARGO_TARGET_DIR:-$1/target}"; }
-log "building guichet (release) from $SRC"
-(cd "$SRC" && cargo build --release --quiet --bin guichet)
-GBIN=$(target_of "$SRC")/release/guichet
+if [[ -n ${BENCH_GUICHET_BIN:-} ]]; then
+    GBIN=$BENCH_GUICHET_BIN
+    log "using the guichet binary $GBIN"
+else
+    log "building guichet (release) from $SRC"
+    (cd "$SRC" && cargo build --release --quiet --bin guichet)
+    GBIN=$(target_of "$SRC")/release/guichet
+fi
 [[ -x $GBIN ]] || die "no binary at $GBIN"
 if has refresh; then
     log "building the refresh client (release)"
@@ -160,6 +168,13 @@ guichet_env() { # port, then extra VAR=value settings
 CPU_MODEL=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 NPROC=$(nproc)
 GUICHET_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")
+if [[ -n ${BENCH_GUICHET_BIN:-} ]]; then
+    G_FROM="binary $BENCH_GUICHET_BIN"
+elif [[ $SRC == "$ROOT" ]]; then
+    G_FROM="commit $GUICHET_REV"
+else
+    G_FROM="a copy of the tree in $SRC; repository at commit $GUICHET_REV"
+fi
 G_VERSION=$("$GBIN" --version 2>/dev/null || echo guichet)
 NODE_VERSION=$(node --version)
 OP_VERSION=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
@@ -321,13 +336,36 @@ if has refresh; then
             || die "guichet client add failed: $(cat "$TMP/client-add.log")"
         R_SECRET[$alg]=$(sed -n 's/.*"client_secret": *"\([^"]*\)".*/\1/p' <<<"$out")
     done
-    "${PGE[@]}" "$GBIN" serve >"$TMP/guichet-pg.log" 2>&1 &
-    RPID=$!
-    PIDS+=("$RPID")
-    wait_http "http://127.0.0.1:$R_PORT/readyz" "$RPID" "guichet (PostgreSQL)" "$TMP/guichet-pg.log"
-    R_IDLE_RSS=$(rss_kb "$RPID")
-    for alg in ${BENCH_REFRESH_ALGS:-ES256 RS256}; do
-        log "refresh rotation, ID tokens $alg: $CONNS token families, warm-up ${WARMUP}s, $RUNS × ${DURATION}s"
+    # Variants: ID-token algorithm, and whether the database URL leaves TLS to sqlx's default
+    # (sslmode=prefer: TLS whenever the server offers it, as Debian's PostgreSQL does) or turns
+    # it off (sslmode=disable: what a database on the same host needs).
+    RPID=""
+    R_QUERY="-"
+    R_IDLE_RSS=""
+    start_pg_guichet() { # URL query ("" or "?sslmode=disable")
+        [[ -n $RPID ]] && stop_pid "$RPID"
+        guichet_env "$R_PORT" GUICHET_DATABASE_URL="$PG/$PG_DB$1" GUICHET_REDIS_URL="$REDIS_URL" \
+            GUICHET_REDIS_PREFIX="$REDIS_PREFIX"
+        "${GENV[@]}" "$GBIN" serve >>"$TMP/guichet-pg.log" 2>&1 &
+        RPID=$!
+        PIDS+=("$RPID")
+        wait_http "http://127.0.0.1:$R_PORT/readyz" "$RPID" "guichet (PostgreSQL)" "$TMP/guichet-pg.log"
+        R_QUERY=$1
+        : "${R_IDLE_RSS:=$(rss_kb "$RPID")}"
+    }
+    for variant in ${BENCH_REFRESH_VARIANTS:-ES256 RS256 ES256/sslmode=disable}; do
+        alg=${variant%%/*}
+        query=""
+        label="ID token $alg"
+        if [[ $variant == */* ]]; then
+            query="?${variant#*/}"
+            label+=", ${variant#*/}"
+        else
+            label+=", TLS (sslmode default)"
+        fi
+        [[ -n ${R_SECRET[$alg]:-} ]] || die "unknown refresh variant $variant"
+        [[ $query == "$R_QUERY" ]] || start_pg_guichet "$query"
+        log "refresh rotation, $label: $CONNS token families, warm-up ${WARMUP}s, $RUNS × ${DURATION}s"
         rc=0
         out=$("$RBIN" --base "http://127.0.0.1:$R_PORT" --client-id "rp-$alg" \
             --client-secret "${R_SECRET[$alg]}" --redirect-uri "$REDIRECT" \
@@ -335,24 +373,24 @@ if has refresh; then
             --connections "$CONNS" --warmup "$WARMUP" --duration "$DURATION" --runs "$RUNS" \
             --pid "$RPID" --clk-tck "$CLK_TCK" --pg-db "$PG_DB") || rc=$?
         if [[ $rc != 0 ]]; then
-            log "refresh client ($alg) exited $rc; guichet's log ends with:"
+            log "refresh client ($label) exited $rc; guichet's log ends with:"
             tail -5 "$TMP/guichet-pg.log" >&2
         fi
-        [[ -n $out ]] || die "refresh rotation ($alg) produced no result"
+        [[ -n $out ]] || die "refresh rotation ($label) produced no result"
         while read -r line; do
             [[ -z $line || $line == *'"run":"median"'* ]] && continue
             rss=$(field rss_kb "$line")
-            RAW+="| refresh (ID token $alg) | $(field run "$line") | guichet | $(field rate "$line") | $(field p50_us "$line") | $(field p99_us "$line") | $(field errors "$line") | $(field cpu_us_per_refresh "$line") | $(( ${rss:-0} / 1024 )) |"$'\n'
+            RAW+="| refresh ($label) | $(field run "$line") | guichet | $(field rate "$line") | $(field p50_us "$line") | $(field p99_us "$line") | $(field errors "$line") | $(field cpu_us_per_refresh "$line") | $(( ${rss:-0} / 1024 )) |"$'\n'
         done <<<"$out"
         med=$(grep '"run":"median"' <<<"$out" || true)
-        [[ -n $med ]] || die "refresh rotation ($alg): no median line"
-        REFRESH+="$(awk -v alg="$alg" -v rate="$(field rate "$med")" -v p50="$(field p50_us "$med")" \
+        [[ -n $med ]] || die "refresh rotation ($label): no median line"
+        REFRESH+="$(awk -v label="$label" -v rate="$(field rate "$med")" -v p50="$(field p50_us "$med")" \
             -v p99="$(field p99_us "$med")" -v cpu="$(field cpu_us_per_refresh "$med")" \
             -v pg="$(field pg_cpu_us_per_refresh "$med")" -v rss="$(field rss_kb "$med")" \
             -v err="$(field errors "$med")" -v nproc="$NPROC" 'BEGIN {
             met = (rate >= 1200 && err == 0) ? "met" : "**missed**"
-            printf "| refresh rotation, ID token %s | %.0f /s | %.2f ms | %.2f ms | %.0f µs | %.0f µs | %.1f MB | %d | %s | %.1f× |",
-                alg, rate, p50 / 1000, p99 / 1000, cpu, pg, rss / 1024, err, met, rate / (120 * nproc) }')"$'\n'
+            printf "| %s | %.0f /s | %.2f ms | %.2f ms | %.0f µs | %.0f µs | %.1f MB | %d | %s | %.1f× |",
+                label, rate, p50 / 1000, p99 / 1000, cpu, pg, rss / 1024, err, met, rate / (120 * nproc) }')"$'\n'
     done
     stop_pid "$RPID"
     redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null | head -100000 \
@@ -366,7 +404,7 @@ REPORT="$BENCH/results/$DATE.md"
     echo "# guichet benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "Machine: $NPROC cores, $CPU_MODEL; load generator on the same machine (loopback)."
-    echo "Versions: $G_VERSION (commit $GUICHET_REV), $RUSTC_VERSION; oidc-provider $OP_VERSION on Node.js $NODE_VERSION; wrk $WRK_VERSION${PG_VERSION:+; PostgreSQL $PG_VERSION}${REDIS_VERSION:+; Redis $REDIS_VERSION}."
+    echo "Versions: $G_VERSION ($G_FROM), $RUSTC_VERSION; oidc-provider $OP_VERSION on Node.js $NODE_VERSION; wrk $WRK_VERSION${PG_VERSION:+; PostgreSQL $PG_VERSION}${REDIS_VERSION:+; Redis $REDIS_VERSION}."
     echo "Method: wrk --latency -t1 -c$CONNS -d${DURATION}s after a ${WARMUP}s warm-up, guichet and peer alternated ($RUNS runs each), median of the runs without any non-2xx answer."
     if [[ -n $SUMMARY ]]; then
         echo
@@ -384,7 +422,7 @@ REPORT="$BENCH/results/$DATE.md"
         echo
         echo "Refresh-token rotation on PostgreSQL + Redis ($CONNS connections, one token family each, scope \"openid profile email\"; target 1,200/s; Keycloak's published sizing: 120/s per vCPU):"
         echo
-        echo "| scenario | refreshes/s | p50 | p99 | guichet CPU/refresh | PostgreSQL backends CPU/refresh | guichet RSS | errors | target 1,200/s | vs Keycloak ($NPROC vCPU) |"
+        echo "| variant | refreshes/s | p50 | p99 | guichet CPU/refresh | PostgreSQL backends CPU/refresh | guichet RSS | errors | target 1,200/s | vs Keycloak ($NPROC vCPU) |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
         printf '%s' "$REFRESH"
         echo
