@@ -483,13 +483,7 @@ pub async fn refresh(
             &digest(&new_token),
             &client.client_id,
             now,
-            |g| {
-                if g.offline {
-                    now + offline_ttl
-                } else {
-                    g.expires_at
-                }
-            },
+            now + offline_ttl,
         )
         .await
         .map_err(OAuthError::internal)?;

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::users::{USER_COLUMNS, UserRow};
-use super::{Db, Result, StoreError, json_list, to_json};
+use super::{Backend, Db, Result, StoreError, json_list, to_json};
 use crate::domain::user::User;
 
 /// A grant as created when an authorization code is redeemed.
@@ -85,6 +85,24 @@ struct GrantWithUser {
     user: UserRow,
 }
 
+fn grant_with_user(row: GrantWithUser) -> Result<(GrantRow, User)> {
+    let user = User::from(row.user);
+    let grant = GrantRow {
+        id: row.grant_id,
+        user_id: user.id.clone(),
+        client_id: row.grant_client_id,
+        scope: row.grant_scope,
+        sid: row.grant_sid,
+        auth_time: row.grant_auth_time,
+        amr: json_list(&row.grant_amr)?,
+        offline: row.grant_offline != 0,
+        expires_at: row.grant_expires_at,
+        revoked: row.grant_revoked_at.is_some(),
+        user_disabled: user.disabled,
+    };
+    Ok((grant, user))
+}
+
 /// What presenting a refresh token came to.
 #[derive(Debug)]
 pub enum RefreshOutcome {
@@ -132,17 +150,34 @@ impl Db {
         Ok(())
     }
 
-    /// Rotates a refresh token in one transaction: marks `old_hash` used (only if it was not),
-    /// checks its grant, and stores `new_hash`. `new_expiry` gives the new token's expiry from
-    /// the grant (sliding for offline grants, the session's end otherwise).
+    /// Rotates a refresh token atomically: marks `old_hash` used (only if it was not), checks
+    /// its grant, and stores `new_hash`. The new token of an offline grant lives until
+    /// `offline_expiry` (sliding); a session-bound one until the grant's end.
+    ///
+    /// On PostgreSQL the usual case is one statement (one round trip); anything else, and
+    /// SQLite, takes the transaction below, which also tells a replay from an invalid token.
     pub async fn refresh_rotate(
         &self,
         old_hash: &str,
         new_hash: &str,
         client_id: &str,
         now: i64,
-        new_expiry: impl FnOnce(&GrantRow) -> i64,
+        offline_expiry: i64,
     ) -> Result<RefreshOutcome> {
+        if self.backend == Backend::Postgres
+            && let Some(rotated) = self
+                .refresh_rotate_one_statement(old_hash, new_hash, client_id, now, offline_expiry)
+                .await?
+        {
+            return Ok(RefreshOutcome::Rotated(Box::new(rotated)));
+        }
+        let new_expiry = |g: &GrantRow| {
+            if g.offline {
+                offline_expiry
+            } else {
+                g.expires_at
+            }
+        };
         let mut tx = self.pool.begin().await?;
         let grant_id: Option<String> = sqlx::query_scalar(
             "update refresh_tokens set used_at = $1 \
@@ -197,20 +232,7 @@ impl Db {
         let Some(row) = row else {
             return Ok(RefreshOutcome::Invalid);
         };
-        let user = User::from(row.user);
-        let grant = GrantRow {
-            id: row.grant_id,
-            user_id: user.id.clone(),
-            client_id: row.grant_client_id,
-            scope: row.grant_scope,
-            sid: row.grant_sid,
-            auth_time: row.grant_auth_time,
-            amr: json_list(&row.grant_amr)?,
-            offline: row.grant_offline != 0,
-            expires_at: row.grant_expires_at,
-            revoked: row.grant_revoked_at.is_some(),
-            user_disabled: user.disabled,
-        };
+        let (grant, user) = grant_with_user(row)?;
         if grant.revoked
             || grant.user_disabled
             || grant.client_id != client_id
@@ -241,6 +263,47 @@ impl Db {
         }
         tx.commit().await?;
         Ok(RefreshOutcome::Rotated(Box::new((grant, user))))
+    }
+
+    /// PostgreSQL's data-modifying CTEs do the whole rotation of a live token in one statement;
+    /// `None` when the token is not live for this client (the caller then finds out why).
+    async fn refresh_rotate_one_statement(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        client_id: &str,
+        now: i64,
+        offline_expiry: i64,
+    ) -> Result<Option<(GrantRow, User)>> {
+        let sql = format!(
+            "with used as ( \
+                 update refresh_tokens t set used_at = $1 \
+                 from grants g join users u on u.id = g.user_id \
+                 where t.token_hash = $2 and t.used_at is null and t.expires_at > $1 \
+                   and g.id = t.grant_id and g.revoked_at is null and g.client_id = $3 \
+                   and g.expires_at > $1 and u.disabled = 0 \
+                 returning g.id as grant_id, g.client_id as grant_client_id, \
+                   g.scope as grant_scope, g.sid as grant_sid, g.auth_time as grant_auth_time, \
+                   g.amr as grant_amr, g.offline as grant_offline, \
+                   case when g.offline = 1 then $4 else g.expires_at end as grant_expires_at, \
+                   g.revoked_at as grant_revoked_at, {USER_COLUMNS}), \
+             fresh as ( \
+                 insert into refresh_tokens (token_hash, grant_id, created_at, expires_at) \
+                 select $5, grant_id, $1, grant_expires_at from used), \
+             slide as ( \
+                 update grants set expires_at = $4 \
+                 where id in (select grant_id from used where grant_offline = 1)) \
+             select * from used"
+        );
+        let row: Option<GrantWithUser> = sqlx::query_as(&sql)
+            .bind(now)
+            .bind(old_hash)
+            .bind(client_id)
+            .bind(offline_expiry)
+            .bind(new_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(grant_with_user).transpose()
     }
 
     /// The grant behind a refresh token and the token's expiry, if the token is live (unused
