@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use arc_swap::ArcSwap;
+use axum::body::Bytes;
 use ipnet::IpNet;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -40,8 +42,9 @@ pub struct Inner {
     pub pages: Pages,
     pub urls: Urls,
     pub trusted_proxies: Vec<IpNet>,
-    /// The discovery document, serialised once.
-    pub discovery: axum::body::Bytes,
+    /// The discovery document, serialised once and again when the keys change (it lists the
+    /// signing algorithms).
+    pub discovery: Arc<ArcSwap<Bytes>>,
     pub secure_cookies: bool,
 }
 
@@ -182,7 +185,9 @@ impl Application {
         let (audit, audit_writer) = Audit::start(db.clone());
         let urls = Urls::new(&settings.issuer);
         let pages = Pages::new(&urls.base_path).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
-        let discovery = http::oidc::discovery::document(&settings, &urls, &keys.current()).into();
+        let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(
+            http::oidc::discovery::document(&urls, &keys.current()),
+        )));
         let state = AppState(Arc::new(Inner {
             trusted_proxies: settings.trusted_proxy_nets()?,
             secure_cookies: settings.is_https(),
@@ -198,7 +203,11 @@ impl Application {
             urls,
             discovery,
         }));
-        let mut background = vec![spawn_key_reloader(state.keys.clone())];
+        let mut background = vec![spawn_key_reloader(
+            state.keys.clone(),
+            state.discovery.clone(),
+            state.urls.clone(),
+        )];
         background.extend(sweeper);
         Ok(Application {
             listener,
@@ -255,8 +264,12 @@ impl Application {
     }
 }
 
-/// Re-reads the keys folder every 60 s and on SIGHUP.
-fn spawn_key_reloader(keys: Arc<Keys>) -> JoinHandle<()> {
+/// Re-reads the keys folder every 60 s and on SIGHUP, then rebuilds the discovery document.
+fn spawn_key_reloader(
+    keys: Arc<Keys>,
+    discovery: Arc<ArcSwap<Bytes>>,
+    urls: Urls,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         #[cfg(unix)]
         let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -279,8 +292,14 @@ fn spawn_key_reloader(keys: Arc<Keys>) -> JoinHandle<()> {
             }
             #[cfg(not(unix))]
             tick.tick().await;
-            if let Err(e) = keys.reload() {
-                tracing::error!(error = %e, "keys reload failed; keeping the previous keys");
+            match keys.reload() {
+                Ok(()) => discovery.store(Arc::new(Bytes::from(http::oidc::discovery::document(
+                    &urls,
+                    &keys.current(),
+                )))),
+                Err(e) => {
+                    tracing::error!(error = %e, "keys reload failed; keeping the previous keys");
+                }
             }
         }
     })

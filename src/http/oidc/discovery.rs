@@ -1,17 +1,17 @@
 //! OpenID Connect Discovery 1.0 and the JWKS: pre-serialised bytes, sent with
 //! `Access-Control-Allow-Origin: *`.
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::{AppState, Urls};
-use crate::config::Settings;
 use crate::crypto::keys::KeySet;
 
-/// The discovery document, built once at start-up.
-pub fn document(_settings: &Settings, urls: &Urls, keys: &KeySet) -> Vec<u8> {
+/// The discovery document, built at start-up and after each keys reload.
+pub fn document(urls: &Urls, keys: &KeySet) -> Vec<u8> {
     let algs: Vec<&str> = keys.algs().iter().map(|a| a.as_str()).collect();
     let doc = json!({
         "issuer": urls.issuer,
@@ -69,7 +69,7 @@ fn json_bytes(body: impl IntoResponse) -> Response {
 }
 
 pub async fn discovery_get(State(state): State<AppState>) -> Response {
-    json_bytes(state.discovery.clone())
+    json_bytes(Bytes::clone(&state.discovery.load()))
 }
 
 pub async fn jwks_get(State(state): State<AppState>) -> Response {
