@@ -126,7 +126,7 @@ pub struct KeySet {
     keys: Vec<Key>,
     /// Index in `keys` of the signing key of each algorithm (by `Alg::index`).
     signers: [Option<usize>; 3],
-    jwks: Vec<u8>,
+    jwks: bytes::Bytes,
     hmac: [u8; 32],
     fingerprint: Fingerprint,
 }
@@ -221,6 +221,11 @@ impl KeySet {
         &self.jwks
     }
 
+    /// The same document as shared bytes: serving it copies nothing.
+    pub fn jwks_bytes(&self) -> bytes::Bytes {
+        self.jwks.clone()
+    }
+
     /// Algorithms that have at least one signing key, in the order RS256, ES256, EdDSA.
     pub fn algs(&self) -> Vec<Alg> {
         Alg::ALL.into_iter().filter(|a| self.has_alg(*a)).collect()
@@ -262,7 +267,7 @@ impl KeySet {
         Ok(KeySet {
             keys,
             signers,
-            jwks,
+            jwks: jwks.into(),
             hmac,
             fingerprint: loaded.fingerprint,
         })

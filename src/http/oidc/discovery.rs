@@ -73,5 +73,5 @@ pub async fn discovery_get(State(state): State<AppState>) -> Response {
 }
 
 pub async fn jwks_get(State(state): State<AppState>) -> Response {
-    json_bytes(state.keys.current().jwks_json().to_vec())
+    json_bytes(state.keys.current().jwks_bytes())
 }
