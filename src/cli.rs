@@ -19,6 +19,7 @@ use crate::crypto::token::{digest, random_token};
 use crate::domain::user::{NewUser, validate_identifier};
 use crate::domain::user::{User, normalize_identifier};
 use crate::service::clients::{ClientSpec, Lifetimes, register};
+use crate::service::tokens::revoked_grant_key;
 use crate::store::Db;
 use crate::telemetry;
 
@@ -319,7 +320,7 @@ async fn revoke_user_grants(
         let (store, _) = open_store(settings, &clock).await?;
         let until = now + settings.access_token_ttl.max(3600);
         for gid in &revoked {
-            store.put(&format!("rev:g:{gid}"), b"1", until).await?;
+            store.put(&revoked_grant_key(gid), b"1", until).await?;
         }
     }
     Ok(revoked.len())

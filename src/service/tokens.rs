@@ -86,7 +86,8 @@ struct Subject<'a> {
     grant_id: &'a str,
 }
 
-fn revoked_grant_key(gid: &str) -> String {
+/// The revocation marker of a grant's access tokens in the short-lived store.
+pub fn revoked_grant_key(gid: &str) -> String {
     format!("rev:g:{gid}")
 }
 

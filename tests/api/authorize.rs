@@ -571,12 +571,8 @@ async fn an_anonymous_authorization_request_writes_nothing_to_the_store() {
     // The request travels in the login form; only a sign-in writes (the session).
     let store = guichet::ephemeral::MemoryStore::new(1000);
     let app = spawn_with(Options {
-        redis_url: None,
-        database_url: None,
-        keys_dir: None,
-        redis_prefix: None,
         store: Some(store.clone()),
-        issuer: None,
+        ..Options::default()
     })
     .await;
     app.create_user("alice").await;

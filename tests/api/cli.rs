@@ -317,12 +317,8 @@ async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
 
     // The printed secret is the one the server accepts.
     let app = spawn_with(Options {
-        redis_url: None,
         database_url: Some(run.database_url.clone()),
-        keys_dir: None,
-        redis_prefix: None,
-        store: None,
-        issuer: None,
+        ..Options::default()
     })
     .await;
     let mut client = TestClient {
@@ -594,12 +590,8 @@ async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
 async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets() {
     let run = Run::new().await;
     let app = spawn_with(Options {
-        redis_url: None,
         database_url: Some(run.database_url.clone()),
-        keys_dir: None,
-        redis_prefix: None,
-        store: None,
-        issuer: None,
+        ..Options::default()
     })
     .await;
     app.create_user("alice").await;

@@ -25,6 +25,7 @@ async fn two_nodes() -> (TestApp, TestApp) {
         redis_prefix: Some(prefix.clone()),
         store: shared.clone(),
         issuer,
+        https: false,
     };
     let a = spawn_with(options(None)).await;
     let b = spawn_with(options(Some(a.issuer.clone()))).await;

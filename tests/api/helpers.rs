@@ -32,6 +32,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+#[derive(Default)]
 pub struct Options {
     pub redis_url: Option<String>,
     pub database_url: Option<String>,
@@ -41,6 +42,9 @@ pub struct Options {
     pub store: Option<guichet::ephemeral::DynEphemeral>,
     /// The issuer of another node (a cluster behind one name).
     pub issuer: Option<String>,
+    /// An https issuer on this node's port (TLS would end at a proxy; the server still speaks
+    /// plain http, see `url`).
+    pub https: bool,
 }
 
 pub fn copy_fixture_keys(to: &Path) {
@@ -96,15 +100,7 @@ pub fn browser() -> reqwest::Client {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_with(Options {
-        redis_url: None,
-        database_url: None,
-        keys_dir: None,
-        redis_prefix: None,
-        store: None,
-        issuer: None,
-    })
-    .await
+    spawn_with(Options::default()).await
 }
 
 /// Starts the application. A node of a cluster passes the database, Redis prefix and keys
@@ -126,9 +122,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let redis_url = opts.redis_url.or_else(test_redis_url);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let scheme = if opts.https { "https" } else { "http" };
     let issuer = opts
         .issuer
-        .unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+        .unwrap_or_else(|| format!("{scheme}://127.0.0.1:{port}"));
     let settings = Settings {
         issuer: issuer.clone(),
         listen: format!("127.0.0.1:{port}"),

@@ -1,9 +1,6 @@
 //! The security of the SSO session: cookies, CSRF, security headers, languages and the login
 //! page (CONFORMANCE L01–L06, L08, L16).
 
-use guichet::app::Application;
-use guichet::clock::Clock;
-use guichet::config::Settings;
 use guichet::domain::user::NewUser;
 use reqwest::header::{COOKIE, LOCATION};
 use scraper::{Html, Selector};
@@ -222,38 +219,11 @@ async fn the_session_cookie_is_httponly_samesite_lax_and_not_secure_over_plain_h
 /// As `spawn_app`, but the issuer says https (TLS would end at a proxy); the server still
 /// speaks plain http on its port (`app.url`).
 async fn spawn_https_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let keys_dir = dir.path().join("keys");
-    copy_fixture_keys(&keys_dir);
-    let database_url = fresh_database_url(dir.path()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let issuer = format!("https://127.0.0.1:{port}");
-    let settings = Settings {
-        issuer: issuer.clone(),
-        listen: format!("127.0.0.1:{port}"),
-        database_url,
-        redis_url: test_redis_url(),
-        redis_prefix: format!("guichet-test-{}:", uuid::Uuid::new_v4().simple()),
-        keys_dir,
-        outbox_dir: dir.path().join("outbox"),
-        hash_concurrency: Some(2),
-        ..Settings::default()
-    };
-    let clock = Clock::system();
-    let app = Application::build_with_listener(settings, clock.clone(), listener)
-        .await
-        .unwrap_or_else(|e| panic!("application did not start: {e:#}"));
-    let state = app.state();
-    tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        issuer,
-        port,
-        state,
-        clock,
-        browser: browser(),
-        dir,
-    }
+    spawn_with(Options {
+        https: true,
+        ..Options::default()
+    })
+    .await
 }
 
 fn assert_hsts(res: &reqwest::Response, what: &str) {
