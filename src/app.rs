@@ -3,18 +3,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
-use ipnet::IpNet;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::audit::Audit;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::Keys;
@@ -22,86 +19,13 @@ use crate::crypto::password::Hasher;
 use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
 use crate::http;
 use crate::http::pages::Pages;
+use crate::http::state::{AppState, Edge};
+use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
+use crate::service::core::{Core, Policy, Urls};
+use crate::service::discovery::document as discovery_document;
 use crate::service::session::Lifetimes;
 use crate::store::Db;
-
-/// Everything a handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub settings: Settings,
-    pub clock: Arc<Clock>,
-    pub db: Db,
-    pub store: DynEphemeral,
-    pub keys: Arc<Keys>,
-    pub hasher: Hasher,
-    pub clients: ClientCache,
-    pub audit: Audit,
-    pub pages: Pages,
-    pub urls: Urls,
-    pub trusted_proxies: Vec<IpNet>,
-    /// The discovery document, serialised once and again when the keys change (it lists the
-    /// signing algorithms).
-    pub discovery: Arc<ArcSwap<Bytes>>,
-    pub secure_cookies: bool,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl Inner {
-    pub fn now(&self) -> i64 {
-        self.clock.now()
-    }
-
-    pub fn session_lifetimes(&self) -> Lifetimes {
-        Lifetimes {
-            idle: self.settings.session_idle_ttl,
-            absolute: self.settings.session_absolute_ttl,
-        }
-    }
-}
-
-/// Every URL guichet emits, derived from the issuer once (never from `Host`).
-#[derive(Debug, Clone)]
-pub struct Urls {
-    pub issuer: String,
-    /// The issuer's path ("" or "/sso"): every route is mounted under it.
-    pub base_path: String,
-    pub authorize: String,
-    pub token: String,
-    pub userinfo: String,
-    pub jwks: String,
-    pub revoke: String,
-    pub introspect: String,
-    pub end_session: String,
-}
-
-impl Urls {
-    pub fn new(issuer: &str) -> Urls {
-        let base_path = url::Url::parse(issuer)
-            .map(|u| u.path().trim_end_matches('/').to_owned())
-            .unwrap_or_default();
-        let at = |p: &str| format!("{issuer}{p}");
-        Urls {
-            issuer: issuer.to_owned(),
-            base_path,
-            authorize: at("/authorize"),
-            token: at("/token"),
-            userinfo: at("/userinfo"),
-            jwks: at("/jwks"),
-            revoke: at("/revoke"),
-            introspect: at("/introspect"),
-            end_session: at("/logout"),
-        }
-    }
-}
 
 /// Opens the durable database and applies pending migrations; returns what was applied.
 pub async fn open_db(settings: &Settings) -> anyhow::Result<(Db, Vec<String>)> {
@@ -185,28 +109,32 @@ impl Application {
         let (audit, audit_writer) = Audit::start(db.clone());
         let urls = Urls::new(&settings.issuer);
         let pages = Pages::new(&urls.base_path).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
-        let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(
-            http::oidc::discovery::document(&urls, &keys.current()),
-        )));
-        let state = AppState(Arc::new(Inner {
-            trusted_proxies: settings.trusted_proxy_nets()?,
-            secure_cookies: settings.is_https(),
+        let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(discovery_document(
+            &urls,
+            &keys.current(),
+        ))));
+        let core = Arc::new(Core {
+            policy: policy(&settings),
             clients: ClientCache::new(Duration::from_secs(10)),
-            settings,
-            clock,
             db,
-            store,
+            ephemeral: store,
             keys,
             hasher,
             audit,
-            pages,
+            clock,
             urls,
+        });
+        let state = AppState::new(Edge {
+            trusted_proxies: settings.trusted_proxy_nets()?,
+            secure_cookies: settings.is_https(),
+            core,
+            pages,
             discovery,
-        }));
+        });
         let mut background = vec![spawn_key_reloader(
-            state.keys.clone(),
+            state.core.keys.clone(),
             state.discovery.clone(),
-            state.urls.clone(),
+            state.core.urls.clone(),
         )];
         background.extend(sweeper);
         Ok(Application {
@@ -226,6 +154,10 @@ impl Application {
 
     pub fn state(&self) -> AppState {
         self.state.clone()
+    }
+
+    pub fn core(&self) -> Arc<Core> {
+        self.state.core.clone()
     }
 
     /// Serves until `shutdown` resolves, drains in-flight requests, then flushes the audit.
@@ -250,7 +182,7 @@ impl Application {
         for task in background {
             task.abort();
         }
-        let db = state.db.clone();
+        let db = state.core.db.clone();
         // The last `Audit` sender goes with the state; the writer then flushes and stops.
         drop(state);
         if tokio::time::timeout(Duration::from_secs(10), audit_writer)
@@ -261,6 +193,21 @@ impl Application {
         }
         db.close().await;
         Ok(())
+    }
+}
+
+/// The token and session policy the services apply, from the settings.
+pub fn policy(settings: &Settings) -> Policy {
+    Policy {
+        code_ttl: settings.code_ttl,
+        access_token_ttl: settings.access_token_ttl,
+        id_token_ttl: settings.id_token_ttl,
+        offline_ttl: settings.offline_ttl,
+        session: Lifetimes {
+            idle: settings.session_idle_ttl,
+            absolute: settings.session_absolute_ttl,
+        },
+        access_token_audience: settings.access_token_audience().to_owned(),
     }
 }
 
@@ -293,7 +240,7 @@ fn spawn_key_reloader(
             #[cfg(not(unix))]
             tick.tick().await;
             match keys.reload() {
-                Ok(()) => discovery.store(Arc::new(Bytes::from(http::oidc::discovery::document(
+                Ok(()) => discovery.store(Arc::new(Bytes::from(discovery_document(
                     &urls,
                     &keys.current(),
                 )))),

@@ -10,12 +10,12 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::app::{Application, open_db, open_store};
-use crate::audit::AuditEvent;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
 use crate::crypto::token::{digest, random_token};
+use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::user::{NewUser, validate_identifier};
 use crate::domain::user::{User, normalize_identifier};
 use crate::service::clients::{ClientSpec, Lifetimes, register};
@@ -335,7 +335,7 @@ async fn user_set_password(settings: Settings, args: UserSetPassword) -> anyhow:
     let now = Clock::system().now();
     db.user_set_password(&user.id, &hash, now).await?;
     let revoked = revoke_user_grants(&settings, &db, &user.id, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, "user.password_changed").user(&user.id)])
+    db.audit_insert(&[AuditEvent::new(now, AuditKind::UserPasswordChanged).user(&user.id)])
         .await?;
     db.close().await;
     print(json!({ "id": user.id, "login": user.login, "grants_revoked": revoked }));
@@ -357,9 +357,9 @@ async fn user_set_disabled(
         0
     };
     let kind = if disabled {
-        "user.disabled"
+        AuditKind::UserDisabled
     } else {
-        "user.enabled"
+        AuditKind::UserEnabled
     };
     db.audit_insert(&[AuditEvent::new(now, kind).user(&user.id)])
         .await?;
@@ -383,8 +383,10 @@ async fn client_rotate_secret(settings: Settings, args: ClientRef) -> anyhow::Re
     let now = Clock::system().now();
     db.client_set_secret(&client.client_id, &digest(&secret), now)
         .await?;
-    db.audit_insert(&[AuditEvent::new(now, "client.secret_rotated").client(&client.client_id)])
-        .await?;
+    db.audit_insert(&[
+        AuditEvent::new(now, AuditKind::ClientSecretRotated).client(&client.client_id)
+    ])
+    .await?;
     db.close().await;
     print(json!({ "client_id": client.client_id, "client_secret": secret }));
     Ok(())
@@ -404,9 +406,9 @@ async fn client_set_disabled(
         bail!("no client {:?}", args.client_id);
     }
     let kind = if disabled {
-        "client.disabled"
+        AuditKind::ClientDisabled
     } else {
-        "client.enabled"
+        AuditKind::ClientEnabled
     };
     db.audit_insert(&[AuditEvent::new(now, kind).client(&args.client_id)])
         .await?;
@@ -446,7 +448,7 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     };
     let now = Clock::system().now();
     let (user, identifiers) = db.user_insert(&new, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, "user.created").user(&user.id)])
+    db.audit_insert(&[AuditEvent::new(now, AuditKind::UserCreated).user(&user.id)])
         .await?;
     db.close().await;
     print(json!({ "id": user.id, "login": user.login, "identifiers": identifiers }));
@@ -476,7 +478,7 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
     let (db, _) = open_db(&settings).await?;
     let now = Clock::system().now();
     let (client, secret) = register(&db, spec, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, "client.created").client(&client.client_id)])
+    db.audit_insert(&[AuditEvent::new(now, AuditKind::ClientCreated).client(&client.client_id)])
         .await?;
     db.close().await;
     let mut out = json!({ "client_id": client.client_id });

@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Unix seconds, from the system clock plus an offset that only tests change.
+/// Unix seconds, from the system clock (or a pinned instant) plus an offset that only tests
+/// change.
 #[derive(Debug, Default)]
 pub struct Clock {
+    /// A pinned instant instead of the system clock (unit tests).
+    fixed: Option<i64>,
     offset: AtomicI64,
 }
 
@@ -16,12 +19,22 @@ impl Clock {
         Arc::new(Clock::default())
     }
 
+    /// A clock that stands still at `at` until `advance` moves it (tests).
+    pub fn fixed(at: i64) -> Arc<Clock> {
+        Arc::new(Clock {
+            fixed: Some(at),
+            offset: AtomicI64::new(0),
+        })
+    }
+
     pub fn now(&self) -> i64 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or_default();
-        real + self.offset.load(Ordering::Relaxed)
+        let base = self.fixed.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default()
+        });
+        base + self.offset.load(Ordering::Relaxed)
     }
 
     /// Moves this clock forward (tests only: production never calls it).

@@ -4,14 +4,12 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
-pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod ephemeral;
-pub mod error;
 pub mod http;
 pub mod service;
 pub mod store;

@@ -1,5 +1,6 @@
 //! Plain types and rules: no axum, no sqlx.
 
+pub mod audit;
 pub mod client;
 pub mod scope;
 pub mod user;

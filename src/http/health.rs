@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,8 +19,8 @@ async fn health_get() -> impl IntoResponse {
 }
 
 async fn ready_get(State(state): State<AppState>) -> impl IntoResponse {
-    let db = state.db.ping().await;
-    let store = state.store.ping().await;
+    let db = state.core.db.ping().await;
+    let store = state.core.ephemeral.ping().await;
     match (db, store) {
         (Ok(()), Ok(())) => (StatusCode::OK, "ready".to_owned()),
         (db, store) => {

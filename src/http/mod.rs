@@ -1,10 +1,12 @@
 //! The HTTP edge: one router per area, merged here, and the helpers every handler shares
 //! (security headers, cookies, CSRF, forms, the client's address).
 
+pub mod error;
 pub mod health;
 pub mod i18n;
 pub mod oidc;
 pub mod pages;
+pub mod state;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -21,12 +23,12 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::AppState;
 use crate::crypto::token::{ct_eq, hmac, random_token};
+use crate::http::state::AppState;
 use i18n::Locale;
 
 pub fn router(state: AppState) -> Router {
-    let base = state.urls.base_path.clone();
+    let base = state.core.urls.base_path.clone();
     let routes = Router::new()
         .merge(oidc::router())
         .merge(health::router())
@@ -241,7 +243,7 @@ pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
         _ => random_token(),
     };
     let token = hmac(
-        state.keys.current().hmac_secret(),
+        state.core.keys.current().hmac_secret(),
         &[b"csrf", value.as_bytes()],
     );
     (jar.add(cookie(state, name, value)), token)
@@ -256,7 +258,7 @@ pub fn csrf_ok(
     token: Option<&str>,
 ) -> bool {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let ours = url::Url::parse(&state.urls.issuer)
+        let ours = url::Url::parse(&state.core.urls.issuer)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
         // Browsers send `Origin: null` for posts from pages with `Referrer-Policy: no-referrer`
@@ -270,7 +272,7 @@ pub fn csrf_ok(
         return false;
     };
     let expected = hmac(
-        state.keys.current().hmac_secret(),
+        state.core.keys.current().hmac_secret(),
         &[b"csrf", cookie.value().as_bytes()],
     );
     ct_eq(&expected, token)

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::crypto::token::{digest, random_token};
 use crate::domain::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
 use crate::domain::scope;
 use crate::ephemeral::EphemeralError;
+use crate::service::core::Core;
 use crate::service::session::Session;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,15 +103,15 @@ pub fn valid_pkce_string(s: &str) -> bool {
 
 /// Validates an authorization request, first what decides where errors may go (client and
 /// redirect URI), then the rest.
-pub async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthRequest, AuthError> {
+pub async fn parse(core: &Core, pairs: &[(String, String)]) -> Result<AuthRequest, AuthError> {
     let client_id =
         single(pairs, "client_id").map_err(|_| AuthError::Page("err_duplicate_parameter"))?;
     let Some(client_id) = client_id else {
         return Err(AuthError::Page("err_missing_client_id"));
     };
-    let client = state
+    let client = core
         .clients
-        .get(&state.db, client_id)
+        .get(&core.db, client_id)
         .await
         .map_err(|e| AuthError::Internal(e.to_string()))?
         .ok_or(AuthError::Page("err_unknown_client"))?;
@@ -291,7 +291,7 @@ pub async fn parse(state: &AppState, pairs: &[(String, String)]) -> Result<AuthR
 
     let hint_sub = match get("id_token_hint") {
         None => None,
-        Some(hint) => match verify_id_token_hint(state, hint) {
+        Some(hint) => match verify_id_token_hint(core, hint) {
             Some(h) => Some(h.sub),
             None => {
                 return Err(fail(
@@ -356,9 +356,9 @@ impl HintClaims {
 
 /// Checks an ID token we issued: signature and `iss`, but not `exp` (Core §3.1.2.1 and
 /// RP-Initiated Logout §2 allow expired hints).
-pub fn verify_id_token_hint(state: &AppState, hint: &str) -> Option<HintClaims> {
-    let (typ, claims): (Option<String>, HintClaims) = state.keys.current().verify(hint).ok()?;
-    if typ.as_deref() == Some("at+jwt") || claims.iss != state.urls.issuer {
+pub fn verify_id_token_hint(core: &Core, hint: &str) -> Option<HintClaims> {
+    let (typ, claims): (Option<String>, HintClaims) = core.keys.current().verify(hint).ok()?;
+    if typ.as_deref() == Some("at+jwt") || claims.iss != core.urls.issuer {
         return None;
     }
     Some(claims)
@@ -390,13 +390,13 @@ pub fn code_key(code: &str) -> String {
 
 /// Issues a single-use code for `scopes` (already reduced to what was consented).
 pub async fn issue_code(
-    state: &AppState,
+    core: &Core,
     req: &AuthRequest,
     session: &Session,
     scopes: &[String],
 ) -> Result<String, EphemeralError> {
-    let now = state.now();
-    let ttl = req.client.code_ttl.unwrap_or(state.settings.code_ttl);
+    let now = core.now();
+    let ttl = req.client.code_ttl.unwrap_or(core.policy.code_ttl);
     let code = random_token();
     let data = CodeData {
         client_id: req.client.client_id.clone(),
@@ -413,7 +413,9 @@ pub async fn issue_code(
         expires_at: now + ttl,
     };
     let bytes = serde_json::to_vec(&data).map_err(|e| EphemeralError::Backend(e.to_string()))?;
-    state.store.put(&code_key(&code), &bytes, now + ttl).await?;
+    core.ephemeral
+        .put(&code_key(&code), &bytes, now + ttl)
+        .await?;
     Ok(code)
 }
 

@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
-use crate::audit::AuditEvent;
 use crate::crypto::token::{ct_eq, digest, left_half_hash, random_token};
+use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
 use crate::domain::scope::{self, OIDC_SCOPES};
 use crate::domain::user::User;
 use crate::service::authorize::{CodeData, TOMBSTONE, code_key, valid_pkce_string};
+use crate::service::core::Core;
 use crate::service::oauth::OAuthError;
 use crate::store::{NewGrant, RefreshOutcome};
 
@@ -95,23 +95,22 @@ fn revoked_jti_key(jti: &str) -> String {
     format!("rev:j:{jti}")
 }
 
-fn access_ttl(state: &AppState, client: &Client) -> i64 {
+fn access_ttl(core: &Core, client: &Client) -> i64 {
     client
         .access_token_ttl
-        .unwrap_or(state.settings.access_token_ttl)
+        .unwrap_or(core.policy.access_token_ttl)
 }
 
 /// Writes revocation markers for grants, living as long as their access tokens may (`ttl`,
 /// the longest access-token lifetime of the clients concerned).
 pub async fn mark_grants_revoked(
-    state: &AppState,
+    core: &Core,
     grant_ids: &[String],
     ttl: i64,
 ) -> Result<(), OAuthError> {
-    let until = state.now() + ttl.max(state.settings.access_token_ttl);
+    let until = core.now() + ttl.max(core.policy.access_token_ttl);
     for gid in grant_ids {
-        state
-            .store
+        core.ephemeral
             .put(&revoked_grant_key(gid), b"1", until)
             .await
             .map_err(OAuthError::internal)?;
@@ -120,33 +119,32 @@ pub async fn mark_grants_revoked(
 }
 
 fn sign<T: Serialize>(
-    state: &AppState,
+    core: &Core,
     alg: crate::crypto::keys::Alg,
     typ: &str,
     claims: &T,
 ) -> Result<String, OAuthError> {
-    state
-        .keys
+    core.keys
         .current()
         .sign(alg, Some(typ), claims)
         .map_err(OAuthError::internal)
 }
 
 fn mint_access(
-    state: &AppState,
+    core: &Core,
     client: &Client,
     sub: &str,
     scope: &str,
     person: Option<&Subject<'_>>,
     now: i64,
 ) -> Result<(String, i64), OAuthError> {
-    let ttl = access_ttl(state, client);
+    let ttl = access_ttl(core, client);
     let jti = random_token();
     // Borrowed: minting is on the client_credentials hot path.
     let claims = AccessClaimsOut {
-        iss: &state.urls.issuer,
+        iss: &core.urls.issuer,
         exp: now + ttl,
-        aud: state.settings.access_token_audience(),
+        aud: core.policy.access_token_audience.as_str(),
         sub,
         client_id: &client.client_id,
         iat: now,
@@ -156,10 +154,7 @@ fn mint_access(
         auth_time: person.map(|p| p.auth_time),
         amr: person.map(|p| p.amr),
     };
-    Ok((
-        sign(state, client.access_token_alg, "at+jwt", &claims)?,
-        ttl,
-    ))
+    Ok((sign(core, client.access_token_alg, "at+jwt", &claims)?, ttl))
 }
 
 /// The standard claims a scope releases (OpenID Connect Core §5.4).
@@ -218,7 +213,7 @@ pub fn user_claims(user: &User, scopes: &[String], out: &mut Map<String, Value>)
 }
 
 fn mint_id_token(
-    state: &AppState,
+    core: &Core,
     client: &Client,
     p: &Subject<'_>,
     scopes: &[String],
@@ -226,9 +221,9 @@ fn mint_id_token(
     access_token: &str,
     now: i64,
 ) -> Result<String, OAuthError> {
-    let ttl = client.id_token_ttl.unwrap_or(state.settings.id_token_ttl);
+    let ttl = client.id_token_ttl.unwrap_or(core.policy.id_token_ttl);
     let mut claims = Map::new();
-    claims.insert("iss".into(), json!(state.urls.issuer));
+    claims.insert("iss".into(), json!(core.urls.issuer));
     claims.insert("sub".into(), json!(p.user.id));
     claims.insert("aud".into(), json!(client.client_id));
     claims.insert("azp".into(), json!(client.client_id));
@@ -244,12 +239,12 @@ fn mint_id_token(
     }
     claims.insert("at_hash".into(), json!(left_half_hash(access_token)));
     user_claims(p.user, scopes, &mut claims);
-    sign(state, client.id_token_alg, "JWT", &claims)
+    sign(core, client.id_token_alg, "JWT", &claims)
 }
 
 /// `grant_type=authorization_code`.
 pub async fn exchange_code(
-    state: &AppState,
+    core: &Core,
     client: &Arc<Client>,
     code: Option<&str>,
     redirect_uri: Option<&str>,
@@ -259,17 +254,17 @@ pub async fn exchange_code(
     if code.len() > 256 {
         return Err(OAuthError::invalid_grant("the code is invalid or expired"));
     }
-    let now = state.now();
-    let at_ttl = access_ttl(state, client);
-    let tombstone_until = now + state.settings.code_ttl.max(client.code_ttl.unwrap_or(0)) + at_ttl;
+    let now = core.now();
+    let at_ttl = access_ttl(core, client);
+    let tombstone_until = now + core.policy.code_ttl.max(client.code_ttl.unwrap_or(0)) + at_ttl;
     // The code is swapped for its tombstone atomically: of two concurrent redemptions on any
     // nodes, exactly one sees the code. The tombstone names the grant the code would create.
     let key = code_key(code);
     let grant_id = grant_id_for_code(code);
     let mut tombstone = TOMBSTONE.to_vec();
     tombstone.extend_from_slice(grant_id.as_bytes());
-    let previous = state
-        .store
+    let previous = core
+        .ephemeral
         .swap(&key, &tombstone, tombstone_until, now)
         .await
         .map_err(OAuthError::internal)?;
@@ -277,7 +272,7 @@ pub async fn exchange_code(
         return Err(OAuthError::invalid_grant("the code is invalid or expired"));
     };
     if previous.starts_with(TOMBSTONE) {
-        return Err(code_replayed(state, client, &grant_id, now).await);
+        return Err(code_replayed(core, client, &grant_id, now).await);
     }
     let data: CodeData = serde_json::from_slice(&previous).map_err(OAuthError::internal)?;
     if data.expires_at <= now {
@@ -315,7 +310,7 @@ pub async fn exchange_code(
         }
         (None, None) => {}
     }
-    let user = state
+    let user = core
         .db
         .user_by_id(&data.user_id)
         .await
@@ -326,7 +321,7 @@ pub async fn exchange_code(
     let scopes: Vec<String> = scope::parse(&data.scope).unwrap_or_default();
     let offline = scope::contains(&scopes, "offline_access");
     let with_refresh = client.allows_grant(GRANT_REFRESH_TOKEN);
-    let offline_ttl = client.offline_ttl.unwrap_or(state.settings.offline_ttl);
+    let offline_ttl = client.offline_ttl.unwrap_or(core.policy.offline_ttl);
     let grant_expiry = if offline {
         now + offline_ttl
     } else {
@@ -334,8 +329,7 @@ pub async fn exchange_code(
     };
     let refresh = with_refresh.then(random_token);
     let refresh_hash = refresh.as_deref().map(digest);
-    state
-        .db
+    core.db
         .grant_create(
             &NewGrant {
                 id: data.grant_id.clone(),
@@ -354,13 +348,13 @@ pub async fn exchange_code(
         .await
         .map_err(OAuthError::internal)?;
     // A replay that raced this redemption revoked the grant before it existed: honour it.
-    if state
-        .store
+    if core
+        .ephemeral
         .any_exists(&[revoked_grant_key(&data.grant_id).as_str()], now)
         .await
         .map_err(OAuthError::internal)?
     {
-        let _ = state.db.grant_revoke(&data.grant_id, now).await;
+        let _ = core.db.grant_revoke(&data.grant_id, now).await;
         return Err(OAuthError::invalid_grant("the code was already used"));
     }
 
@@ -372,10 +366,10 @@ pub async fn exchange_code(
         grant_id: &data.grant_id,
     };
     let (access_token, expires_in) =
-        mint_access(state, client, &user.id, &data.scope, Some(&subject), now)?;
+        mint_access(core, client, &user.id, &data.scope, Some(&subject), now)?;
     let id_token = if scope::contains(&scopes, "openid") {
         Some(mint_id_token(
-            state,
+            core,
             client,
             &subject,
             &scopes,
@@ -386,8 +380,8 @@ pub async fn exchange_code(
     } else {
         None
     };
-    state.audit.record(
-        AuditEvent::new(now, "token.issued")
+    core.audit.record(
+        AuditEvent::new(now, AuditKind::TokenIssued)
             .user(&user.id)
             .client(&client.client_id)
             .detail(json!({"grant_type": "authorization_code", "grant": data.grant_id})),
@@ -403,15 +397,15 @@ pub async fn exchange_code(
 }
 
 /// A second redemption of a code: RFC 6749 §4.1.2 — revoke what the first one issued.
-async fn code_replayed(state: &AppState, client: &Client, gid: &str, now: i64) -> OAuthError {
-    if let Err(e) = mark_grants_revoked(state, &[gid.to_owned()], access_ttl(state, client)).await {
+async fn code_replayed(core: &Core, client: &Client, gid: &str, now: i64) -> OAuthError {
+    if let Err(e) = mark_grants_revoked(core, &[gid.to_owned()], access_ttl(core, client)).await {
         return e;
     }
-    if let Err(e) = state.db.grant_revoke(gid, now).await {
+    if let Err(e) = core.db.grant_revoke(gid, now).await {
         return OAuthError::internal(e);
     }
-    state.audit.record(
-        AuditEvent::new(now, "code.replayed")
+    core.audit.record(
+        AuditEvent::new(now, AuditKind::CodeReplayed)
             .client(&client.client_id)
             .detail(json!({"grant": gid})),
     );
@@ -431,7 +425,7 @@ pub fn grant_id_for_code(code: &str) -> String {
 
 /// `grant_type=refresh_token`, with rotation (RFC 9700 §4.14.2).
 pub async fn refresh(
-    state: &AppState,
+    core: &Core,
     client: &Arc<Client>,
     token: Option<&str>,
     scope_param: Option<&str>,
@@ -449,12 +443,12 @@ pub async fn refresh(
         }
         None => None,
     };
-    let now = state.now();
+    let now = core.now();
     if let Some(n) = &narrowed {
         // RFC 6749 §6: the scope may only narrow; checked before rotating so that a refused
         // request does not burn the token. Only a live token of this client's is compared: any
         // other falls through to the rotation, which answers invalid_grant.
-        if let Some((g, _)) = state
+        if let Some((g, _)) = core
             .db
             .refresh_lookup(&digest(token), now)
             .await
@@ -476,8 +470,8 @@ pub async fn refresh(
         }
     }
     let new_token = random_token();
-    let offline_ttl = client.offline_ttl.unwrap_or(state.settings.offline_ttl);
-    let outcome = state
+    let offline_ttl = client.offline_ttl.unwrap_or(core.policy.offline_ttl);
+    let outcome = core
         .db
         .refresh_rotate(
             &digest(token),
@@ -492,13 +486,13 @@ pub async fn refresh(
         RefreshOutcome::Rotated(rotated) => *rotated,
         RefreshOutcome::Reused { grant_id } => {
             mark_grants_revoked(
-                state,
+                core,
                 std::slice::from_ref(&grant_id),
-                access_ttl(state, client),
+                access_ttl(core, client),
             )
             .await?;
-            state.audit.record(
-                AuditEvent::new(now, "refresh.replayed")
+            core.audit.record(
+                AuditEvent::new(now, AuditKind::RefreshReplayed)
                     .client(&client.client_id)
                     .detail(json!({"grant": grant_id})),
             );
@@ -526,10 +520,10 @@ pub async fn refresh(
     };
     let scope_str = scope::join(&scopes);
     let (access_token, expires_in) =
-        mint_access(state, client, &user.id, &scope_str, Some(&subject), now)?;
+        mint_access(core, client, &user.id, &scope_str, Some(&subject), now)?;
     let id_token = if scope::contains(&scopes, "openid") {
         Some(mint_id_token(
-            state,
+            core,
             client,
             &subject,
             &scopes,
@@ -540,8 +534,8 @@ pub async fn refresh(
     } else {
         None
     };
-    state.audit.record(
-        AuditEvent::new(now, "token.issued")
+    core.audit.record(
+        AuditEvent::new(now, AuditKind::TokenIssued)
             .user(&user.id)
             .client(&client.client_id)
             .detail(json!({"grant_type": "refresh_token", "grant": grant.id})),
@@ -558,7 +552,7 @@ pub async fn refresh(
 
 /// `grant_type=client_credentials` (RFC 6749 §4.4): no database write on this path.
 pub fn client_credentials(
-    state: &AppState,
+    core: &Core,
     client: &Arc<Client>,
     scope_param: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
@@ -588,11 +582,11 @@ pub fn client_credentials(
             scope::join(&wanted)
         }
     };
-    let now = state.now();
+    let now = core.now();
     let (access_token, expires_in) =
-        mint_access(state, client, &client.client_id, &scope_str, None, now)?;
+        mint_access(core, client, &client.client_id, &scope_str, None, now)?;
     // Counted, written off the request path: no database write here.
-    state.audit.tally_client_credentials(now, &client.client_id);
+    core.audit.tally_client_credentials(now, &client.client_id);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -612,19 +606,16 @@ pub enum BearerError {
 
 /// Verifies an access token: our signature, `typ` at+jwt, issuer, audience, expiry by the
 /// injected clock, and no revocation marker for its grant or `jti` (one store round trip).
-pub async fn verify_access_token(
-    state: &AppState,
-    token: &str,
-) -> Result<AccessClaims, BearerError> {
-    let (typ, claims): (Option<String>, AccessClaims) = state
+pub async fn verify_access_token(core: &Core, token: &str) -> Result<AccessClaims, BearerError> {
+    let (typ, claims): (Option<String>, AccessClaims) = core
         .keys
         .current()
         .verify(token)
         .map_err(|_| BearerError::Invalid)?;
-    let now = state.now();
+    let now = core.now();
     if typ.as_deref() != Some("at+jwt")
-        || claims.iss != state.urls.issuer
-        || claims.aud != state.settings.access_token_audience()
+        || claims.iss != core.urls.issuer
+        || claims.aud != core.policy.access_token_audience.as_str()
         || claims.exp <= now
     {
         return Err(BearerError::Invalid);
@@ -635,7 +626,7 @@ pub async fn verify_access_token(
     if let Some(k) = &gid_key {
         keys.push(k);
     }
-    match state.store.any_exists(&keys, now).await {
+    match core.ephemeral.any_exists(&keys, now).await {
         Ok(false) => Ok(claims),
         Ok(true) => Err(BearerError::Invalid),
         Err(e) => Err(BearerError::Internal(e.to_string())),
@@ -643,12 +634,8 @@ pub async fn verify_access_token(
 }
 
 /// Revokes one access token by its `jti` until it would have expired.
-pub async fn revoke_access_token(
-    state: &AppState,
-    claims: &AccessClaims,
-) -> Result<(), OAuthError> {
-    state
-        .store
+pub async fn revoke_access_token(core: &Core, claims: &AccessClaims) -> Result<(), OAuthError> {
+    core.ephemeral
         .put(&revoked_jti_key(&claims.jti), b"1", claims.exp)
         .await
         .map_err(OAuthError::internal)

@@ -1,7 +1,7 @@
 //! The audit table of security events.
 
 use super::{Db, Result};
-use crate::audit::AuditEvent;
+use crate::domain::audit::AuditEvent;
 
 impl Db {
     /// Writes a batch of events in one multi-row insert.
@@ -33,7 +33,7 @@ impl Db {
                 q = q
                     .bind(uuid::Uuid::now_v7().to_string())
                     .bind(e.at)
-                    .bind(e.kind)
+                    .bind(e.kind.as_str())
                     .bind(e.user_id.clone())
                     .bind(e.client_id.clone())
                     .bind(e.ip.clone())

@@ -10,7 +10,7 @@ async fn audit_kinds(
     want: &[&str],
 ) -> Vec<(i64, String, Option<String>, Option<String>)> {
     for _ in 0..20 {
-        let rows = app.state.db.audit_recent(100).await.unwrap();
+        let rows = app.core.db.audit_recent(100).await.unwrap();
         if want.iter().all(|k| rows.iter().any(|r| r.1 == *k)) {
             return rows;
         }
@@ -73,7 +73,7 @@ async fn sign_ins_failures_and_issued_tokens_reach_the_audit_table() {
         let details: Vec<Option<String>> = sqlx::query_scalar(
             "select detail from audit_events where kind = 'token.issued' and client_id = 'm2m'",
         )
-        .fetch_all(app.state.db.pool())
+        .fetch_all(app.core.db.pool())
         .await
         .unwrap();
         assert!(details.len() <= 3, "one row per token: {details:?}");

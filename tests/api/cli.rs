@@ -335,7 +335,7 @@ async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
         .token(&client, &[("grant_type", "client_credentials")])
         .await;
     assert_eq!(res.status(), 401);
-    let res = app.state.db.client_by_id("noredirect").await.unwrap();
+    let res = app.core.db.client_by_id("noredirect").await.unwrap();
     assert!(res.is_none(), "a refused client was stored");
 }
 

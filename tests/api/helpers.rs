@@ -9,12 +9,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use guichet::app::{AppState, Application};
+use guichet::app::Application;
 use guichet::clock::Clock;
 use guichet::config::Settings;
 use guichet::crypto::keys::Alg;
 use guichet::domain::user::NewUser;
 use guichet::service::clients::{ClientSpec, register};
+use guichet::service::core::Core;
 use reqwest::header::LOCATION;
 use reqwest::redirect::Policy;
 use sqlx::Connection;
@@ -25,7 +26,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub issuer: String,
     pub port: u16,
-    pub state: AppState,
+    pub core: Arc<Core>,
     pub clock: Arc<Clock>,
     /// A browser: cookie jar, no automatic redirects.
     pub browser: reqwest::Client,
@@ -143,12 +144,12 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let app = Application::build_with_store(settings, clock.clone(), listener, opts.store)
         .await
         .unwrap_or_else(|e| panic!("application did not start: {e:#}"));
-    let state = app.state();
+    let core = app.core();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         issuer,
         port,
-        state,
+        core,
         clock,
         browser: browser(),
         dir,
@@ -180,9 +181,9 @@ impl TestApp {
     }
 
     pub async fn create_user_with(&self, mut new: NewUser) -> String {
-        new.password_hash = Some(self.state.hasher.hash(PASSWORD.into()).await.unwrap());
+        new.password_hash = Some(self.core.hasher.hash(PASSWORD.into()).await.unwrap());
         let (user, _) = self
-            .state
+            .core
             .db
             .user_insert(&new, self.clock.now())
             .await
@@ -213,7 +214,7 @@ impl TestApp {
         };
         f(&mut spec);
         let redirect_uri = spec.redirect_uris.first().cloned().unwrap_or(redirect_uri);
-        let (client, secret) = register(&self.state.db, spec, self.clock.now())
+        let (client, secret) = register(&self.core.db, spec, self.clock.now())
             .await
             .unwrap();
         TestClient {

@@ -248,7 +248,7 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
     let app = guichet::app::Application::build(settings, guichet::clock::Clock::system())
         .await
         .unwrap();
-    let state = app.state();
+    let core = app.core();
     tokio::spawn(app.run_until(std::future::pending()));
 
     let doc: serde_json::Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
@@ -285,7 +285,7 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
     }
     // The login page's form and stylesheet point inside the path.
     guichet::service::clients::register(
-        &state.db,
+        &core.db,
         guichet::service::clients::ClientSpec {
             client_id: "c".into(),
             name: None,

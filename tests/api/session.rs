@@ -507,7 +507,7 @@ async fn unknown_user_wrong_password_and_disabled_user_get_the_same_page() {
     assert!(no_session_cookie_set(&wrong));
     let wrong = wrong.text().await.unwrap();
 
-    app.state
+    app.core
         .db
         .user_set_disabled(&bob, true, app.clock.now())
         .await

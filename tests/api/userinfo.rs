@@ -151,7 +151,7 @@ async fn userinfo_refuses_garbage_tampered_and_unsigned_tokens_with_invalid_toke
 
 /// Signs `claims` with the server's own key, as the server would, with header `typ`.
 fn sign_with_server_key(app: &TestApp, typ: Option<&str>, claims: &Value) -> String {
-    app.state
+    app.core
         .keys
         .current()
         .sign(guichet::crypto::keys::Alg::ES256, typ, claims)
@@ -304,7 +304,7 @@ async fn a_disabled_user_s_tokens_stop_working_at_userinfo_and_introspection() {
     assert_eq!(introspect_json(&app, &rp, &token).await["active"], true);
 
     assert!(
-        app.state
+        app.core
             .db
             .user_set_disabled(&user, true, app.clock.now())
             .await
@@ -348,7 +348,7 @@ async fn userinfo_releases_the_standard_claims_of_each_granted_scope() {
     sqlx::query("update users set address = $1 where id = $2")
         .bind(address.to_string())
         .bind(&user)
-        .execute(app.state.db.pool())
+        .execute(app.core.db.pool())
         .await
         .unwrap();
     let rp = app.create_client("rp1", |_| {}).await;

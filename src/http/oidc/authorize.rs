@@ -8,13 +8,13 @@ use axum_extra::extract::CookieJar;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::AppState;
-use crate::audit::AuditEvent;
 use crate::crypto::password::HashError;
 use crate::crypto::token::random_token;
+use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::scope::{self, OIDC_SCOPES};
-use crate::error::internal_page as internal;
+use crate::http::error::internal_page as internal;
 use crate::http::i18n::Locale;
+use crate::http::state::AppState;
 use crate::http::{
     ClientIp, cookie, csrf_ok, csrf_token, form_pairs, locale, param, parse_pairs, removal_cookie,
     see_other, session_cookie_name,
@@ -62,7 +62,7 @@ async fn authorize(
     via_post: bool,
 ) -> Response {
     let locale = locale(headers, param(&pairs, "ui_locales"));
-    let req = match parse(&state, &pairs).await {
+    let req = match parse(&state.core, &pairs).await {
         Ok(r) => r,
         Err(e) => return auth_error(&state, locale, e, via_post),
     };
@@ -71,7 +71,7 @@ async fn authorize(
         Err(r) => return r,
     };
     if let Some(s) = session
-        && session_satisfies(&req, &s, state.now(), false)
+        && session_satisfies(&req, &s, state.core.now(), false)
     {
         return proceed(&state, jar, locale, &req, s, via_post).await;
     }
@@ -99,7 +99,7 @@ async fn proceed(
     session: Session,
     via_post: bool,
 ) -> Response {
-    let user = match state.db.user_by_id(&session.user_id).await {
+    let user = match state.core.db.user_by_id(&session.user_id).await {
         // A password change since sign-in ends the session too (the refresh tokens bound to it
         // were revoked with the change).
         Ok(u) => u.filter(|u| !u.disabled && session.stamp == credential_stamp(u)),
@@ -107,7 +107,7 @@ async fn proceed(
     };
     if user.is_none() {
         // The account was disabled or removed since sign-in: the session is over.
-        if let Err(e) = session::end(state.store.as_ref(), &session.sid).await {
+        if let Err(e) = session::end(state.core.ephemeral.as_ref(), &session.sid).await {
             return internal(state, locale, e);
         }
         let jar = jar.add(removal_cookie(state, session_cookie_name(state)));
@@ -127,6 +127,7 @@ async fn proceed(
         req.scopes.clone()
     } else {
         match state
+            .core
             .db
             .consent_get(&session.user_id, &req.client.client_id)
             .await
@@ -170,13 +171,13 @@ async fn issue(
     scopes: &[String],
     via_post: bool,
 ) -> Response {
-    match issue_code(state, req, session, scopes).await {
+    match issue_code(&state.core, req, session, scopes).await {
         Ok(code) => {
             let mut params = vec![("code", code.as_str())];
             if let Some(s) = &req.callback.state {
                 params.push(("state", s));
             }
-            params.push(("iss", &state.urls.issuer));
+            params.push(("iss", &state.core.urls.issuer));
             let res = callback_response(state, locale, &req.callback, &params, via_post);
             (jar, res).into_response()
         }
@@ -265,7 +266,7 @@ fn redirect_error(
     if let Some(s) = &cb.state {
         params.push(("state", s));
     }
-    params.push(("iss", &state.urls.issuer));
+    params.push(("iss", &state.core.urls.issuer));
     // error_description is for the client's developers (RFC 6749 §4.1.2.1), in English; only
     // the form_post page around it is in the user's language.
     callback_response(state, locale, cb, &params, via_post)
@@ -290,10 +291,10 @@ async fn current_session(state: &AppState, jar: &CookieJar) -> Result<Option<Ses
         return Ok(None);
     };
     session::load(
-        state.store.as_ref(),
-        state.session_lifetimes(),
+        state.core.ephemeral.as_ref(),
+        state.core.policy.session,
         c.value(),
-        state.now(),
+        state.core.now(),
     )
     .await
     .map_err(|e| internal(state, Locale::Fr, e))
@@ -372,7 +373,7 @@ pub async fn login_get(
         Err(r) => return r,
     };
     if let Some(s) = session
-        && let Ok(Some(user)) = state.db.user_by_id(&s.user_id).await
+        && let Ok(Some(user)) = state.core.db.user_by_id(&s.user_id).await
         && !user.disabled
         && s.stamp == credential_stamp(&user)
     {
@@ -425,7 +426,7 @@ pub async fn login_post(
             .error(StatusCode::FORBIDDEN, locale, "err_csrf", None);
     }
     let req = match &request_pairs {
-        Some(pairs) => match parse(&state, pairs).await {
+        Some(pairs) => match parse(&state.core, pairs).await {
             Ok(r) => Some(r),
             Err(e) => return auth_error(&state, locale, e, true),
         },
@@ -433,13 +434,13 @@ pub async fn login_post(
     };
     let username = param(&form, "username").unwrap_or("");
     let password = param(&form, "password").unwrap_or("").to_owned();
-    let now = state.now();
-    let store = state.store.as_ref();
+    let now = state.core.now();
+    let store = state.core.ephemeral.as_ref();
     match throttle::blocked(store, username, ip.0, now).await {
         Ok(None) => {}
         Ok(Some(wait)) => {
-            state.audit.record(
-                AuditEvent::new(now, "login.throttled")
+            state.core.audit.record(
+                AuditEvent::new(now, AuditKind::LoginThrottled)
                     .ip(ip.string())
                     .detail(json!({"retry_after": wait})),
             );
@@ -454,7 +455,7 @@ pub async fn login_post(
         }
         Err(e) => return internal(&state, locale, e),
     }
-    let user = match check_password(&state.db, &state.hasher, username, password).await {
+    let user = match check_password(&state.core.db, &state.core.hasher, username, password).await {
         Ok(u) => u,
         Err(LoginError::Hash(HashError::Busy)) => {
             return state
@@ -467,8 +468,8 @@ pub async fn login_post(
         if let Err(e) = throttle::failed(store, username, ip.0, now).await {
             return internal(&state, locale, e);
         }
-        state.audit.record(
-            AuditEvent::new(now, "login.failure")
+        state.core.audit.record(
+            AuditEvent::new(now, AuditKind::LoginFailure)
                 .ip(ip.string())
                 .detail(json!({"reason": "bad_credentials"})),
         );
@@ -483,13 +484,13 @@ pub async fn login_post(
     if let Some(old) = jar
         .get(name)
         .and_then(|c| c.value().split_once('.').map(|(sid, _)| sid.to_owned()))
-        && let Err(e) = session::end(state.store.as_ref(), &old).await
+        && let Err(e) = session::end(state.core.ephemeral.as_ref(), &old).await
     {
         return internal(&state, locale, e);
     }
     let (cookie_value, session) = match session::create(
-        state.store.as_ref(),
-        state.session_lifetimes(),
+        state.core.ephemeral.as_ref(),
+        state.core.policy.session,
         &user.id,
         credential_stamp(&user),
         vec!["pwd".into()],
@@ -500,8 +501,8 @@ pub async fn login_post(
         Ok(s) => s,
         Err(e) => return internal(&state, locale, e),
     };
-    state.audit.record(
-        AuditEvent::new(now, "login.success")
+    state.core.audit.record(
+        AuditEvent::new(now, AuditKind::LoginSuccess)
             .user(&user.id)
             .ip(ip.string())
             .detail(json!({"amr": ["pwd"]})),
@@ -509,7 +510,11 @@ pub async fn login_post(
     let jar = jar.add(cookie(&state, name, cookie_value));
     match req {
         Some(req) => proceed(&state, jar, locale, &req, session, true).await,
-        None => (jar, see_other(&format!("{}/login", state.urls.base_path))).into_response(),
+        None => (
+            jar,
+            see_other(&format!("{}/login", state.core.urls.base_path)),
+        )
+            .into_response(),
     }
 }
 
@@ -535,7 +540,7 @@ pub async fn consent_post(
             .pages
             .error(StatusCode::FORBIDDEN, locale, "err_csrf", None);
     }
-    let req = match parse(&state, &pairs).await {
+    let req = match parse(&state.core, &pairs).await {
         Ok(r) => r,
         Err(e) => return auth_error(&state, locale, e, true),
     };
@@ -567,8 +572,9 @@ pub async fn consent_post(
                 .error(StatusCode::BAD_REQUEST, locale, "err_bad_request", None);
         }
     }
-    let now = state.now();
+    let now = state.core.now();
     let mut consented = match state
+        .core
         .db
         .consent_get(&session.user_id, &req.client.client_id)
         .await
@@ -582,14 +588,15 @@ pub async fn consent_post(
         }
     }
     if let Err(e) = state
+        .core
         .db
         .consent_put(&session.user_id, &req.client.client_id, &consented, now)
         .await
     {
         return internal(&state, locale, e);
     }
-    state.audit.record(
-        AuditEvent::new(now, "consent.granted")
+    state.core.audit.record(
+        AuditEvent::new(now, AuditKind::ConsentGranted)
             .user(&session.user_id)
             .client(&req.client.client_id)
             .detail(json!({"scope": scope::join(&req.scopes)})),

@@ -5,51 +5,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-use crate::app::{AppState, Urls};
-use crate::crypto::keys::KeySet;
-
-/// The discovery document, built at start-up and after each keys reload.
-pub fn document(urls: &Urls, keys: &KeySet) -> Vec<u8> {
-    let algs: Vec<&str> = keys.algs().iter().map(|a| a.as_str()).collect();
-    let doc = json!({
-        "issuer": urls.issuer,
-        "authorization_endpoint": urls.authorize,
-        "token_endpoint": urls.token,
-        "userinfo_endpoint": urls.userinfo,
-        "jwks_uri": urls.jwks,
-        "revocation_endpoint": urls.revoke,
-        "introspection_endpoint": urls.introspect,
-        "end_session_endpoint": urls.end_session,
-        "scopes_supported": ["openid", "profile", "email", "phone", "address", "offline_access"],
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": algs,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "at_hash",
-            "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
-            "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
-            "email", "email_verified", "phone_number", "phone_number_verified", "address"
-        ],
-        "claims_parameter_supported": false,
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
-        "require_request_uri_registration": false,
-        "authorization_response_iss_parameter_supported": true,
-        "ui_locales_supported": ["fr", "en"],
-        "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
-    });
-    serde_json::to_vec(&doc).unwrap_or_default()
-}
+use crate::http::state::AppState;
 
 fn json_bytes(body: impl IntoResponse) -> Response {
     (
@@ -73,5 +30,5 @@ pub async fn discovery_get(State(state): State<AppState>) -> Response {
 }
 
 pub async fn jwks_get(State(state): State<AppState>) -> Response {
-    json_bytes(state.keys.current().jwks_bytes())
+    json_bytes(state.core.keys.current().jwks_bytes())
 }

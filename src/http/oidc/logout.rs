@@ -8,9 +8,9 @@ use axum_extra::extract::CookieJar;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::AppState;
-use crate::audit::AuditEvent;
-use crate::error::internal_page as internal;
+use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::http::error::internal_page as internal;
+use crate::http::state::AppState;
 use crate::http::{
     csrf_ok, csrf_token, form_pairs, locale, param, parse_pairs, removal_cookie, see_other,
     session_cookie_name,
@@ -49,17 +49,18 @@ pub async fn end_session_post(
 /// Ends an SSO session on every node and revokes its session-bound grants (and their access
 /// tokens); offline grants survive.
 async fn end_sso(state: &AppState, sid: &str) -> Result<(), String> {
-    session::end(state.store.as_ref(), sid)
+    session::end(state.core.ephemeral.as_ref(), sid)
         .await
         .map_err(|e| e.to_string())?;
-    let now = state.now();
+    let now = state.core.now();
     let revoked = state
+        .core
         .db
         .grants_revoke_for_session(sid, now)
         .await
         .map_err(|e| e.to_string())?;
     if !revoked.is_empty() {
-        mark_grants_revoked(state, &revoked, state.settings.access_token_ttl)
+        mark_grants_revoked(&state.core, &revoked, state.core.policy.access_token_ttl)
             .await
             .map_err(|e| e.description.into_owned())?;
     }
@@ -89,7 +90,7 @@ async fn end_session(
     let redirect = param(&pairs, "post_logout_redirect_uri").filter(|s| !s.is_empty());
     // The hint must be ours (signature, iss) and, with client_id, addressed to that client.
     let hint = param(&pairs, "id_token_hint")
-        .and_then(|h| verify_id_token_hint(&state, h))
+        .and_then(|h| verify_id_token_hint(&state.core, h))
         .filter(|h| client_id.is_none_or(|c| h.audience_contains(c)));
     let Some(hint) = hint else {
         let (jar, csrf) = csrf_token(&state, jar);
@@ -105,7 +106,13 @@ async fn end_session(
         _ => None,
     });
     let client = match &client_of_hint {
-        Some(id) => state.clients.get(&state.db, id).await.ok().flatten(),
+        Some(id) => state
+            .core
+            .clients
+            .get(&state.core.db, id)
+            .await
+            .ok()
+            .flatten(),
         None => None,
     };
 
@@ -123,8 +130,8 @@ async fn end_session(
         }
         jar = jar.add(removal_cookie(&state, session_cookie_name(&state)));
     }
-    state.audit.record(
-        AuditEvent::new(state.now(), "logout")
+    state.core.audit.record(
+        AuditEvent::new(state.core.now(), AuditKind::Logout)
             .user(&hint.sub)
             .detail(json!({"client_id": client_of_hint})),
     );
@@ -188,7 +195,10 @@ pub async fn logout_confirm_post(
             return internal(&state, locale, e);
         }
         jar = jar.add(removal_cookie(&state, session_cookie_name(&state)));
-        state.audit.record(AuditEvent::new(state.now(), "logout"));
+        state
+            .core
+            .audit
+            .record(AuditEvent::new(state.core.now(), AuditKind::Logout));
     }
     #[derive(Serialize)]
     struct LoggedOut {

@@ -14,9 +14,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use std::sync::Arc;
 
-use crate::app::AppState;
 use crate::crypto::token::verify_digest;
 use crate::domain::client::Client;
+use crate::http::state::AppState;
 use crate::service::oauth::OAuthError;
 
 pub fn router() -> Router<AppState> {
@@ -119,8 +119,9 @@ async fn preflight(
     };
     let known = match origin.to_str() {
         Ok(o) => state
+            .core
             .clients
-            .origin_known(&state.db, o)
+            .origin_known(&state.core.db, o)
             .await
             .unwrap_or(false),
         Err(_) => false,
@@ -192,8 +193,9 @@ pub async fn authenticate_client(
         },
     };
     let client = state
+        .core
         .clients
-        .get(&state.db, &client_id)
+        .get(&state.core.db, &client_id)
         .await
         .map_err(OAuthError::internal)?
         .ok_or_else(OAuthError::invalid_client)?;

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{authenticate_client, cors, no_store_json};
-use crate::app::AppState;
 use crate::crypto::token::digest;
+use crate::http::state::AppState;
 use crate::http::{form_pairs, param};
 use crate::service::oauth::OAuthError;
 use crate::service::tokens::{
@@ -57,7 +57,7 @@ pub async fn token_post(
         Some("authorization_code") => {
             if client.allows_grant("authorization_code") {
                 exchange_code(
-                    &state,
+                    &state.core,
                     &client,
                     p("code"),
                     p("redirect_uri"),
@@ -71,8 +71,10 @@ pub async fn token_post(
                 ))
             }
         }
-        Some("refresh_token") => refresh(&state, &client, p("refresh_token"), p("scope")).await,
-        Some("client_credentials") => client_credentials(&state, &client, p("scope")),
+        Some("refresh_token") => {
+            refresh(&state.core, &client, p("refresh_token"), p("scope")).await
+        }
+        Some("client_credentials") => client_credentials(&state.core, &client, p("scope")),
         Some(_) => Err(OAuthError::new(
             "unsupported_grant_type",
             "this grant type is not supported",
@@ -105,10 +107,11 @@ pub async fn revoke_post(
     let Some(token) = param(&pairs, "token").filter(|t| !t.is_empty()) else {
         return OAuthError::invalid_request("token is required").into_response();
     };
-    let now = state.now();
+    let now = state.core.now();
     let result: Result<(), OAuthError> = async {
         if token.len() <= 64
             && let Some((grant, _)) = state
+                .core
                 .db
                 .refresh_lookup(&digest(token), now)
                 .await
@@ -117,21 +120,22 @@ pub async fn revoke_post(
             {
                 if grant.client_id == client.client_id {
                     state
+                        .core
                         .db
                         .grant_revoke(&grant.id, now)
                         .await
                         .map_err(OAuthError::internal)?;
                     let ttl = client
                         .access_token_ttl
-                        .unwrap_or(state.settings.access_token_ttl);
-                    mark_grants_revoked(&state, &[grant.id], ttl).await?;
+                        .unwrap_or(state.core.policy.access_token_ttl);
+                    mark_grants_revoked(&state.core, &[grant.id], ttl).await?;
                 }
                 return Ok(());
             }
         }
-        match verify_access_token(&state, token).await {
+        match verify_access_token(&state.core, token).await {
             Ok(claims) if claims.client_id == client.client_id => {
-                revoke_access_token(&state, &claims).await
+                revoke_access_token(&state.core, &claims).await
             }
             Ok(_) | Err(BearerError::Invalid) => Ok(()),
             Err(BearerError::Internal(e)) => Err(OAuthError::internal(e)),
@@ -170,11 +174,11 @@ pub async fn introspect_post(
     let Some(token) = param(&pairs, "token").filter(|t| !t.is_empty()) else {
         return OAuthError::invalid_request("token is required").into_response();
     };
-    let now = state.now();
+    let now = state.core.now();
     let inactive = || no_store_json(r#"{"active":false}"#.to_owned());
-    match verify_access_token(&state, token).await {
+    match verify_access_token(&state.core, token).await {
         Ok(claims) => {
-            match state.db.user_by_id(&claims.sub).await {
+            match state.core.db.user_by_id(&claims.sub).await {
                 // client_credentials tokens are about the client, not a user.
                 Ok(None) if claims.gid.is_none() => {}
                 Ok(Some(u)) if !u.disabled => {}
@@ -202,7 +206,7 @@ pub async fn introspect_post(
         Err(BearerError::Invalid) => {}
     }
     if token.len() <= 64 {
-        match state.db.refresh_lookup(&digest(token), now).await {
+        match state.core.db.refresh_lookup(&digest(token), now).await {
             Ok(Some((g, exp)))
                 if g.client_id == client.client_id && !g.revoked && !g.user_disabled =>
             {
@@ -212,7 +216,7 @@ pub async fn introspect_post(
                     "client_id": g.client_id,
                     "exp": exp,
                     "sub": g.user_id,
-                    "iss": state.urls.issuer,
+                    "iss": state.core.urls.issuer,
                 });
                 return no_store_json(body.to_string());
             }

@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::{cors, no_store_json};
-use crate::app::AppState;
 use crate::domain::scope;
+use crate::http::state::AppState;
 use crate::http::{form_pairs, param};
 use crate::service::tokens::{BearerError, user_claims, verify_access_token};
 
@@ -62,7 +62,7 @@ async fn userinfo(state: AppState, headers: HeaderMap, from_body: Option<String>
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => return bearer_error(StatusCode::UNAUTHORIZED, None),
     };
-    let claims = match verify_access_token(&state, &token).await {
+    let claims = match verify_access_token(&state.core, &token).await {
         Ok(c) => c,
         Err(BearerError::Invalid) => {
             return bearer_error(StatusCode::UNAUTHORIZED, Some("invalid_token"));
@@ -75,7 +75,7 @@ async fn userinfo(state: AppState, headers: HeaderMap, from_body: Option<String>
     if !claims.has_scope("openid") {
         return bearer_error(StatusCode::FORBIDDEN, Some("insufficient_scope"));
     }
-    let user = match state.db.user_by_id(&claims.sub).await {
+    let user = match state.core.db.user_by_id(&claims.sub).await {
         Ok(Some(u)) if !u.disabled => u,
         Ok(_) => return bearer_error(StatusCode::UNAUTHORIZED, Some("invalid_token")),
         Err(e) => {
@@ -89,8 +89,9 @@ async fn userinfo(state: AppState, headers: HeaderMap, from_body: Option<String>
     user_claims(&user, &scopes, &mut body);
     let mut res = no_store_json(Value::Object(body).to_string());
     let client = state
+        .core
         .clients
-        .get(&state.db, &claims.client_id)
+        .get(&state.core.db, &claims.client_id)
         .await
         .ok()
         .flatten();

@@ -9,48 +9,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::store::Db;
-
-#[derive(Debug, Clone)]
-pub struct AuditEvent {
-    pub at: i64,
-    /// `login.success`, `login.failure`, `token.issued`, `client.created`…
-    pub kind: &'static str,
-    pub user_id: Option<String>,
-    pub client_id: Option<String>,
-    pub ip: Option<String>,
-    /// Free-form JSON; never a secret.
-    pub detail: Option<String>,
-}
-
-impl AuditEvent {
-    pub fn new(at: i64, kind: &'static str) -> AuditEvent {
-        AuditEvent {
-            at,
-            kind,
-            user_id: None,
-            client_id: None,
-            ip: None,
-            detail: None,
-        }
-    }
-    pub fn user(mut self, id: &str) -> Self {
-        self.user_id = Some(id.to_owned());
-        self
-    }
-    pub fn client(mut self, id: &str) -> Self {
-        self.client_id = Some(id.to_owned());
-        self
-    }
-    pub fn ip(mut self, ip: Option<String>) -> Self {
-        self.ip = ip;
-        self
-    }
-    pub fn detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = Some(detail.to_string());
-        self
-    }
-}
 
 const BATCH: usize = 256;
 static DROPPED: AtomicU64 = AtomicU64::new(0);
@@ -126,7 +86,7 @@ fn drain_tallies(tallies: &Tallies, batch: &mut Vec<AuditEvent>) {
     };
     for (client, t) in tallies.drain() {
         batch.push(
-            AuditEvent::new(t.last, "token.issued")
+            AuditEvent::new(t.last, AuditKind::TokenIssued)
                 .client(&client)
                 .detail(serde_json::json!({
                     "grant_type": "client_credentials",

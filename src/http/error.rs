@@ -5,8 +5,8 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::app::AppState;
 use crate::http::i18n::Locale;
+use crate::http::state::AppState;
 
 /// Logs `e` with a fresh id and answers a 500 page in the user's language naming the id.
 pub fn internal_page(state: &AppState, locale: Locale, e: impl std::fmt::Display) -> Response {

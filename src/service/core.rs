@@ -1,0 +1,110 @@
+//! The service core: what every service function needs — the durable database, the
+//! short-lived store, the keys, the password hasher, the client cache, the audit, the clock,
+//! the URLs and the token policy. Services take `&Core` (or the parts they need) and `now`;
+//! none knows about HTTP. The edge (`http::state::AppState`) and the CLI hold an `Arc<Core>`.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::crypto::keys::Keys;
+use crate::crypto::password::Hasher;
+use crate::domain::client::Client;
+use crate::ephemeral::DynEphemeral;
+use crate::service::audit::Audit;
+use crate::service::clients::ClientCache;
+use crate::service::session::Lifetimes;
+use crate::store::Db;
+
+pub struct Core {
+    pub db: Db,
+    /// Short-lived state (sessions, codes, counters, revocation markers): in-process or Redis.
+    pub ephemeral: DynEphemeral,
+    pub keys: Arc<Keys>,
+    pub hasher: Hasher,
+    pub clients: ClientCache,
+    pub audit: Audit,
+    pub clock: Arc<Clock>,
+    pub urls: Urls,
+    pub policy: Policy,
+}
+
+impl Core {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// Lifetimes and audiences of what guichet issues, from the settings; a client may override
+/// the token lifetimes for itself.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub code_ttl: i64,
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub offline_ttl: i64,
+    pub session: Lifetimes,
+    /// `aud` of access tokens (RFC 9068 §2.2).
+    pub access_token_audience: String,
+}
+
+impl Policy {
+    pub fn code_ttl(&self, client: &Client) -> i64 {
+        client.code_ttl.unwrap_or(self.code_ttl)
+    }
+
+    pub fn access_token_ttl(&self, client: &Client) -> i64 {
+        client.access_token_ttl.unwrap_or(self.access_token_ttl)
+    }
+
+    pub fn id_token_ttl(&self, client: &Client) -> i64 {
+        client.id_token_ttl.unwrap_or(self.id_token_ttl)
+    }
+
+    pub fn offline_ttl(&self, client: &Client) -> i64 {
+        client.offline_ttl.unwrap_or(self.offline_ttl)
+    }
+}
+
+/// Every URL guichet emits, derived from the issuer once (never from `Host`).
+#[derive(Debug, Clone)]
+pub struct Urls {
+    pub issuer: String,
+    /// The issuer's path ("" or "/sso"): every route is mounted under it.
+    pub base_path: String,
+    pub authorize: String,
+    pub token: String,
+    pub userinfo: String,
+    pub jwks: String,
+    pub revoke: String,
+    pub introspect: String,
+    pub end_session: String,
+    pub login: String,
+}
+
+impl Urls {
+    pub fn new(issuer: &str) -> Urls {
+        let base_path = url::Url::parse(issuer)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
+        let at = |p: &str| format!("{issuer}{p}");
+        Urls {
+            issuer: issuer.to_owned(),
+            base_path,
+            authorize: at("/authorize"),
+            token: at("/token"),
+            userinfo: at("/userinfo"),
+            jwks: at("/jwks"),
+            revoke: at("/revoke"),
+            introspect: at("/introspect"),
+            end_session: at("/logout"),
+            login: at("/login"),
+        }
+    }
+
+    /// The origin of the issuer (`scheme://host[:port]`), which browsers send as `Origin`.
+    pub fn origin(&self) -> String {
+        url::Url::parse(&self.issuer)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+}
