@@ -9,17 +9,17 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use crate::app::{Application, open_db, open_store};
+use crate::app::{Application, open_db, open_store, policy};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
-use crate::crypto::token::{digest, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::user::{NewUser, validate_identifier};
-use crate::domain::user::{User, normalize_identifier};
+use crate::ephemeral::DynEphemeral;
+use crate::service::admin::Admin;
 use crate::service::clients::{ClientSpec, Lifetimes, register};
-use crate::service::tokens::revoked_grant_key;
+use crate::service::core::Policy;
 use crate::store::Db;
 use crate::telemetry;
 
@@ -157,6 +157,9 @@ pub struct ClientAdd {
     /// Skip the consent page.
     #[arg(long)]
     pub first_party: bool,
+    /// A resource server: may introspect other clients' access tokens (RFC 7662 §4).
+    #[arg(long)]
+    pub introspect: bool,
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
     pub id_token_alg: String,
     #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
@@ -297,47 +300,57 @@ fn read_password(password: Option<String>, stdin: bool) -> anyhow::Result<String
     Ok(password)
 }
 
-/// The user any of whose identifiers is `login`.
-async fn find_user(db: &Db, login: &str) -> anyhow::Result<User> {
-    db.user_by_identifier(&normalize_identifier(login))
-        .await?
-        .with_context(|| format!("no user has the identifier {login:?}"))
+/// What the administration commands work with: the database, and the short-lived store the
+/// servers share (Redis) so that revocation markers reach them. With the in-process store,
+/// markers go to a local store no server reads: the servers' own checks apply (a disabled
+/// user or client is refused at once; a changed password's access tokens live out their
+/// lifetime).
+struct AdminContext {
+    db: Db,
+    ephemeral: DynEphemeral,
+    sweeper: Option<tokio::task::JoinHandle<()>>,
+    policy: Policy,
 }
 
-/// Revokes every grant of a user and, when the short-lived store is Redis (shared with the
-/// servers), marks their access tokens revoked too. With the in-process store the servers'
-/// own checks apply: a disabled user's tokens fail at once, a changed password's access
-/// tokens live out their lifetime (GUICHET_ACCESS_TOKEN_TTL).
-async fn revoke_user_grants(
-    settings: &Settings,
-    db: &Db,
-    user_id: &str,
-    now: i64,
-) -> anyhow::Result<usize> {
-    let revoked = db.grants_revoke_for_user(user_id, now).await?;
-    if settings.redis_url.is_some() && !revoked.is_empty() {
-        let clock = Clock::system();
-        let (store, _) = open_store(settings, &clock).await?;
-        let until = now + settings.access_token_ttl.max(3600);
-        for gid in &revoked {
-            store.put(&revoked_grant_key(gid), b"1", until).await?;
+impl AdminContext {
+    async fn open(settings: &Settings) -> anyhow::Result<AdminContext> {
+        let (db, _) = open_db(settings).await?;
+        let (ephemeral, sweeper) = open_store(settings, &Clock::system()).await?;
+        Ok(AdminContext {
+            db,
+            ephemeral,
+            sweeper,
+            policy: policy(settings),
+        })
+    }
+
+    fn admin(&self) -> Admin<'_> {
+        Admin {
+            db: &self.db,
+            ephemeral: self.ephemeral.as_ref(),
+            policy: &self.policy,
         }
     }
-    Ok(revoked.len())
+
+    async fn close(self) {
+        if let Some(s) = self.sweeper {
+            s.abort();
+        }
+        self.db.close().await;
+    }
 }
 
 async fn user_set_password(settings: Settings, args: UserSetPassword) -> anyhow::Result<()> {
     let password = read_password(args.password, args.password_stdin)?;
-    let (db, _) = open_db(&settings).await?;
-    let user = find_user(&db, &args.login).await?;
+    let ctx = AdminContext::open(&settings).await?;
+    let user = ctx.admin().find_user(&args.login).await?;
     let hasher = Hasher::new(1)?;
     let hash = tokio::task::spawn_blocking(move || hasher.hash_blocking(&password)).await??;
-    let now = Clock::system().now();
-    db.user_set_password(&user.id, &hash, now).await?;
-    let revoked = revoke_user_grants(&settings, &db, &user.id, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, AuditKind::UserPasswordChanged).user(&user.id)])
+    let revoked = ctx
+        .admin()
+        .set_password(&user, &hash, Clock::system().now())
         .await?;
-    db.close().await;
+    ctx.close().await;
     print(json!({ "id": user.id, "login": user.login, "grants_revoked": revoked }));
     Ok(())
 }
@@ -347,23 +360,13 @@ async fn user_set_disabled(
     args: UserRef,
     disabled: bool,
 ) -> anyhow::Result<()> {
-    let (db, _) = open_db(&settings).await?;
-    let user = find_user(&db, &args.login).await?;
-    let now = Clock::system().now();
-    db.user_set_disabled(&user.id, disabled, now).await?;
-    let revoked = if disabled {
-        revoke_user_grants(&settings, &db, &user.id, now).await?
-    } else {
-        0
-    };
-    let kind = if disabled {
-        AuditKind::UserDisabled
-    } else {
-        AuditKind::UserEnabled
-    };
-    db.audit_insert(&[AuditEvent::new(now, kind).user(&user.id)])
+    let ctx = AdminContext::open(&settings).await?;
+    let user = ctx.admin().find_user(&args.login).await?;
+    let revoked = ctx
+        .admin()
+        .set_user_disabled(&user, disabled, Clock::system().now())
         .await?;
-    db.close().await;
+    ctx.close().await;
     print(
         json!({ "id": user.id, "login": user.login, "disabled": disabled, "grants_revoked": revoked }),
     );
@@ -371,24 +374,13 @@ async fn user_set_disabled(
 }
 
 async fn client_rotate_secret(settings: Settings, args: ClientRef) -> anyhow::Result<()> {
-    let (db, _) = open_db(&settings).await?;
-    let client = db
-        .client_by_id(&args.client_id)
-        .await?
-        .with_context(|| format!("no client {:?}", args.client_id))?;
-    if client.public {
-        bail!("{:?} is a public client: it has no secret", args.client_id);
-    }
-    let secret = random_token();
-    let now = Clock::system().now();
-    db.client_set_secret(&client.client_id, &digest(&secret), now)
+    let ctx = AdminContext::open(&settings).await?;
+    let secret = ctx
+        .admin()
+        .rotate_client_secret(&args.client_id, Clock::system().now())
         .await?;
-    db.audit_insert(&[
-        AuditEvent::new(now, AuditKind::ClientSecretRotated).client(&client.client_id)
-    ])
-    .await?;
-    db.close().await;
-    print(json!({ "client_id": client.client_id, "client_secret": secret }));
+    ctx.close().await;
+    print(json!({ "client_id": args.client_id, "client_secret": secret }));
     Ok(())
 }
 
@@ -397,23 +389,13 @@ async fn client_set_disabled(
     args: ClientRef,
     disabled: bool,
 ) -> anyhow::Result<()> {
-    let (db, _) = open_db(&settings).await?;
-    let now = Clock::system().now();
-    if !db
-        .client_set_disabled(&args.client_id, disabled, now)
-        .await?
-    {
-        bail!("no client {:?}", args.client_id);
-    }
-    let kind = if disabled {
-        AuditKind::ClientDisabled
-    } else {
-        AuditKind::ClientEnabled
-    };
-    db.audit_insert(&[AuditEvent::new(now, kind).client(&args.client_id)])
+    let ctx = AdminContext::open(&settings).await?;
+    let revoked = ctx
+        .admin()
+        .set_client_disabled(&args.client_id, disabled, Clock::system().now())
         .await?;
-    db.close().await;
-    print(json!({ "client_id": args.client_id, "disabled": disabled }));
+    ctx.close().await;
+    print(json!({ "client_id": args.client_id, "disabled": disabled, "grants_revoked": revoked }));
     Ok(())
 }
 
@@ -466,6 +448,7 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         grant_types: args.grant_types,
         scopes: args.scopes,
         first_party: args.first_party,
+        introspect: args.introspect,
         id_token_alg: alg(&args.id_token_alg)?,
         access_token_alg: alg(&args.access_token_alg)?,
         lifetimes: Lifetimes {

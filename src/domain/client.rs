@@ -27,6 +27,9 @@ pub struct Client {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub first_party: bool,
+    /// A resource server: may introspect other clients' access tokens (RFC 7662 §4).
+    #[serde(default)]
+    pub introspect: bool,
     pub id_token_alg: Alg,
     pub access_token_alg: Alg,
     pub code_ttl: Option<i64>,
@@ -128,6 +131,7 @@ mod tests {
             grant_types: vec![],
             scopes: vec![],
             first_party: false,
+            introspect: false,
             id_token_alg: Alg::RS256,
             access_token_alg: Alg::ES256,
             code_ttl: None,

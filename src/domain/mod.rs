@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod client;
+pub mod grant;
 pub mod scope;
 pub mod user;

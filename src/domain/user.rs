@@ -31,6 +31,8 @@ pub struct User {
     pub must_change_password: bool,
     /// When the password last changed: SSO sessions that began before it are over.
     pub password_changed_at: Option<i64>,
+    /// When the user was last disabled: SSO sessions from before it are over for good.
+    pub sessions_revoked_at: Option<i64>,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,

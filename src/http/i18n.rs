@@ -75,6 +75,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "Identifiant ou mot de passe incorrect.",
         "Incorrect login or password.",
     ),
+    (
+        "login_wrong_account",
+        "L’application demande un autre compte que celui-ci. Connectez-vous avec le compte qu’elle attend.",
+        "The application asks for another account than this one. Sign in with the account it expects.",
+    ),
     ("signed_in_title", "Vous êtes connecté", "You are signed in"),
     ("signed_in_as", "Connecté en tant que", "Signed in as"),
     ("logout_submit", "Se déconnecter", "Sign out"),
@@ -202,6 +207,16 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "err_session_lost",
         "Votre session a expiré. Recommencez depuis l’application.",
         "Your session expired. Start again from the application.",
+    ),
+    (
+        "err_consent_expired",
+        "Cette page d’autorisation n’est plus valable. Recommencez depuis l’application.",
+        "This authorisation page is no longer valid. Start again from the application.",
+    ),
+    (
+        "err_signin_expired",
+        "Votre connexion a pris trop de temps. Recommencez depuis l’application.",
+        "Your sign-in took too long. Start again from the application.",
     ),
     (
         "err_logout_uri",

@@ -1,11 +1,14 @@
 //! The HTTP edge: one router per area, merged here, and the helpers every handler shares
 //! (security headers, cookies, CSRF, forms, the client's address).
 
+pub mod account;
 pub mod error;
+pub mod extract;
 pub mod health;
 pub mod i18n;
 pub mod oidc;
 pub mod pages;
+pub mod resume;
 pub mod state;
 
 use std::net::{IpAddr, SocketAddr};
@@ -30,6 +33,7 @@ use i18n::Locale;
 pub fn router(state: AppState) -> Router {
     let base = state.core.urls.base_path.clone();
     let routes = Router::new()
+        .merge(account::router())
         .merge(oidc::router())
         .merge(health::router())
         .route("/static/style.css", get(style_get))
@@ -40,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         Router::new().nest(&base, routes).fallback(not_found)
     };
     app.layer(middleware::from_fn_with_state(
+        state.clone(),
+        error::render_page_errors,
+    ))
+    .layer(middleware::from_fn_with_state(
         state.clone(),
         security_headers,
     ))

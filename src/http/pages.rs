@@ -10,12 +10,12 @@ use super::i18n::{Locale, table};
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     (
-        "oidc/login.html",
-        include_str!("../../templates/oidc/login.html"),
+        "account/login.html",
+        include_str!("../../templates/account/login.html"),
     ),
     (
-        "oidc/consent.html",
-        include_str!("../../templates/oidc/consent.html"),
+        "account/consent.html",
+        include_str!("../../templates/account/consent.html"),
     ),
     (
         "oidc/form_post.html",

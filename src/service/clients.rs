@@ -90,6 +90,8 @@ pub struct ClientSpec {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub first_party: bool,
+    /// A resource server, allowed to introspect other clients' access tokens.
+    pub introspect: bool,
     pub id_token_alg: Alg,
     pub access_token_alg: Alg,
     /// Per-client lifetimes in seconds; `None` takes the server's setting.
@@ -200,6 +202,7 @@ pub async fn register(
         grant_types: spec.grant_types,
         scopes: spec.scopes,
         first_party: spec.first_party,
+        introspect: spec.introspect,
         id_token_alg: spec.id_token_alg,
         access_token_alg: spec.access_token_alg,
         code_ttl: spec.lifetimes.code,
@@ -212,4 +215,30 @@ pub async fn register(
     };
     db.client_insert(&client).await?;
     Ok((client, secret))
+}
+
+/// Client authentication (RFC 6749 §2.3.1): the enabled client `client_id` if `secret` is
+/// its secret (compared as digests in constant time), or if it is a public client and no
+/// secret came. Anything else is `invalid_client`.
+pub async fn authenticate(
+    core: &crate::service::core::Core,
+    client_id: &str,
+    secret: Option<&str>,
+) -> Result<Arc<Client>, crate::service::oauth::OAuthError> {
+    use crate::service::oauth::OAuthError;
+    let client = core
+        .clients
+        .get(&core.db, client_id)
+        .await?
+        .ok_or_else(OAuthError::invalid_client)?;
+    let ok = match (&client.secret_hash, secret) {
+        (Some(hash), Some(secret)) => crate::crypto::token::verify_digest(secret, hash),
+        (None, None) => client.public,
+        _ => false,
+    };
+    if ok {
+        Ok(client)
+    } else {
+        Err(OAuthError::invalid_client())
+    }
 }

@@ -1,5 +1,6 @@
-//! Password sign-in. Unknown users, disabled users and wrong passwords all cost one argon2id
-//! verification and end in the same answer (OWASP ASVS 6.3.8).
+//! The password check. Unknown users, disabled users and wrong passwords all cost one argon2id
+//! verification and end in the same answer (OWASP ASVS 6.3.8). The sign-in flow
+//! (`service::authn`) calls it behind the throttle below.
 
 use crate::crypto::password::{HashError, Hasher};
 use crate::domain::user::{User, normalize_identifier};
@@ -13,19 +14,23 @@ pub enum LoginError {
     Store(#[from] StoreError),
 }
 
-/// The user if `identifier` names one whose password is `password` and who may sign in.
-pub async fn check_password(
-    db: &Db,
-    hasher: &Hasher,
-    identifier: &str,
-    password: String,
-) -> Result<Option<User>, LoginError> {
+/// The user an identifier names, if any (before any password check, so that the throttle can
+/// count per account).
+pub async fn find_user(db: &Db, identifier: &str) -> Result<Option<User>, StoreError> {
     let normalized = normalize_identifier(identifier);
-    let user = if normalized.is_empty() || normalized.len() > 1024 {
-        None
-    } else {
-        db.user_by_identifier(&normalized).await?
-    };
+    if normalized.is_empty() || normalized.len() > 1024 {
+        return Ok(None);
+    }
+    db.user_by_identifier(&normalized).await
+}
+
+/// `user` if `password` is theirs and they may sign in; with no user, a dummy verification of
+/// the same cost.
+pub async fn verify(
+    hasher: &Hasher,
+    user: Option<User>,
+    password: String,
+) -> Result<Option<User>, HashError> {
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = hasher.verify(stored, password).await?;
     Ok(match user {
@@ -34,10 +39,26 @@ pub async fn check_password(
     })
 }
 
-/// Failed sign-ins are counted per identifier and per client address, in fixed windows of the
-/// injected clock. Past a limit, attempts are refused before any password check, for the rest
-/// of the window only: a soft, temporary throttle (OWASP ASVS 6.3.1), the same for known and
-/// unknown identifiers. The account-lockout policy of a later issue builds on these counters.
+/// The user if `identifier` names one whose password is `password` and who may sign in.
+pub async fn check_password(
+    db: &Db,
+    hasher: &Hasher,
+    identifier: &str,
+    password: String,
+) -> Result<Option<User>, LoginError> {
+    let user = find_user(db, identifier).await?;
+    Ok(verify(hasher, user, password).await?)
+}
+
+/// Sign-in attempts are counted in fixed windows of the injected clock, per typed identifier,
+/// per resolved account (so that a login, an e-mail and a number of one person do not give
+/// three times the guesses), and failures per client address (IPv6 by /64). Each attempt on
+/// an identifier or account is counted **before** the password is checked, with one atomic
+/// increment: a burst of concurrent guesses cannot overrun the limit, since every guess past
+/// it is refused before hashing. A
+/// success clears the identifier's and the account's counts. It is a soft, temporary throttle
+/// (OWASP ASVS 6.3.1), the same for known and unknown identifiers; the account-lockout policy
+/// of a later issue builds on these counters.
 pub mod throttle {
     use std::net::IpAddr;
 
@@ -47,16 +68,61 @@ pub mod throttle {
 
     pub const WINDOW: i64 = 900;
     pub const MAX_PER_IDENTIFIER: u64 = 20;
+    pub const MAX_PER_ACCOUNT: u64 = 20;
     pub const MAX_PER_ADDRESS: u64 = 100;
 
-    fn keys(identifier: &str, ip: Option<IpAddr>, now: i64) -> (String, Option<String>, i64) {
-        let window = now.div_euclid(WINDOW);
-        let id = format!(
-            "rl:login:id:{}:{window}",
+    fn window(now: i64) -> (i64, i64) {
+        let w = now.div_euclid(WINDOW);
+        (w, (w + 1) * WINDOW)
+    }
+
+    fn identifier_key(identifier: &str, w: i64) -> String {
+        format!(
+            "rl:login:id:{}:{w}",
             digest(&normalize_identifier(identifier))
-        );
-        let ip = ip.map(|ip| format!("rl:login:ip:{ip}:{window}"));
-        (id, ip, (window + 1) * WINDOW)
+        )
+    }
+
+    fn account_key(user_id: &str, w: i64) -> String {
+        format!("rl:login:acct:{user_id}:{w}")
+    }
+
+    /// The address as counted: IPv4 whole, IPv6 by its /64 (one host gets a /64 to itself).
+    pub fn address_bucket(ip: IpAddr) -> String {
+        match ip {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+        }
+    }
+
+    fn address_key(ip: IpAddr, w: i64) -> String {
+        format!("rl:login:ip:{}:{w}", address_bucket(ip))
+    }
+
+    /// Counts an attempt for the identifier, and reads the address's failures; `Some(seconds
+    /// until the window ends)` when either is past its limit (the attempt must then be refused
+    /// unchecked). The identifier is counted first, atomically; the address counts failures
+    /// only (a campus behind one address signs in all day), so a burst from one address may
+    /// pass its limit by the requests in flight, never an identifier's.
+    pub async fn attempt(
+        store: &dyn Ephemeral,
+        identifier: &str,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let (w, end) = window(now);
+        let n = store.incr(&identifier_key(identifier, w), end, now).await?;
+        let mut over = n > MAX_PER_IDENTIFIER;
+        if !over && let Some(ip) = ip {
+            over = count(store, &address_key(ip, w), now).await? >= MAX_PER_ADDRESS;
+        }
+        Ok(over.then_some(end - now))
     }
 
     async fn count(store: &dyn Ephemeral, key: &str, now: i64) -> Result<u64> {
@@ -67,39 +133,36 @@ pub mod throttle {
             .unwrap_or(0))
     }
 
-    /// Seconds until the window ends if this identifier or address is over its limit.
-    pub async fn blocked(
-        store: &dyn Ephemeral,
-        identifier: &str,
-        ip: Option<IpAddr>,
-        now: i64,
-    ) -> Result<Option<i64>> {
-        let (id, ip, end) = keys(identifier, ip, now);
-        let over_id = count(store, &id, now).await? >= MAX_PER_IDENTIFIER;
-        let over_ip = match &ip {
-            Some(k) => count(store, k, now).await? >= MAX_PER_ADDRESS,
-            None => false,
-        };
-        Ok((over_id || over_ip).then_some(end - now))
-    }
-
-    pub async fn failed(
-        store: &dyn Ephemeral,
-        identifier: &str,
-        ip: Option<IpAddr>,
-        now: i64,
-    ) -> Result<()> {
-        let (id, ip, end) = keys(identifier, ip, now);
-        store.incr(&id, end, now).await?;
-        if let Some(k) = ip {
-            store.incr(&k, end, now).await?;
+    /// A failed attempt counts against the address.
+    pub async fn failed(store: &dyn Ephemeral, ip: Option<IpAddr>, now: i64) -> Result<()> {
+        if let Some(ip) = ip {
+            let (w, end) = window(now);
+            store.incr(&address_key(ip, w), end, now).await?;
         }
         Ok(())
     }
 
-    /// A successful sign-in clears the identifier's count (not the address's).
-    pub async fn succeeded(store: &dyn Ephemeral, identifier: &str, now: i64) -> Result<()> {
-        let (id, _, _) = keys(identifier, None, now);
-        store.delete(&id).await
+    /// Counts an attempt against a resolved account; `Some(wait)` past its limit.
+    pub async fn attempt_account(
+        store: &dyn Ephemeral,
+        user_id: &str,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let (w, end) = window(now);
+        let n = store.incr(&account_key(user_id, w), end, now).await?;
+        Ok((n > MAX_PER_ACCOUNT).then_some(end - now))
+    }
+
+    /// A successful sign-in clears the identifier's and the account's counts (not the
+    /// address's: a shared address of a campus keeps counting every attempt).
+    pub async fn succeeded(
+        store: &dyn Ephemeral,
+        identifier: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<()> {
+        let (w, _) = window(now);
+        store.delete(&identifier_key(identifier, w)).await?;
+        store.delete(&account_key(user_id, w)).await
     }
 }

@@ -1,11 +1,16 @@
 //! What the system does, taking `now` and the stores as inputs.
 
+pub mod admin;
 pub mod audit;
+pub mod authn;
 pub mod authorize;
 pub mod clients;
 pub mod core;
 pub mod discovery;
+pub mod error;
 pub mod login;
+pub mod logout;
 pub mod oauth;
+pub mod resource;
 pub mod session;
 pub mod tokens;

@@ -1,58 +1,123 @@
-//! The OAuth 2.0 error (RFC 6749 §5.2), shared by the token, revocation and introspection
-//! endpoints. Its HTTP form lives in `http::oidc`.
+//! The OAuth 2.0 error (RFC 6749 §4.1.2.1, §5.2), shared by the authorization, token,
+//! revocation and introspection endpoints. Its HTTP form lives in `http::oidc`.
 
 use std::borrow::Cow;
 
+use crate::service::error::Error;
+
+/// The error codes guichet answers with (RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core
+/// §3.1.2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    AccessDenied,
+    ServerError,
+    TemporarilyUnavailable,
+    LoginRequired,
+    ConsentRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct OAuthError {
-    pub error: &'static str,
+    pub error: ErrorCode,
     pub description: Cow<'static, str>,
-    /// Failed client authentication: 401 with `WWW-Authenticate: Basic`.
-    pub unauthorized: bool,
-    /// A failure of ours, logged with this id and shown as it only.
-    pub internal: Option<String>,
 }
 
 impl OAuthError {
-    pub fn new(error: &'static str, description: impl Into<Cow<'static, str>>) -> OAuthError {
+    pub fn new(error: ErrorCode, description: impl Into<Cow<'static, str>>) -> OAuthError {
         OAuthError {
             error,
             description: description.into(),
-            unauthorized: false,
-            internal: None,
         }
     }
 
     pub fn invalid_request(d: impl Into<Cow<'static, str>>) -> OAuthError {
-        OAuthError::new("invalid_request", d)
+        OAuthError::new(ErrorCode::InvalidRequest, d)
     }
 
     pub fn invalid_grant(d: impl Into<Cow<'static, str>>) -> OAuthError {
-        OAuthError::new("invalid_grant", d)
+        OAuthError::new(ErrorCode::InvalidGrant, d)
     }
 
+    pub fn invalid_scope(d: impl Into<Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(ErrorCode::InvalidScope, d)
+    }
+
+    pub fn unauthorized_client(d: impl Into<Cow<'static, str>>) -> OAuthError {
+        OAuthError::new(ErrorCode::UnauthorizedClient, d)
+    }
+
+    /// Failed client authentication: 401 with `WWW-Authenticate: Basic` at the edge.
     pub fn invalid_client() -> OAuthError {
-        OAuthError {
-            unauthorized: true,
-            ..OAuthError::new("invalid_client", "client authentication failed")
-        }
+        OAuthError::new(ErrorCode::InvalidClient, "client authentication failed")
     }
 
     /// Logs `e` with a fresh id and answers `server_error` naming only that id.
     pub fn internal(e: impl std::fmt::Display) -> OAuthError {
         let id = uuid::Uuid::new_v4().to_string();
         tracing::error!(error = %e, %id, "internal error");
-        OAuthError {
-            internal: Some(id.clone()),
-            ..OAuthError::new("server_error", format!("internal error {id}"))
-        }
+        OAuthError::new(ErrorCode::ServerError, format!("internal error {id}"))
     }
 
-    /// `temporarily_unavailable` (the hashing pool is saturated).
+    /// `temporarily_unavailable`: the hashing pool is saturated or the short-lived store full.
     pub fn busy() -> OAuthError {
         OAuthError::new(
-            "temporarily_unavailable",
+            ErrorCode::TemporarilyUnavailable,
             "the server is busy, retry shortly",
         )
+    }
+}
+
+/// A full store or a saturated pool is `temporarily_unavailable` (503), anything else
+/// `server_error` (500).
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> OAuthError {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "temporarily unavailable");
+            OAuthError::busy()
+        } else {
+            OAuthError::internal(e)
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> OAuthError {
+        Error::from(e).into()
+    }
+}
+
+impl From<crate::ephemeral::EphemeralError> for OAuthError {
+    fn from(e: crate::ephemeral::EphemeralError) -> OAuthError {
+        Error::from(e).into()
     }
 }

@@ -4,18 +4,25 @@
 //! the SHA-256 of the secret only, so a copy of the store cannot be replayed as cookies. The
 //! `sid` is public (it is the `sid` claim of ID tokens) and lets RP-initiated logout end a
 //! session without its cookie.
+//!
+//! [`current`] is the one check of "this session is still good for this user": every entry
+//! point that acts on a session (authorization, consent, the signed-in page, logout) goes
+//! through it.
 
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::token::{digest, random_token, verify_digest};
+use crate::domain::user::User;
 use crate::ephemeral::{Ephemeral, Result};
+use crate::service::core::Core;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     pub sid: String,
     secret_hash: String,
     pub user_id: String,
-    /// A digest of the user's password hash at sign-in: a password change ends the session.
+    /// A digest of the user's credentials at sign-in: a password change or a disable ends
+    /// the session.
     #[serde(default)]
     pub stamp: String,
     pub auth_time: i64,
@@ -46,13 +53,21 @@ impl Session {
     }
 }
 
-/// Starts a session; returns the cookie value and the session.
+/// The `sid` part of a session cookie value, if it has the shape of one.
+pub fn cookie_sid(cookie: &str) -> Option<&str> {
+    cookie
+        .split_once('.')
+        .map(|(sid, _)| sid)
+        .filter(|sid| sid.len() == 43)
+}
+
+/// Starts a session with a fresh id; returns the cookie value and the session.
 pub async fn create(
     store: &dyn Ephemeral,
     life: Lifetimes,
-    user_id: &str,
-    stamp: String,
+    user: &User,
     amr: Vec<String>,
+    auth_time: i64,
     now: i64,
 ) -> Result<(String, Session)> {
     let sid = random_token();
@@ -60,21 +75,22 @@ pub async fn create(
     let session = Session {
         sid: sid.clone(),
         secret_hash: digest(&secret),
-        user_id: user_id.to_owned(),
-        stamp,
-        auth_time: now,
+        user_id: user.id.clone(),
+        stamp: credential_stamp(user),
+        auth_time,
         amr,
         created_at: now,
         last_seen: now,
         absolute_expiry: now + life.absolute,
     };
     store
-        .put(&key(&sid), &encode(&session), session.expires_at(life))
+        .put(&key(&sid), &encode(&session)?, session.expires_at(life))
         .await?;
     Ok((format!("{sid}.{secret}"), session))
 }
 
 /// The live session a cookie names, if its secret matches; refreshes the idle deadline.
+/// It says nothing of the user: see [`current`].
 pub async fn load(
     store: &dyn Ephemeral,
     life: Lifetimes,
@@ -99,16 +115,75 @@ pub async fn load(
     if now - session.last_seen >= TOUCH_EVERY {
         session.last_seen = now;
         store
-            .put(&key(sid), &encode(&session), session.expires_at(life))
+            .put(&key(sid), &encode(&session)?, session.expires_at(life))
             .await?;
     }
     Ok(Some(session))
 }
 
+/// A session whose user may still use it.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub session: Session,
+    pub user: User,
+}
+
+/// What a session cookie comes to.
+#[derive(Debug)]
+pub enum Lookup {
+    /// No cookie, or one that names no live session.
+    None,
+    /// The session was live but its user is gone, disabled, or changed credentials since
+    /// sign-in: it has just been ended (the edge removes the cookie).
+    Ended,
+    Valid(Box<Current>),
+}
+
+impl Lookup {
+    pub fn valid(self) -> Option<Current> {
+        match self {
+            Lookup::Valid(c) => Some(*c),
+            _ => None,
+        }
+    }
+}
+
+/// The one "session still valid for this user" check: the session is live, its user exists
+/// and is enabled, and the user's credential stamp is the one taken at sign-in (a password
+/// change or a disable since then ends it). A session that fails the user checks is ended on
+/// every node.
+pub async fn current(
+    core: &Core,
+    cookie: Option<&str>,
+    now: i64,
+) -> crate::service::error::Result<Lookup> {
+    let Some(cookie) = cookie else {
+        return Ok(Lookup::None);
+    };
+    let Some(session) = load(core.ephemeral.as_ref(), core.policy.session, cookie, now).await?
+    else {
+        return Ok(Lookup::None);
+    };
+    match core.db.user_by_id(&session.user_id).await? {
+        Some(user) if !user.disabled && session.stamp == credential_stamp(&user) => {
+            Ok(Lookup::Valid(Box::new(Current { session, user })))
+        }
+        _ => {
+            end(core.ephemeral.as_ref(), &session.sid).await?;
+            Ok(Lookup::Ended)
+        }
+    }
+}
+
 /// What a session remembers of the user's credentials: SHA-256 of the password hash (itself
-/// salted), cut short. A new password gives another stamp, so sessions from before it end.
-pub fn credential_stamp(user: &crate::domain::user::User) -> String {
-    let mut d = digest(user.password_hash.as_deref().unwrap_or(""));
+/// salted) and of the last disable, cut short. A new password or a disable gives another
+/// stamp, so sessions from before it end, and enabling the user again brings none back.
+pub fn credential_stamp(user: &User) -> String {
+    let revoked = user.sessions_revoked_at.unwrap_or(0).to_string();
+    let mut d = digest(&format!(
+        "{}\u{0}{revoked}",
+        user.password_hash.as_deref().unwrap_or("")
+    ));
     d.truncate(16);
     d
 }
@@ -118,6 +193,6 @@ pub async fn end(store: &dyn Ephemeral, sid: &str) -> Result<()> {
     store.delete(&key(sid)).await
 }
 
-fn encode(s: &Session) -> Vec<u8> {
-    serde_json::to_vec(s).unwrap_or_default()
+fn encode(s: &Session) -> Result<Vec<u8>> {
+    serde_json::to_vec(s).map_err(|e| crate::ephemeral::EphemeralError::Backend(e.to_string()))
 }

@@ -12,12 +12,15 @@ use sha2::{Digest, Sha256};
 use crate::crypto::token::{ct_eq, digest, left_half_hash, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
+use crate::domain::grant::GrantType;
 use crate::domain::scope::{self, OIDC_SCOPES};
 use crate::domain::user::User;
+use crate::ephemeral::Ephemeral;
 use crate::service::authorize::{CodeData, TOMBSTONE, code_key, valid_pkce_string};
-use crate::service::core::Core;
+use crate::service::core::{Core, Policy};
+use crate::service::error::Error;
 use crate::service::oauth::OAuthError;
-use crate::store::{NewGrant, RefreshOutcome};
+use crate::store::{Db, NewGrant, RefreshOutcome, Revoked};
 
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
@@ -91,29 +94,48 @@ pub fn revoked_grant_key(gid: &str) -> String {
     format!("rev:g:{gid}")
 }
 
-fn revoked_jti_key(jti: &str) -> String {
+pub fn revoked_jti_key(jti: &str) -> String {
     format!("rev:j:{jti}")
 }
 
-fn access_ttl(core: &Core, client: &Client) -> i64 {
-    client
-        .access_token_ttl
-        .unwrap_or(core.policy.access_token_ttl)
+/// Writes a revocation marker for each revoked grant, living as long as an access token of
+/// the grant's client may: the client's own access-token lifetime, or the server's.
+pub async fn mark_revoked(core: &Core, revoked: &[Revoked], now: i64) -> Result<(), Error> {
+    mark_revoked_in(
+        &core.db,
+        core.ephemeral.as_ref(),
+        &core.policy,
+        revoked,
+        now,
+    )
+    .await
 }
 
-/// Writes revocation markers for grants, living as long as their access tokens may (`ttl`,
-/// the longest access-token lifetime of the clients concerned).
-pub async fn mark_grants_revoked(
-    core: &Core,
-    grant_ids: &[String],
-    ttl: i64,
-) -> Result<(), OAuthError> {
-    let until = core.now() + ttl.max(core.policy.access_token_ttl);
-    for gid in grant_ids {
-        core.ephemeral
-            .put(&revoked_grant_key(gid), b"1", until)
-            .await
-            .map_err(OAuthError::internal)?;
+/// As [`mark_revoked`], with the parts it needs (the CLI has no running core).
+pub async fn mark_revoked_in(
+    db: &Db,
+    ephemeral: &dyn Ephemeral,
+    policy: &Policy,
+    revoked: &[Revoked],
+    now: i64,
+) -> Result<(), Error> {
+    let mut ttls: Vec<(&str, i64)> = Vec::new();
+    for r in revoked {
+        let ttl = match ttls.iter().find(|(c, _)| *c == r.client_id) {
+            Some((_, t)) => *t,
+            None => {
+                // Read from the database: a disabled client is not in the cache.
+                let t = match db.client_by_id(&r.client_id).await? {
+                    Some(c) => policy.access_token_ttl(&c),
+                    None => policy.access_token_ttl,
+                };
+                ttls.push((&r.client_id, t));
+                t
+            }
+        };
+        ephemeral
+            .put(&revoked_grant_key(&r.id), b"1", now + ttl)
+            .await?;
     }
     Ok(())
 }
@@ -138,7 +160,7 @@ fn mint_access(
     person: Option<&Subject<'_>>,
     now: i64,
 ) -> Result<(String, i64), OAuthError> {
-    let ttl = access_ttl(core, client);
+    let ttl = core.policy.access_token_ttl(client);
     let jti = random_token();
     // Borrowed: minting is on the client_credentials hot path.
     let claims = AccessClaimsOut {
@@ -255,7 +277,7 @@ pub async fn exchange_code(
         return Err(OAuthError::invalid_grant("the code is invalid or expired"));
     }
     let now = core.now();
-    let at_ttl = access_ttl(core, client);
+    let at_ttl = core.policy.access_token_ttl(client);
     let tombstone_until = now + core.policy.code_ttl.max(client.code_ttl.unwrap_or(0)) + at_ttl;
     // The code is swapped for its tombstone atomically: of two concurrent redemptions on any
     // nodes, exactly one sees the code. The tombstone names the grant the code would create.
@@ -266,8 +288,7 @@ pub async fn exchange_code(
     let previous = core
         .ephemeral
         .swap(&key, &tombstone, tombstone_until, now)
-        .await
-        .map_err(OAuthError::internal)?;
+        .await?;
     let Some(previous) = previous else {
         return Err(OAuthError::invalid_grant("the code is invalid or expired"));
     };
@@ -313,8 +334,7 @@ pub async fn exchange_code(
     let user = core
         .db
         .user_by_id(&data.user_id)
-        .await
-        .map_err(OAuthError::internal)?
+        .await?
         .filter(|u| !u.disabled)
         .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
 
@@ -345,14 +365,12 @@ pub async fn exchange_code(
             },
             refresh_hash.as_deref().map(|h| (h, grant_expiry)),
         )
-        .await
-        .map_err(OAuthError::internal)?;
+        .await?;
     // A replay that raced this redemption revoked the grant before it existed: honour it.
     if core
         .ephemeral
         .any_exists(&[revoked_grant_key(&data.grant_id).as_str()], now)
-        .await
-        .map_err(OAuthError::internal)?
+        .await?
     {
         let _ = core.db.grant_revoke(&data.grant_id, now).await;
         return Err(OAuthError::invalid_grant("the code was already used"));
@@ -365,15 +383,48 @@ pub async fn exchange_code(
         sid: Some(&data.sid),
         grant_id: &data.grant_id,
     };
-    let (access_token, expires_in) =
-        mint_access(core, client, &user.id, &data.scope, Some(&subject), now)?;
-    let id_token = if scope::contains(&scopes, "openid") {
+    let issue = Issue {
+        grant_type: GrantType::AuthorizationCode,
+        scopes: &scopes,
+        nonce: data.nonce.as_deref(),
+        refresh_token: refresh,
+    };
+    issue_person_tokens(core, client, &subject, issue, now)
+}
+
+/// What a person's token response carries besides its subject.
+struct Issue<'a> {
+    grant_type: GrantType,
+    scopes: &'a [String],
+    nonce: Option<&'a str>,
+    refresh_token: Option<String>,
+}
+
+/// The token response of a person's grant, for the code exchange and the refresh alike: an
+/// access token, an ID token when `openid` is granted, and the refresh token given.
+fn issue_person_tokens(
+    core: &Core,
+    client: &Client,
+    subject: &Subject<'_>,
+    issue: Issue<'_>,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    let scope_str = scope::join(issue.scopes);
+    let (access_token, expires_in) = mint_access(
+        core,
+        client,
+        &subject.user.id,
+        &scope_str,
+        Some(subject),
+        now,
+    )?;
+    let id_token = if scope::contains(issue.scopes, "openid") {
         Some(mint_id_token(
             core,
             client,
-            &subject,
-            &scopes,
-            data.nonce.as_deref(),
+            subject,
+            issue.scopes,
+            issue.nonce,
             &access_token,
             now,
         )?)
@@ -382,33 +433,42 @@ pub async fn exchange_code(
     };
     core.audit.record(
         AuditEvent::new(now, AuditKind::TokenIssued)
-            .user(&user.id)
+            .user(&subject.user.id)
             .client(&client.client_id)
-            .detail(json!({"grant_type": "authorization_code", "grant": data.grant_id})),
+            .detail(json!({"grant_type": issue.grant_type.as_str(), "grant": subject.grant_id})),
     );
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in,
-        scope: data.scope,
-        refresh_token: refresh,
+        scope: scope_str,
+        refresh_token: issue.refresh_token,
         id_token,
     })
 }
 
-/// A second redemption of a code: RFC 6749 §4.1.2 — revoke what the first one issued.
+/// A second redemption of a code: RFC 6749 §4.1.2 — revoke what the first one issued. The
+/// database first (the grant and its refresh tokens), then the marker for its access tokens;
+/// only the first replay that finds the grant live writes an audit row.
 async fn code_replayed(core: &Core, client: &Client, gid: &str, now: i64) -> OAuthError {
-    if let Err(e) = mark_grants_revoked(core, &[gid.to_owned()], access_ttl(core, client)).await {
-        return e;
+    let was_live = match core.db.grant_revoke(gid, now).await {
+        Ok(l) => l,
+        Err(e) => return e.into(),
+    };
+    let revoked = Revoked {
+        id: gid.to_owned(),
+        client_id: client.client_id.clone(),
+    };
+    if let Err(e) = mark_revoked(core, std::slice::from_ref(&revoked), now).await {
+        return e.into();
     }
-    if let Err(e) = core.db.grant_revoke(gid, now).await {
-        return OAuthError::internal(e);
+    if was_live {
+        core.audit.record(
+            AuditEvent::new(now, AuditKind::CodeReplayed)
+                .client(&client.client_id)
+                .detail(json!({"grant": gid})),
+        );
     }
-    core.audit.record(
-        AuditEvent::new(now, AuditKind::CodeReplayed)
-            .client(&client.client_id)
-            .detail(json!({"grant": gid})),
-    );
     OAuthError::invalid_grant("the code was already used")
 }
 
@@ -431,16 +491,13 @@ pub async fn refresh(
     scope_param: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.allows_grant(GRANT_REFRESH_TOKEN) {
-        return Err(OAuthError::new(
-            "unauthorized_client",
+        return Err(OAuthError::unauthorized_client(
             "this client may not use refresh tokens",
         ));
     }
     let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let narrowed = match scope_param {
-        Some(s) => {
-            Some(scope::parse(s).map_err(|_| OAuthError::new("invalid_scope", "malformed scope"))?)
-        }
+        Some(s) => Some(scope::parse(s).map_err(|_| OAuthError::invalid_scope("malformed scope"))?),
         None => None,
     };
     let now = core.now();
@@ -451,8 +508,7 @@ pub async fn refresh(
         if let Some((g, _)) = core
             .db
             .refresh_lookup(&digest(token), now)
-            .await
-            .map_err(OAuthError::internal)?
+            .await?
             .filter(|(g, _)| {
                 g.client_id == client.client_id
                     && !g.revoked
@@ -462,8 +518,7 @@ pub async fn refresh(
         {
             let granted: Vec<String> = scope::parse(&g.scope).unwrap_or_default();
             if !scope::covered(n, &granted) {
-                return Err(OAuthError::new(
-                    "invalid_scope",
+                return Err(OAuthError::invalid_scope(
                     "scope exceeds the original grant",
                 ));
             }
@@ -480,17 +535,15 @@ pub async fn refresh(
             now,
             now + offline_ttl,
         )
-        .await
-        .map_err(OAuthError::internal)?;
+        .await?;
     let (grant, user) = match outcome {
         RefreshOutcome::Rotated(rotated) => *rotated,
         RefreshOutcome::Reused { grant_id } => {
-            mark_grants_revoked(
-                core,
-                std::slice::from_ref(&grant_id),
-                access_ttl(core, client),
-            )
-            .await?;
+            let revoked = Revoked {
+                id: grant_id.clone(),
+                client_id: client.client_id.clone(),
+            };
+            mark_revoked(core, std::slice::from_ref(&revoked), now).await?;
             core.audit.record(
                 AuditEvent::new(now, AuditKind::RefreshReplayed)
                     .client(&client.client_id)
@@ -518,36 +571,13 @@ pub async fn refresh(
         sid: grant.sid.as_deref(),
         grant_id: &grant.id,
     };
-    let scope_str = scope::join(&scopes);
-    let (access_token, expires_in) =
-        mint_access(core, client, &user.id, &scope_str, Some(&subject), now)?;
-    let id_token = if scope::contains(&scopes, "openid") {
-        Some(mint_id_token(
-            core,
-            client,
-            &subject,
-            &scopes,
-            None,
-            &access_token,
-            now,
-        )?)
-    } else {
-        None
-    };
-    core.audit.record(
-        AuditEvent::new(now, AuditKind::TokenIssued)
-            .user(&user.id)
-            .client(&client.client_id)
-            .detail(json!({"grant_type": "refresh_token", "grant": grant.id})),
-    );
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in,
-        scope: scope_str,
+    let issue = Issue {
+        grant_type: GrantType::RefreshToken,
+        scopes: &scopes,
+        nonce: None,
         refresh_token: Some(new_token),
-        id_token,
-    })
+    };
+    issue_person_tokens(core, client, &subject, issue, now)
 }
 
 /// `grant_type=client_credentials` (RFC 6749 §4.4): no database write on this path.
@@ -557,8 +587,7 @@ pub fn client_credentials(
     scope_param: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if client.public || !client.allows_grant(GRANT_CLIENT_CREDENTIALS) {
-        return Err(OAuthError::new(
-            "unauthorized_client",
+        return Err(OAuthError::unauthorized_client(
             "this client may not use client_credentials",
         ));
     }
@@ -572,10 +601,9 @@ pub fn client_credentials(
         None => api_scopes().cloned().collect::<Vec<_>>().join(" "),
         Some(s) => {
             let wanted =
-                scope::parse(s).map_err(|_| OAuthError::new("invalid_scope", "malformed scope"))?;
+                scope::parse(s).map_err(|_| OAuthError::invalid_scope("malformed scope"))?;
             if !wanted.iter().all(|w| api_scopes().any(|a| a == w)) {
-                return Err(OAuthError::new(
-                    "invalid_scope",
+                return Err(OAuthError::invalid_scope(
                     "a requested scope is not registered for this client",
                 ));
             }
@@ -595,48 +623,4 @@ pub fn client_credentials(
         refresh_token: None,
         id_token: None,
     })
-}
-
-/// Why an access token was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum BearerError {
-    Invalid,
-    Internal(String),
-}
-
-/// Verifies an access token: our signature, `typ` at+jwt, issuer, audience, expiry by the
-/// injected clock, and no revocation marker for its grant or `jti` (one store round trip).
-pub async fn verify_access_token(core: &Core, token: &str) -> Result<AccessClaims, BearerError> {
-    let (typ, claims): (Option<String>, AccessClaims) = core
-        .keys
-        .current()
-        .verify(token)
-        .map_err(|_| BearerError::Invalid)?;
-    let now = core.now();
-    if typ.as_deref() != Some("at+jwt")
-        || claims.iss != core.urls.issuer
-        || claims.aud != core.policy.access_token_audience.as_str()
-        || claims.exp <= now
-    {
-        return Err(BearerError::Invalid);
-    }
-    let jti_key = revoked_jti_key(&claims.jti);
-    let gid_key = claims.gid.as_deref().map(revoked_grant_key);
-    let mut keys: Vec<&str> = vec![jti_key.as_str()];
-    if let Some(k) = &gid_key {
-        keys.push(k);
-    }
-    match core.ephemeral.any_exists(&keys, now).await {
-        Ok(false) => Ok(claims),
-        Ok(true) => Err(BearerError::Invalid),
-        Err(e) => Err(BearerError::Internal(e.to_string())),
-    }
-}
-
-/// Revokes one access token by its `jti` until it would have expired.
-pub async fn revoke_access_token(core: &Core, claims: &AccessClaims) -> Result<(), OAuthError> {
-    core.ephemeral
-        .put(&revoked_jti_key(&claims.jti), b"1", claims.exp)
-        .await
-        .map_err(OAuthError::internal)
 }

@@ -17,6 +17,7 @@ struct ClientRow {
     grant_types: String,
     scopes: String,
     first_party: i64,
+    introspect: i64,
     id_token_alg: String,
     access_token_alg: String,
     code_ttl: Option<i64>,
@@ -47,6 +48,7 @@ impl TryFrom<ClientRow> for Client {
             secret_hash: r.secret_hash,
             public: r.public != 0,
             first_party: r.first_party != 0,
+            introspect: r.introspect != 0,
             code_ttl: r.code_ttl,
             access_token_ttl: r.access_token_ttl,
             id_token_ttl: r.id_token_ttl,
@@ -64,8 +66,8 @@ impl Db {
             "insert into clients (client_id, name, secret_hash, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
              access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
-             created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             created_at, updated_at, introspect) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
@@ -85,6 +87,7 @@ impl Db {
         .bind(i64::from(c.disabled))
         .bind(c.created_at)
         .bind(c.updated_at)
+        .bind(i64::from(c.introspect))
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, || format!("client_id {:?}", c.client_id)))?;
@@ -96,7 +99,7 @@ impl Db {
             "select client_id, name, secret_hash, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
              access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
-             created_at, updated_at from clients where client_id = $1",
+             created_at, updated_at, introspect from clients where client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)

@@ -103,6 +103,14 @@ fn grant_with_user(row: GrantWithUser) -> Result<(GrantRow, User)> {
     Ok((grant, user))
 }
 
+/// A grant just revoked: its id and its client (whose access-token lifetime says how long the
+/// revocation marker must live).
+#[derive(Debug, Clone, FromRow)]
+pub struct Revoked {
+    pub id: String,
+    pub client_id: String,
+}
+
 /// What presenting a refresh token came to.
 #[derive(Debug)]
 pub enum RefreshOutcome {
@@ -343,11 +351,12 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Revokes the session-bound (not offline) grants of an SSO session; returns their ids.
-    pub async fn grants_revoke_for_session(&self, sid: &str, now: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+    /// Revokes the session-bound (not offline) grants of an SSO session; returns each one's
+    /// id and client.
+    pub async fn grants_revoke_for_session(&self, sid: &str, now: i64) -> Result<Vec<Revoked>> {
+        Ok(sqlx::query_as(
             "update grants set revoked_at = $1 \
-             where sid = $2 and offline = 0 and revoked_at is null returning id",
+             where sid = $2 and offline = 0 and revoked_at is null returning id, client_id",
         )
         .bind(now)
         .bind(sid)
@@ -355,13 +364,31 @@ impl Db {
         .await?)
     }
 
-    /// Revokes every live grant of a user (password change, disable); returns their ids.
-    pub async fn grants_revoke_for_user(&self, user_id: &str, now: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "update grants set revoked_at = $1 where user_id = $2 and revoked_at is null returning id",
+    /// Revokes every live grant of a user (password change, disable); returns each one's id
+    /// and client.
+    pub async fn grants_revoke_for_user(&self, user_id: &str, now: i64) -> Result<Vec<Revoked>> {
+        Ok(sqlx::query_as(
+            "update grants set revoked_at = $1 where user_id = $2 and revoked_at is null \
+             returning id, client_id",
         )
         .bind(now)
         .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Revokes every live grant of a client (disable); returns their ids.
+    pub async fn grants_revoke_for_client(
+        &self,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Vec<Revoked>> {
+        Ok(sqlx::query_as(
+            "update grants set revoked_at = $1 where client_id = $2 and revoked_at is null \
+             returning id, client_id",
+        )
+        .bind(now)
+        .bind(client_id)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -8,7 +8,7 @@ mod clients;
 mod grants;
 mod users;
 
-pub use self::grants::{GrantRow, NewGrant, RefreshOutcome};
+pub use self::grants::{GrantRow, NewGrant, RefreshOutcome, Revoked};
 
 use std::str::FromStr;
 use std::time::Duration;

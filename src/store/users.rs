@@ -29,6 +29,7 @@ pub(super) struct UserRow {
     password_hash: Option<String>,
     must_change_password: i64,
     password_changed_at: Option<i64>,
+    sessions_revoked_at: Option<i64>,
     disabled: i64,
     created_at: i64,
     updated_at: i64,
@@ -37,7 +38,7 @@ pub(super) struct UserRow {
 pub(super) const USER_COLUMNS: &str = "u.id, u.login, u.name, u.given_name, u.family_name, u.middle_name, \
     u.nickname, u.email, u.email_verified, u.phone_number, u.phone_number_verified, u.address, \
     u.birthdate, u.locale, u.zoneinfo, u.picture, u.website, u.gender, u.category, \
-    u.password_hash, u.must_change_password, u.password_changed_at, u.disabled, u.created_at, \
+    u.password_hash, u.must_change_password, u.password_changed_at, u.sessions_revoked_at, u.disabled, u.created_at, \
     u.updated_at";
 
 impl From<UserRow> for User {
@@ -65,6 +66,7 @@ impl From<UserRow> for User {
             password_hash: r.password_hash,
             must_change_password: r.must_change_password != 0,
             password_changed_at: r.password_changed_at,
+            sessions_revoked_at: r.sessions_revoked_at,
             disabled: r.disabled != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -161,14 +163,20 @@ impl Db {
             .map(User::from))
     }
 
-    /// Sets or clears the disabled flag.
+    /// Sets or clears the disabled flag. Disabling also marks the time from which the user's
+    /// SSO sessions are over (their credential stamp changes), so enabling again brings none
+    /// back.
     pub async fn user_set_disabled(&self, id: &str, disabled: bool, now: i64) -> Result<bool> {
-        let done = sqlx::query("update users set disabled = $1, updated_at = $2 where id = $3")
-            .bind(i64::from(disabled))
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "update users set disabled = $1, updated_at = $2, \
+             sessions_revoked_at = case when $1 = 1 then $2 else sessions_revoked_at end \
+             where id = $3",
+        )
+        .bind(i64::from(disabled))
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

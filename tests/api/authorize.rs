@@ -342,12 +342,12 @@ async fn a_signed_in_user_gets_codes_silently_with_prompt_none_and_the_id_token_
         .unwrap();
     let page = res.text().await.unwrap();
     let csrf = hidden(&page, "csrf").unwrap();
-    let request = hidden(&page, "request").unwrap();
+    let flow = hidden(&page, "flow").unwrap();
     let res = bob_browser
         .post(app.url("/login"))
         .form(&[
             ("csrf", csrf.as_str()),
-            ("request", request.as_str()),
+            ("flow", flow.as_str()),
             ("username", "bob"),
             ("password", PASSWORD),
         ])
@@ -590,15 +590,16 @@ async fn an_anonymous_authorization_request_writes_nothing_to_the_store() {
     assert_eq!(res.status(), 200);
     assert_eq!(
         store.len(),
-        2,
-        "a failed login counts against the identifier and the address"
+        3,
+        "a failed login counts against the identifier, the account and the address"
     );
     let res = app.submit_login(&page, "alice", PASSWORD).await;
     assert_eq!(res.status(), 303);
     assert_eq!(
         store.len(),
         3,
-        "a sign-in stores the session and the code, and clears the identifier's count"
+        "a sign-in stores the session and the code, and clears the identifier's and the \
+         account's counts"
     );
 }
 

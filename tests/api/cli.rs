@@ -14,6 +14,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// Every migration, in order, as `migrate` names them.
+const MIGRATIONS: [&str; 2] = [
+    "0001_initial",
+    "0002_session_revocation_and_resource_servers",
+];
+
 /// One run of the CLI: its own folder (the current directory), database and keys folder.
 struct Run {
     dir: tempfile::TempDir,
@@ -139,10 +145,7 @@ fn kids(dir: &Path) -> Vec<(String, Alg)> {
 #[tokio::test]
 async fn migrate_applies_the_migrations_once_and_prints_only_json() {
     let run = Run::new().await;
-    assert_eq!(
-        run.run(&["migrate"]).json(),
-        json!({"applied": ["0001_initial"]})
-    );
+    assert_eq!(run.run(&["migrate"]).json(), json!({"applied": MIGRATIONS}));
     assert_eq!(run.run(&["migrate"]).json(), json!({"applied": []}));
 }
 
@@ -440,7 +443,7 @@ async fn an_unknown_guichet_variable_is_a_warning_not_an_error() {
     let out = run.run_with(&["migrate"], |c| {
         c.env("GUICHET_FOO", "1");
     });
-    assert_eq!(out.json(), json!({"applied": ["0001_initial"]}));
+    assert_eq!(out.json(), json!({"applied": MIGRATIONS}));
     assert!(out.stderr.contains("GUICHET_FOO"), "{out:?}");
 }
 
@@ -470,7 +473,7 @@ async fn a_config_file_with_an_unknown_key_is_refused_and_its_known_keys_are_hon
         c.env_remove("GUICHET_DATABASE_URL");
     };
     let out = run.run_with(&["--config", good.to_str().unwrap(), "migrate"], from_file);
-    assert_eq!(out.json(), json!({"applied": ["0001_initial"]}));
+    assert_eq!(out.json(), json!({"applied": MIGRATIONS}));
     assert!(
         !run.dir.path().join("guichet.db").exists(),
         "the default database was used"
@@ -485,7 +488,7 @@ async fn a_config_file_with_an_unknown_key_is_refused_and_its_known_keys_are_hon
     );
     // The environment overrides the file.
     let out = run.run(&["--config", good.to_str().unwrap(), "migrate"]);
-    assert_eq!(out.json(), json!({"applied": ["0001_initial"]}));
+    assert_eq!(out.json(), json!({"applied": MIGRATIONS}));
 }
 
 /// A child process that is killed if the test ends before it does.

@@ -208,6 +208,7 @@ impl TestApp {
                 "address".into(),
             ],
             first_party: true,
+            introspect: false,
             id_token_alg: Alg::RS256,
             access_token_alg: Alg::ES256,
             lifetimes: Default::default(),
@@ -247,8 +248,8 @@ impl TestApp {
             ("username", username.into()),
             ("password", password.into()),
         ];
-        if let Some(r) = hidden(page, "request") {
-            form.push(("request", r));
+        if let Some(f) = hidden(page, "flow") {
+            form.push(("flow", f));
         }
         self.browser
             .post(self.url("/login"))
@@ -262,12 +263,14 @@ impl TestApp {
     pub async fn submit_consent(&self, page: &str, approve: bool) -> reqwest::Response {
         let csrf = hidden(page, "csrf").expect("csrf field");
         let request = hidden(page, "request").expect("request field");
+        let binding = hidden(page, "binding").expect("binding field");
         let decision = if approve { "approve" } else { "deny" };
         self.browser
             .post(self.url("/consent"))
             .form(&[
                 ("csrf", csrf.as_str()),
                 ("request", request.as_str()),
+                ("binding", binding.as_str()),
                 ("decision", decision),
             ])
             .send()

@@ -295,6 +295,7 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
             grant_types: vec![],
             scopes: vec![],
             first_party: true,
+            introspect: false,
             id_token_alg: guichet::crypto::keys::Alg::RS256,
             access_token_alg: guichet::crypto::keys::Alg::ES256,
             lifetimes: Default::default(),

@@ -221,7 +221,7 @@ async fn introspection_describes_a_live_access_token() {
         .await;
     assert_eq!(res.status(), 200);
     let cc: Value = res.json().await.unwrap();
-    let body = introspect_json(&app, &rp, &at(&cc)).await;
+    let body = introspect_json(&app, &api, &at(&cc)).await;
     assert_eq!(body["active"], json!(true));
     assert_eq!(body["client_id"], "api1");
     assert_eq!(body["sub"], "api1");

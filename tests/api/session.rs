@@ -22,8 +22,8 @@ async fn post_login(
         ("username", username.into()),
         ("password", password.into()),
     ];
-    if let Some(r) = hidden(page, "request") {
-        form.push(("request", r));
+    if let Some(f) = hidden(page, "flow") {
+        form.push(("flow", f));
     }
     http.post(app.url("/login"))
         .form(&form)
@@ -362,12 +362,12 @@ async fn a_login_post_without_a_valid_csrf_token_or_from_another_origin_is_refus
     let token = hidden(&page, "csrf").unwrap();
     let foreign = hidden(&other_page, "csrf").unwrap();
     assert_ne!(token, foreign);
-    let request = hidden(&page, "request").unwrap();
+    let flow = hidden(&page, "flow").unwrap();
     let post = |csrf: Option<&str>, origin: Option<&str>| {
         let mut form = vec![
             ("username", "alice"),
             ("password", PASSWORD),
-            ("request", request.as_str()),
+            ("flow", flow.as_str()),
         ];
         if let Some(c) = csrf {
             form.push(("csrf", c));
@@ -415,6 +415,7 @@ async fn consent_and_logout_confirmation_posts_without_a_csrf_token_are_refused(
     assert!(consent.contains("name=\"decision\""));
     let csrf = hidden(&consent, "csrf").unwrap();
     let request = hidden(&consent, "request").unwrap();
+    let binding = hidden(&consent, "binding").unwrap();
     for (what, token, origin) in [
         ("no token", None, None),
         (
@@ -423,7 +424,11 @@ async fn consent_and_logout_confirmation_posts_without_a_csrf_token_are_refused(
             Some("https://evil.example"),
         ),
     ] {
-        let mut form = vec![("request", request.as_str()), ("decision", "approve")];
+        let mut form = vec![
+            ("request", request.as_str()),
+            ("binding", binding.as_str()),
+            ("decision", "approve"),
+        ];
         if let Some(t) = token {
             form.push(("csrf", t));
         }

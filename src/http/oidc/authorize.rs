@@ -1,4 +1,6 @@
-//! The authorization endpoint with its login and consent forms.
+//! The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2): it validates the
+//! request, then either hands sign-in a continuation (the account area's pages), asks consent,
+//! or answers the client. It also resumes after sign-in and after consent.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -6,183 +8,239 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::crypto::password::HashError;
 use crate::crypto::token::random_token;
-use crate::domain::audit::{AuditEvent, AuditKind};
-use crate::domain::scope::{self, OIDC_SCOPES};
-use crate::http::error::internal_page as internal;
+use crate::http::account::views::{ConsentView, LoginView, consent_page, login_page};
+use crate::http::error::PageError;
+use crate::http::extract::SessionCookie;
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
 use crate::http::{
-    ClientIp, cookie, csrf_ok, csrf_token, form_pairs, locale, param, parse_pairs, removal_cookie,
-    see_other, session_cookie_name,
+    form_pairs, locale, param, parse_pairs, removal_cookie, see_other, session_cookie_name,
 };
+use crate::service::authn;
 use crate::service::authorize::{
-    AuthError, AuthRequest, Callback, ResponseMode, issue_code, parse, scopes_to_grant,
-    session_satisfies,
+    self, AuthError, AuthRequest, Callback, ConsentAnswer, ConsentOutcome, Decision, ResponseMode,
+    client_name, session_satisfies,
 };
-use crate::service::login::{LoginError, check_password, throttle};
-use crate::service::session::{self, Session, credential_stamp};
+use crate::service::oauth::ErrorCode;
+use crate::service::session::{self, Current, Lookup};
 
 pub async fn authorize_get(
     State(state): State<AppState>,
     jar: CookieJar,
+    cookie: SessionCookie,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let pairs = parse_pairs(query.unwrap_or_default().as_bytes());
-    authorize(state, jar, &headers, pairs, false).await
+    authorize(state, jar, cookie, &headers, pairs, false).await
 }
 
 /// Core §3.1.2.1: the authorization endpoint accepts POST with a form body too.
 pub async fn authorize_post(
     State(state): State<AppState>,
     jar: CookieJar,
+    cookie: SessionCookie,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     match form_pairs(&headers, &body) {
-        Ok(pairs) => authorize(state, jar, &headers, pairs, true).await,
-        Err(_) => state.pages.error(
-            StatusCode::BAD_REQUEST,
-            locale(&headers, None),
-            "err_bad_request",
-            None,
-        ),
+        Ok(pairs) => authorize(state, jar, cookie, &headers, pairs, true).await,
+        Err(_) => PageError::bad_request(locale(&headers, None)).into_response(),
     }
 }
 
 async fn authorize(
     state: AppState,
     jar: CookieJar,
+    cookie: SessionCookie,
     headers: &HeaderMap,
     pairs: Vec<(String, String)>,
     via_post: bool,
 ) -> Response {
     let locale = locale(headers, param(&pairs, "ui_locales"));
-    let req = match parse(&state.core, &pairs).await {
+    let core = &state.core;
+    let req = match authorize::parse(core, &pairs).await {
         Ok(r) => r,
         Err(e) => return auth_error(&state, locale, e, via_post),
     };
-    let session = match current_session(&state, &jar).await {
-        Ok(s) => s,
-        Err(r) => return r,
+    let now = core.now();
+    let (jar, current) = match session::current(core, cookie.value(), now).await {
+        Ok(Lookup::Valid(c)) => (jar, Some(*c)),
+        Ok(Lookup::Ended) => (
+            jar.add(removal_cookie(&state, session_cookie_name(&state))),
+            None,
+        ),
+        Ok(Lookup::None) => (jar, None),
+        Err(e) => return PageError::service(locale, e).into_response(),
     };
-    if let Some(s) = session
-        && session_satisfies(&req, &s, state.core.now(), false)
-    {
-        return proceed(&state, jar, locale, &req, s, via_post).await;
-    }
-    if req.prompt_none {
-        return redirect_error(
+    match current {
+        Some(c) if session_satisfies(&req, &c.session, now) => {
+            decide(&state, jar, locale, &req, &c, via_post).await
+        }
+        _ if req.prompt.none => redirect_error(
             &state,
             locale,
             &req.callback,
-            "login_required",
+            ErrorCode::LoginRequired,
             "the user must sign in",
             via_post,
-        );
+        ),
+        _ => sign_in(
+            &state,
+            jar,
+            locale,
+            &req,
+            req.login_hint.as_deref().unwrap_or(""),
+        ),
     }
-    let hint = req.login_hint.clone().unwrap_or_default();
-    render_login(&state, jar, locale, Some(&req), &hint, false)
 }
 
-/// The user is signed in well enough for this request: ask consent if needed, else issue the
-/// code.
-async fn proceed(
+/// Hands sign-in the request as its continuation.
+fn sign_in(
     state: &AppState,
     jar: CookieJar,
     locale: Locale,
     req: &AuthRequest,
-    session: Session,
-    via_post: bool,
+    username: &str,
 ) -> Response {
-    let user = match state.core.db.user_by_id(&session.user_id).await {
-        // A password change since sign-in ends the session too (the refresh tokens bound to it
-        // were revoked with the change).
-        Ok(u) => u.filter(|u| !u.disabled && session.stamp == credential_stamp(u)),
-        Err(e) => return internal(state, locale, e),
+    let flow = authorize::sign_in(req, state.core.now());
+    let sealed = match authn::seal(&state.core, &flow) {
+        Ok(s) => s,
+        Err(e) => return PageError::service(locale, e).into_response(),
     };
-    if user.is_none() {
-        // The account was disabled or removed since sign-in: the session is over.
-        if let Err(e) = session::end(state.core.ephemeral.as_ref(), &session.sid).await {
-            return internal(state, locale, e);
-        }
-        let jar = jar.add(removal_cookie(state, session_cookie_name(state)));
-        if req.prompt_none {
-            return redirect_error(
-                state,
-                locale,
-                &req.callback,
-                "login_required",
-                "the user must sign in",
-                via_post,
-            );
-        }
-        return render_login(state, jar, locale, Some(req), "", false);
-    }
-    let consented = if req.client.first_party {
-        req.scopes.clone()
-    } else {
-        match state
-            .core
-            .db
-            .consent_get(&session.user_id, &req.client.client_id)
-            .await
-        {
-            Ok(c) => c.unwrap_or_default(),
-            Err(e) => return internal(state, locale, e),
-        }
-    };
-    // offline_access alone never forces the consent page: without consent it is dropped.
-    let needed: Vec<String> = req
-        .scopes
-        .iter()
-        .filter(|s| *s != "offline_access")
-        .cloned()
-        .collect();
-    let needs_consent =
-        !req.client.first_party && (req.prompt_consent || !scope::covered(&needed, &consented));
-    if needs_consent {
-        if req.prompt_none {
-            return redirect_error(
-                state,
-                locale,
-                &req.callback,
-                "consent_required",
-                "the user must consent",
-                via_post,
-            );
-        }
-        return render_consent(state, jar, locale, req);
-    }
-    let scopes = scopes_to_grant(req, &consented);
-    issue(state, jar, locale, req, &session, &scopes, via_post).await
+    login_page(
+        state,
+        jar,
+        locale,
+        LoginView {
+            flow: &sealed,
+            client_name: Some(client_name(&req.client)),
+            username,
+            notice: None,
+        },
+    )
 }
 
-async fn issue(
+/// Sign-in finished: go on with the request it was for, with the new session.
+pub async fn resume(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    request: &str,
+    current: Current,
+) -> Response {
+    let pairs = parse_pairs(request.as_bytes());
+    let locale = param(&pairs, "ui_locales").map_or(locale, |u| Locale::negotiate(Some(u), None));
+    let req = match authorize::parse(&state.core, &pairs).await {
+        Ok(r) => r,
+        Err(e) => return (jar, auth_error(state, locale, e, true)).into_response(),
+    };
+    if !session_satisfies(&req, &current.session, state.core.now()) {
+        return sign_in(state, jar, locale, &req, "");
+    }
+    decide(state, jar, locale, &req, &current, true).await
+}
+
+/// A valid session satisfies the request: consent if needed, else the code.
+async fn decide(
     state: &AppState,
     jar: CookieJar,
     locale: Locale,
     req: &AuthRequest,
-    session: &Session,
-    scopes: &[String],
+    current: &Current,
     via_post: bool,
 ) -> Response {
-    match issue_code(&state.core, req, session, scopes).await {
-        Ok(code) => {
-            let mut params = vec![("code", code.as_str())];
-            if let Some(s) = &req.callback.state {
-                params.push(("state", s));
-            }
-            params.push(("iss", &state.core.urls.issuer));
-            let res = callback_response(state, locale, &req.callback, &params, via_post);
-            (jar, res).into_response()
+    let now = state.core.now();
+    match authorize::decide(&state.core, req, &current.session, now).await {
+        Ok(Decision::Code(code)) => {
+            (jar, code_response(state, locale, req, &code, via_post)).into_response()
         }
-        Err(e) => internal(state, locale, e),
+        Ok(Decision::AskConsent { binding }) => consent_page(
+            state,
+            jar,
+            locale,
+            ConsentView {
+                request: &req.encoded,
+                binding: &binding,
+                client_name: client_name(&req.client),
+                scopes: &req.scopes,
+            },
+        ),
+        Ok(Decision::Refuse(error, description)) => (
+            jar,
+            redirect_error(state, locale, &req.callback, error, description, via_post),
+        )
+            .into_response(),
+        Err(e) => PageError::service(locale, e).into_response(),
     }
+}
+
+/// The consent form's answer, for the request it carries. The session must pass the same
+/// checks as at `/authorize` (user enabled, credentials unchanged, `max_age`, `id_token_hint`)
+/// and be the one the page was shown to.
+pub async fn answer_consent(
+    state: &AppState,
+    jar: CookieJar,
+    cookie: &SessionCookie,
+    headers: &HeaderMap,
+    request: &str,
+    binding: &str,
+    answer: ConsentAnswer,
+) -> Response {
+    let pairs = parse_pairs(request.as_bytes());
+    let locale = locale(headers, param(&pairs, "ui_locales"));
+    let core = &state.core;
+    let req = match authorize::parse(core, &pairs).await {
+        Ok(r) => r,
+        Err(e) => return auth_error(state, locale, e, true),
+    };
+    let now = core.now();
+    let (jar, current) = match session::current(core, cookie.value(), now).await {
+        Ok(Lookup::Valid(c)) => (jar, Some(*c)),
+        Ok(Lookup::Ended) => (
+            jar.add(removal_cookie(state, session_cookie_name(state))),
+            None,
+        ),
+        Ok(Lookup::None) => (jar, None),
+        Err(e) => return PageError::service(locale, e).into_response(),
+    };
+    let Some(current) = current.filter(|c| session_satisfies(&req, &c.session, now)) else {
+        return sign_in(state, jar, locale, &req, "");
+    };
+    match authorize::consent(core, &req, &current.session, binding, answer, now).await {
+        Ok(ConsentOutcome::Code(code)) => {
+            (jar, code_response(state, locale, &req, &code, true)).into_response()
+        }
+        Ok(ConsentOutcome::Denied) => redirect_error(
+            state,
+            locale,
+            &req.callback,
+            ErrorCode::AccessDenied,
+            "the user denied the request",
+            true,
+        ),
+        Ok(ConsentOutcome::Unbound) => {
+            PageError::new(StatusCode::BAD_REQUEST, "err_consent_expired", locale).into_response()
+        }
+        Err(e) => PageError::service(locale, e).into_response(),
+    }
+}
+
+fn code_response(
+    state: &AppState,
+    locale: Locale,
+    req: &AuthRequest,
+    code: &str,
+    via_post: bool,
+) -> Response {
+    let mut params = vec![("code", code)];
+    if let Some(s) = &req.callback.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &state.core.urls.issuer));
+    callback_response(state, locale, &req.callback, &params, via_post)
 }
 
 /// An authorization response, success or error, by query redirect or auto-posted form.
@@ -209,9 +267,9 @@ fn callback_response(
             if via_post {
                 see_other(&location)
             } else {
-                Redirect::to(&location)
-                    .into_response()
-                    .with_status(StatusCode::FOUND)
+                let mut res = Redirect::to(&location).into_response();
+                *res.status_mut() = StatusCode::FOUND;
+                res
             }
         }
         ResponseMode::FormPost => {
@@ -243,26 +301,18 @@ fn callback_response(
     }
 }
 
-trait WithStatus {
-    fn with_status(self, s: StatusCode) -> Response;
-}
-
-impl WithStatus for Response {
-    fn with_status(mut self, s: StatusCode) -> Response {
-        *self.status_mut() = s;
-        self
-    }
-}
-
 fn redirect_error(
     state: &AppState,
     locale: Locale,
     cb: &Callback,
-    error: &str,
+    error: ErrorCode,
     description: &str,
     via_post: bool,
 ) -> Response {
-    let mut params = vec![("error", error), ("error_description", description)];
+    let mut params = vec![
+        ("error", error.as_str()),
+        ("error_description", description),
+    ];
     if let Some(s) = &cb.state {
         params.push(("state", s));
     }
@@ -274,333 +324,14 @@ fn redirect_error(
 
 fn auth_error(state: &AppState, locale: Locale, e: AuthError, via_post: bool) -> Response {
     match e {
-        AuthError::Page(key) => state
-            .pages
-            .error(StatusCode::BAD_REQUEST, locale, key, None),
+        AuthError::Page(key) => {
+            PageError::new(StatusCode::BAD_REQUEST, key, locale).into_response()
+        }
         AuthError::Redirect {
             callback,
             error,
             description,
         } => redirect_error(state, locale, &callback, error, description, via_post),
-        AuthError::Internal(e) => internal(state, locale, e),
+        AuthError::Internal(e) => PageError::service(locale, e).into_response(),
     }
-}
-
-async fn current_session(state: &AppState, jar: &CookieJar) -> Result<Option<Session>, Response> {
-    let Some(c) = jar.get(session_cookie_name(state)) else {
-        return Ok(None);
-    };
-    session::load(
-        state.core.ephemeral.as_ref(),
-        state.core.policy.session,
-        c.value(),
-        state.core.now(),
-    )
-    .await
-    .map_err(|e| internal(state, Locale::Fr, e))
-}
-
-#[derive(Serialize)]
-struct LoginPage<'a> {
-    csrf: &'a str,
-    request: Option<&'a str>,
-    username: &'a str,
-    failed: bool,
-    client_name: Option<&'a str>,
-}
-
-fn render_login(
-    state: &AppState,
-    jar: CookieJar,
-    locale: Locale,
-    req: Option<&AuthRequest>,
-    username: &str,
-    failed: bool,
-) -> Response {
-    let (jar, csrf) = csrf_token(state, jar);
-    let page = LoginPage {
-        csrf: &csrf,
-        request: req.map(|r| r.encoded.as_str()),
-        username,
-        failed,
-        client_name: req.map(|r| r.client.name.as_deref().unwrap_or(&r.client.client_id)),
-    };
-    (jar, state.pages.render(locale, "oidc/login.html", &page)).into_response()
-}
-
-fn render_consent(state: &AppState, jar: CookieJar, locale: Locale, req: &AuthRequest) -> Response {
-    #[derive(Serialize)]
-    struct ScopeLine<'a> {
-        name: &'a str,
-        key: String,
-        known: bool,
-    }
-    #[derive(Serialize)]
-    struct ConsentPage<'a> {
-        csrf: &'a str,
-        request: &'a str,
-        client_name: &'a str,
-        scopes: Vec<ScopeLine<'a>>,
-    }
-    let (jar, csrf) = csrf_token(state, jar);
-    let scopes = req
-        .scopes
-        .iter()
-        .map(|s| ScopeLine {
-            name: s,
-            key: format!("scope_{s}"),
-            known: OIDC_SCOPES.contains(&s.as_str()),
-        })
-        .collect();
-    let page = ConsentPage {
-        csrf: &csrf,
-        request: &req.encoded,
-        client_name: req.client.name.as_deref().unwrap_or(&req.client.client_id),
-        scopes,
-    };
-    (jar, state.pages.render(locale, "oidc/consent.html", &page)).into_response()
-}
-
-/// `GET /login`: the form on its own, or who is signed in.
-pub async fn login_get(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-) -> Response {
-    let locale = locale(&headers, None);
-    let session = match current_session(&state, &jar).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(s) = session
-        && let Ok(Some(user)) = state.core.db.user_by_id(&s.user_id).await
-        && !user.disabled
-        && s.stamp == credential_stamp(&user)
-    {
-        #[derive(Serialize)]
-        struct SignedIn<'a> {
-            login: &'a str,
-            csrf: &'a str,
-        }
-        let (jar, csrf) = csrf_token(&state, jar);
-        let page = SignedIn {
-            login: &user.login,
-            csrf: &csrf,
-        };
-        return (
-            jar,
-            state.pages.render(locale, "account/signed_in.html", &page),
-        )
-            .into_response();
-    }
-    render_login(&state, jar, locale, None, "", false)
-}
-
-/// `POST /login`: check the password, start a new session, go on with the authorization
-/// request that came in the hidden `request` field.
-pub async fn login_post(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    ip: ClientIp,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Ok(form) = form_pairs(&headers, &body) else {
-        return state.pages.error(
-            StatusCode::BAD_REQUEST,
-            locale(&headers, None),
-            "err_bad_request",
-            None,
-        );
-    };
-    let request_pairs = param(&form, "request").map(|r| parse_pairs(r.as_bytes()));
-    let locale = locale(
-        &headers,
-        request_pairs
-            .as_deref()
-            .and_then(|p| param(p, "ui_locales")),
-    );
-    if !csrf_ok(&state, &jar, &headers, param(&form, "csrf")) {
-        return state
-            .pages
-            .error(StatusCode::FORBIDDEN, locale, "err_csrf", None);
-    }
-    let req = match &request_pairs {
-        Some(pairs) => match parse(&state.core, pairs).await {
-            Ok(r) => Some(r),
-            Err(e) => return auth_error(&state, locale, e, true),
-        },
-        None => None,
-    };
-    let username = param(&form, "username").unwrap_or("");
-    let password = param(&form, "password").unwrap_or("").to_owned();
-    let now = state.core.now();
-    let store = state.core.ephemeral.as_ref();
-    match throttle::blocked(store, username, ip.0, now).await {
-        Ok(None) => {}
-        Ok(Some(wait)) => {
-            state.core.audit.record(
-                AuditEvent::new(now, AuditKind::LoginThrottled)
-                    .ip(ip.string())
-                    .detail(json!({"retry_after": wait})),
-            );
-            let mut res =
-                state
-                    .pages
-                    .error(StatusCode::TOO_MANY_REQUESTS, locale, "err_throttled", None);
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return res;
-        }
-        Err(e) => return internal(&state, locale, e),
-    }
-    let user = match check_password(&state.core.db, &state.core.hasher, username, password).await {
-        Ok(u) => u,
-        Err(LoginError::Hash(HashError::Busy)) => {
-            return state
-                .pages
-                .error(StatusCode::SERVICE_UNAVAILABLE, locale, "err_busy", None);
-        }
-        Err(e) => return internal(&state, locale, e),
-    };
-    let Some(user) = user else {
-        if let Err(e) = throttle::failed(store, username, ip.0, now).await {
-            return internal(&state, locale, e);
-        }
-        state.core.audit.record(
-            AuditEvent::new(now, AuditKind::LoginFailure)
-                .ip(ip.string())
-                .detail(json!({"reason": "bad_credentials"})),
-        );
-        let username = if username.len() > 256 { "" } else { username };
-        return render_login(&state, jar, locale, req.as_ref(), username, true);
-    };
-    if let Err(e) = throttle::succeeded(store, username, now).await {
-        return internal(&state, locale, e);
-    }
-    // A new session id at every sign-in (OWASP ASVS 7.2.4): the old one ends.
-    let name = session_cookie_name(&state);
-    if let Some(old) = jar
-        .get(name)
-        .and_then(|c| c.value().split_once('.').map(|(sid, _)| sid.to_owned()))
-        && let Err(e) = session::end(state.core.ephemeral.as_ref(), &old).await
-    {
-        return internal(&state, locale, e);
-    }
-    let (cookie_value, session) = match session::create(
-        state.core.ephemeral.as_ref(),
-        state.core.policy.session,
-        &user.id,
-        credential_stamp(&user),
-        vec!["pwd".into()],
-        now,
-    )
-    .await
-    {
-        Ok(s) => s,
-        Err(e) => return internal(&state, locale, e),
-    };
-    state.core.audit.record(
-        AuditEvent::new(now, AuditKind::LoginSuccess)
-            .user(&user.id)
-            .ip(ip.string())
-            .detail(json!({"amr": ["pwd"]})),
-    );
-    let jar = jar.add(cookie(&state, name, cookie_value));
-    match req {
-        Some(req) => proceed(&state, jar, locale, &req, session, true).await,
-        None => (
-            jar,
-            see_other(&format!("{}/login", state.core.urls.base_path)),
-        )
-            .into_response(),
-    }
-}
-
-/// `POST /consent`: approve or deny; an approval is remembered per user, client and scopes.
-pub async fn consent_post(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Ok(form) = form_pairs(&headers, &body) else {
-        return state.pages.error(
-            StatusCode::BAD_REQUEST,
-            locale(&headers, None),
-            "err_bad_request",
-            None,
-        );
-    };
-    let pairs = parse_pairs(param(&form, "request").unwrap_or("").as_bytes());
-    let locale = locale(&headers, param(&pairs, "ui_locales"));
-    if !csrf_ok(&state, &jar, &headers, param(&form, "csrf")) {
-        return state
-            .pages
-            .error(StatusCode::FORBIDDEN, locale, "err_csrf", None);
-    }
-    let req = match parse(&state.core, &pairs).await {
-        Ok(r) => r,
-        Err(e) => return auth_error(&state, locale, e, true),
-    };
-    let session = match current_session(&state, &jar).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    // The consent form follows a fresh sign-in, so prompt=login and max_age are not asked
-    // again; but it must be the same person the request is about.
-    let Some(session) = session.filter(|s| req.hint_sub.as_ref().is_none_or(|h| h == &s.user_id))
-    else {
-        return render_login(&state, jar, locale, Some(&req), "", false);
-    };
-    match param(&form, "decision") {
-        Some("approve") => {}
-        Some("deny") => {
-            return redirect_error(
-                &state,
-                locale,
-                &req.callback,
-                "access_denied",
-                "the user denied the request",
-                true,
-            );
-        }
-        _ => {
-            return state
-                .pages
-                .error(StatusCode::BAD_REQUEST, locale, "err_bad_request", None);
-        }
-    }
-    let now = state.core.now();
-    let mut consented = match state
-        .core
-        .db
-        .consent_get(&session.user_id, &req.client.client_id)
-        .await
-    {
-        Ok(c) => c.unwrap_or_default(),
-        Err(e) => return internal(&state, locale, e),
-    };
-    for s in &req.scopes {
-        if !consented.contains(s) {
-            consented.push(s.clone());
-        }
-    }
-    if let Err(e) = state
-        .core
-        .db
-        .consent_put(&session.user_id, &req.client.client_id, &consented, now)
-        .await
-    {
-        return internal(&state, locale, e);
-    }
-    state.core.audit.record(
-        AuditEvent::new(now, AuditKind::ConsentGranted)
-            .user(&session.user_id)
-            .client(&req.client.client_id)
-            .detail(json!({"scope": scope::join(&req.scopes)})),
-    );
-    let scopes = scopes_to_grant(&req, &consented);
-    issue(&state, jar, locale, &req, &session, &scopes, true).await
 }

@@ -1,216 +1,156 @@
-//! RP-Initiated Logout 1.0.
+//! RP-Initiated Logout 1.0: the end-session endpoint, its confirmation form, and the
+//! signed-out page. What ends and where the person goes is `service::logout`'s decision.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
-use serde_json::json;
 
-use crate::domain::audit::{AuditEvent, AuditKind};
-use crate::http::error::internal_page as internal;
+use crate::http::error::{OrPage, PageError};
+use crate::http::extract::{CsrfForm, PageLocale, SessionCookie};
+use crate::http::i18n::Locale;
 use crate::http::state::AppState;
 use crate::http::{
-    csrf_ok, csrf_token, form_pairs, locale, param, parse_pairs, removal_cookie, see_other,
+    csrf_token, form_pairs, locale, param, parse_pairs, removal_cookie, see_other,
     session_cookie_name,
 };
-use crate::service::authorize::verify_id_token_hint;
-use crate::service::session;
-use crate::service::tokens::mark_grants_revoked;
+use crate::service::logout::{self, Logout, LogoutRequest, ReturnTo};
 
 pub async fn end_session_get(
     State(state): State<AppState>,
     jar: CookieJar,
+    cookie: SessionCookie,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, PageError> {
     let pairs = parse_pairs(query.unwrap_or_default().as_bytes());
-    end_session(state, jar, &headers, pairs, false).await
+    end_session(state, jar, cookie, &headers, pairs, false).await
 }
 
 pub async fn end_session_post(
     State(state): State<AppState>,
     jar: CookieJar,
+    cookie: SessionCookie,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    match form_pairs(&headers, &body) {
-        Ok(pairs) => end_session(state, jar, &headers, pairs, true).await,
-        Err(_) => state.pages.error(
-            StatusCode::BAD_REQUEST,
-            locale(&headers, None),
-            "err_bad_request",
-            None,
-        ),
-    }
-}
-
-/// Ends an SSO session on every node and revokes its session-bound grants (and their access
-/// tokens); offline grants survive.
-async fn end_sso(state: &AppState, sid: &str) -> Result<(), String> {
-    session::end(state.core.ephemeral.as_ref(), sid)
-        .await
-        .map_err(|e| e.to_string())?;
-    let now = state.core.now();
-    let revoked = state
-        .core
-        .db
-        .grants_revoke_for_session(sid, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    if !revoked.is_empty() {
-        mark_grants_revoked(&state.core, &revoked, state.core.policy.access_token_ttl)
-            .await
-            .map_err(|e| e.description.into_owned())?;
-    }
-    Ok(())
-}
-
-fn cookie_sid(state: &AppState, jar: &CookieJar) -> Option<String> {
-    jar.get(session_cookie_name(state))
-        .and_then(|c| c.value().split_once('.').map(|(sid, _)| sid.to_owned()))
+) -> Result<Response, PageError> {
+    let pairs =
+        form_pairs(&headers, &body).map_err(|_| PageError::bad_request(locale(&headers, None)))?;
+    end_session(state, jar, cookie, &headers, pairs, true).await
 }
 
 #[derive(Serialize)]
 struct Confirm<'a> {
     csrf: &'a str,
     bad_uri: bool,
+    client_id: Option<&'a str>,
+    post_logout_redirect_uri: Option<&'a str>,
+    state: Option<&'a str>,
+    ui_locales: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LoggedOut {
+    bad_uri: bool,
 }
 
 async fn end_session(
     state: AppState,
     jar: CookieJar,
+    cookie: SessionCookie,
     headers: &HeaderMap,
     pairs: Vec<(String, String)>,
     via_post: bool,
-) -> Response {
-    let locale = locale(headers, param(&pairs, "ui_locales"));
-    let client_id = param(&pairs, "client_id");
-    let redirect = param(&pairs, "post_logout_redirect_uri").filter(|s| !s.is_empty());
-    // The hint must be ours (signature, iss) and, with client_id, addressed to that client.
-    let hint = param(&pairs, "id_token_hint")
-        .and_then(|h| verify_id_token_hint(&state.core, h))
-        .filter(|h| client_id.is_none_or(|c| h.audience_contains(c)));
-    let Some(hint) = hint else {
-        let (jar, csrf) = csrf_token(&state, jar);
-        let page = Confirm {
-            csrf: &csrf,
-            bad_uri: redirect.is_some(),
-        };
-        return (jar, state.pages.render(locale, "oidc/logout.html", &page)).into_response();
+) -> Result<Response, PageError> {
+    let ui_locales = param(&pairs, "ui_locales");
+    let locale = locale(headers, ui_locales);
+    let req = LogoutRequest {
+        id_token_hint: param(&pairs, "id_token_hint"),
+        client_id: param(&pairs, "client_id").filter(|s| !s.is_empty()),
+        post_logout_redirect_uri: param(&pairs, "post_logout_redirect_uri")
+            .filter(|s| !s.is_empty()),
+        state: param(&pairs, "state"),
+        cookie: cookie.value(),
     };
-    let client_of_hint = client_id.map(str::to_owned).or_else(|| match &hint.aud {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_owned),
-        _ => None,
-    });
-    let client = match &client_of_hint {
-        Some(id) => state
-            .core
-            .clients
-            .get(&state.core.db, id)
-            .await
-            .ok()
-            .flatten(),
-        None => None,
-    };
-
-    // The session the hint names ends even without its cookie: SameSite cookies are often
-    // absent on cross-site posts.
-    if let Some(sid) = &hint.sid
-        && let Err(e) = end_sso(&state, sid).await
-    {
-        return internal(&state, locale, e);
-    }
-    let mut jar = jar;
-    if let Some(sid) = cookie_sid(&state, &jar) {
-        if let Err(e) = end_sso(&state, &sid).await {
-            return internal(&state, locale, e);
-        }
-        jar = jar.add(removal_cookie(&state, session_cookie_name(&state)));
-    }
-    state.core.audit.record(
-        AuditEvent::new(state.core.now(), AuditKind::Logout)
-            .user(&hint.sub)
-            .detail(json!({"client_id": client_of_hint})),
-    );
-    match (redirect, client) {
-        (Some(uri), Some(c)) if c.post_logout_uri_registered(uri) => {
-            let location = match param(&pairs, "state") {
-                Some(s) => {
-                    let sep = if uri.contains('?') { '&' } else { '?' };
-                    let q = form_urlencoded::Serializer::new(String::new())
-                        .append_pair("state", s)
-                        .finish();
-                    format!("{uri}{sep}{q}")
-                }
-                None => uri.to_owned(),
+    let core = &state.core;
+    match logout::request(core, req, core.now()).await.page(locale)? {
+        Logout::Confirm { return_to, bad_uri } => {
+            let (jar, csrf) = csrf_token(&state, jar);
+            let page = Confirm {
+                csrf: &csrf,
+                bad_uri,
+                client_id: return_to.as_ref().map(|r| r.client_id.as_str()),
+                post_logout_redirect_uri: return_to.as_ref().map(|r| r.uri.as_str()),
+                state: return_to.as_ref().and_then(|r| r.state.as_deref()),
+                ui_locales,
             };
-            let res = if via_post {
-                see_other(&location)
+            Ok((jar, state.pages.render(locale, "oidc/logout.html", &page)).into_response())
+        }
+        Logout::Done {
+            return_to,
+            browser_ended,
+            bad_uri,
+        } => {
+            let jar = if browser_ended {
+                jar.add(removal_cookie(&state, session_cookie_name(&state)))
             } else {
-                Redirect::to(&location).into_response()
+                jar
             };
-            (jar, res).into_response()
-        }
-        (redirect, _) => {
-            #[derive(Serialize)]
-            struct LoggedOut {
-                bad_uri: bool,
-            }
-            let page = LoggedOut {
-                bad_uri: redirect.is_some(),
-            };
-            (
+            Ok((
                 jar,
-                state.pages.render(locale, "oidc/logged_out.html", &page),
+                signed_out(&state, locale, return_to, bad_uri, via_post),
             )
-                .into_response()
+                .into_response())
         }
     }
 }
 
-/// The confirmation form of a logout that came without a valid hint.
+/// The confirmation form: ends the browser's session, then returns to the client if the
+/// request named a registered address.
 pub async fn logout_confirm_post(
     State(state): State<AppState>,
     jar: CookieJar,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let locale = locale(&headers, None);
-    let Ok(form) = form_pairs(&headers, &body) else {
-        return state
-            .pages
-            .error(StatusCode::BAD_REQUEST, locale, "err_bad_request", None);
-    };
-    if !csrf_ok(&state, &jar, &headers, param(&form, "csrf")) {
-        return state
-            .pages
-            .error(StatusCode::FORBIDDEN, locale, "err_csrf", None);
-    }
-    let mut jar = jar;
-    if let Some(sid) = cookie_sid(&state, &jar) {
-        if let Err(e) = end_sso(&state, &sid).await {
-            return internal(&state, locale, e);
-        }
-        jar = jar.add(removal_cookie(&state, session_cookie_name(&state)));
-        state
-            .core
-            .audit
-            .record(AuditEvent::new(state.core.now(), AuditKind::Logout));
-    }
-    #[derive(Serialize)]
-    struct LoggedOut {
-        bad_uri: bool,
-    }
-    (
-        jar,
-        state.pages.render(
-            locale,
-            "oidc/logged_out.html",
-            &LoggedOut { bad_uri: false },
-        ),
+    cookie: SessionCookie,
+    PageLocale(fallback): PageLocale,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, PageError> {
+    let locale = form
+        .get("ui_locales")
+        .map_or(fallback, |u| Locale::negotiate(Some(u), None));
+    let core = &state.core;
+    let return_to = logout::confirm(
+        core,
+        cookie.sid(),
+        form.get("client_id").filter(|s| !s.is_empty()),
+        form.get("post_logout_redirect_uri")
+            .filter(|s| !s.is_empty()),
+        form.get("state"),
+        core.now(),
     )
-        .into_response()
+    .await
+    .page(locale)?;
+    let jar = match cookie.sid() {
+        Some(_) => jar.add(removal_cookie(&state, session_cookie_name(&state))),
+        None => jar,
+    };
+    Ok((jar, signed_out(&state, locale, return_to, false, true)).into_response())
+}
+
+/// Back to the client (302 after a GET, 303 after a POST), or the signed-out page.
+fn signed_out(
+    state: &AppState,
+    locale: Locale,
+    return_to: Option<ReturnTo>,
+    bad_uri: bool,
+    via_post: bool,
+) -> Response {
+    match return_to {
+        Some(r) if via_post => see_other(&r.location()),
+        Some(r) => Redirect::to(&r.location()).into_response(),
+        None => state
+            .pages
+            .render(locale, "oidc/logged_out.html", &LoggedOut { bad_uri }),
+    }
 }

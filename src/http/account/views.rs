@@ -1,0 +1,126 @@
+//! The sign-in pages, rendered for whichever area needs them: a protocol that needs a sign-in
+//! or a consent renders these, and only these, of the account area.
+
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde::Serialize;
+
+use crate::domain::scope::OIDC_SCOPES;
+use crate::http::csrf_token;
+use crate::http::i18n::Locale;
+use crate::http::state::AppState;
+
+/// The password step's page.
+#[derive(Serialize)]
+pub struct LoginView<'a> {
+    /// The flow: a sealed first step, or a stored flow's id.
+    pub flow: &'a str,
+    pub client_name: Option<&'a str>,
+    /// The identifier to show again (a failed attempt, a `login_hint`).
+    pub username: &'a str,
+    /// A strings-table key: why the form is shown again.
+    pub notice: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct WithCsrf<'a, T: Serialize> {
+    csrf: &'a str,
+    #[serde(flatten)]
+    page: T,
+}
+
+pub fn login_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    view: LoginView<'_>,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    // An identifier too long to be one is not echoed back.
+    let view = LoginView {
+        username: if view.username.len() > 256 {
+            ""
+        } else {
+            view.username
+        },
+        ..view
+    };
+    let page = WithCsrf {
+        csrf: &csrf,
+        page: view,
+    };
+    (jar, state.pages.render(locale, "account/login.html", &page)).into_response()
+}
+
+/// The consent page of an OpenID Connect request.
+pub struct ConsentView<'a> {
+    /// The request, urlencoded, carried on by the form.
+    pub request: &'a str,
+    /// Binds the answer to this session, this request and this time.
+    pub binding: &'a str,
+    pub client_name: &'a str,
+    pub scopes: &'a [String],
+}
+
+pub fn consent_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    view: ConsentView<'_>,
+) -> Response {
+    #[derive(Serialize)]
+    struct ScopeLine<'a> {
+        name: &'a str,
+        key: String,
+        known: bool,
+    }
+    #[derive(Serialize)]
+    struct ConsentPage<'a> {
+        request: &'a str,
+        binding: &'a str,
+        client_name: &'a str,
+        scopes: Vec<ScopeLine<'a>>,
+    }
+    let (jar, csrf) = csrf_token(state, jar);
+    let scopes = view
+        .scopes
+        .iter()
+        .map(|s| ScopeLine {
+            name: s,
+            key: format!("scope_{s}"),
+            known: OIDC_SCOPES.contains(&s.as_str()),
+        })
+        .collect();
+    let page = WithCsrf {
+        csrf: &csrf,
+        page: ConsentPage {
+            request: view.request,
+            binding: view.binding,
+            client_name: view.client_name,
+            scopes,
+        },
+    };
+    (
+        jar,
+        state.pages.render(locale, "account/consent.html", &page),
+    )
+        .into_response()
+}
+
+/// Who is signed in, with a sign-out button.
+pub fn signed_in_page(state: &AppState, jar: CookieJar, locale: Locale, login: &str) -> Response {
+    #[derive(Serialize)]
+    struct SignedIn<'a> {
+        login: &'a str,
+    }
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = WithCsrf {
+        csrf: &csrf,
+        page: SignedIn { login },
+    };
+    (
+        jar,
+        state.pages.render(locale, "account/signed_in.html", &page),
+    )
+        .into_response()
+}

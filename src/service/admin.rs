@@ -1,0 +1,149 @@
+//! Administration: what `guichet user …` and `guichet client …` do, and what an admin console
+//! will do. One rule each for ending a user's sessions and grants, and a client's. Each action
+//! writes its audit row at once (they are rare, and must not be lost).
+
+use crate::crypto::token::{digest, random_token};
+use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::domain::client::Client;
+use crate::domain::user::{User, normalize_identifier};
+use crate::ephemeral::Ephemeral;
+use crate::service::core::Policy;
+use crate::service::error::Error;
+use crate::service::tokens::mark_revoked_in;
+use crate::store::Db;
+
+/// What an administrative action needs: the database, the short-lived store shared with the
+/// servers (Redis; with the in-process store, a local one whose markers reach no server), and
+/// the token policy.
+pub struct Admin<'a> {
+    pub db: &'a Db,
+    pub ephemeral: &'a dyn Ephemeral,
+    pub policy: &'a Policy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Service(#[from] Error),
+}
+
+impl From<crate::store::StoreError> for AdminError {
+    fn from(e: crate::store::StoreError) -> AdminError {
+        AdminError::Service(e.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, AdminError>;
+
+impl Admin<'_> {
+    /// The user any of whose identifiers is `login`.
+    pub async fn find_user(&self, login: &str) -> Result<User> {
+        self.db
+            .user_by_identifier(&normalize_identifier(login))
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("no user has the identifier {login:?}")))
+    }
+
+    /// Revokes every grant of a user, with markers for their access tokens. SSO sessions end
+    /// through the credential stamp, which the caller's change has just altered.
+    async fn end_user_grants(&self, user_id: &str, now: i64) -> Result<usize> {
+        let revoked = self.db.grants_revoke_for_user(user_id, now).await?;
+        mark_revoked_in(self.db, self.ephemeral, self.policy, &revoked, now).await?;
+        Ok(revoked.len())
+    }
+
+    /// Sets a new password (already hashed); the user's SSO sessions and grants end. Returns
+    /// how many grants were revoked.
+    pub async fn set_password(&self, user: &User, hash: &str, now: i64) -> Result<usize> {
+        self.db.user_set_password(&user.id, hash, now).await?;
+        let revoked = self.end_user_grants(&user.id, now).await?;
+        self.audit(AuditEvent::new(now, AuditKind::UserPasswordChanged).user(&user.id))
+            .await?;
+        Ok(revoked)
+    }
+
+    /// Disables a user (their sessions and grants end, for good: enabling brings none back)
+    /// or enables them again. Returns how many grants were revoked.
+    pub async fn set_user_disabled(&self, user: &User, disabled: bool, now: i64) -> Result<usize> {
+        self.db.user_set_disabled(&user.id, disabled, now).await?;
+        let revoked = if disabled {
+            self.end_user_grants(&user.id, now).await?
+        } else {
+            0
+        };
+        let kind = if disabled {
+            AuditKind::UserDisabled
+        } else {
+            AuditKind::UserEnabled
+        };
+        self.audit(AuditEvent::new(now, kind).user(&user.id))
+            .await?;
+        Ok(revoked)
+    }
+
+    /// A new secret for a confidential client (returned once, stored as a digest).
+    pub async fn rotate_client_secret(&self, client_id: &str, now: i64) -> Result<String> {
+        let client = self.client(client_id).await?;
+        if client.public {
+            return Err(AdminError::Invalid(format!(
+                "{client_id:?} is a public client: it has no secret"
+            )));
+        }
+        let secret = random_token();
+        self.db
+            .client_set_secret(&client.client_id, &digest(&secret), now)
+            .await?;
+        self.audit(AuditEvent::new(now, AuditKind::ClientSecretRotated).client(client_id))
+            .await?;
+        Ok(secret)
+    }
+
+    /// Disables a client (its grants are revoked and its access tokens refused while it is
+    /// disabled; every node knows within the client cache's 10 s) or enables it again (its
+    /// revoked grants stay revoked). Returns how many grants were revoked.
+    pub async fn set_client_disabled(
+        &self,
+        client_id: &str,
+        disabled: bool,
+        now: i64,
+    ) -> Result<usize> {
+        if !self
+            .db
+            .client_set_disabled(client_id, disabled, now)
+            .await?
+        {
+            return Err(AdminError::NotFound(format!("no client {client_id:?}")));
+        }
+        let revoked = if disabled {
+            let revoked = self.db.grants_revoke_for_client(client_id, now).await?;
+            mark_revoked_in(self.db, self.ephemeral, self.policy, &revoked, now).await?;
+            revoked.len()
+        } else {
+            0
+        };
+        let kind = if disabled {
+            AuditKind::ClientDisabled
+        } else {
+            AuditKind::ClientEnabled
+        };
+        self.audit(AuditEvent::new(now, kind).client(client_id))
+            .await?;
+        Ok(revoked)
+    }
+
+    async fn client(&self, client_id: &str) -> Result<Client> {
+        self.db
+            .client_by_id(client_id)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(format!("no client {client_id:?}")))
+    }
+
+    async fn audit(&self, event: AuditEvent) -> Result<()> {
+        self.db.audit_insert(&[event]).await?;
+        Ok(())
+    }
+}
