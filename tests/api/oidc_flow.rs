@@ -173,6 +173,8 @@ async fn discovery_and_jwks_are_public_json_with_every_endpoint() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    // Caches may keep discovery and the JWKS a few minutes, never a token response.
+    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
     assert!(
         res.headers()["content-type"]
             .to_str()
@@ -206,12 +208,9 @@ async fn discovery_and_jwks_are_public_json_with_every_endpoint() {
             .contains(&"RS256".into())
     );
 
-    let jwks: serde_json::Value = reqwest::get(app.url("/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res = reqwest::get(app.url("/jwks")).await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+    let jwks: serde_json::Value = res.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
     for k in keys {

@@ -1,5 +1,9 @@
 //! OpenID Connect Discovery 1.0 and the JWKS: pre-serialised bytes, sent with
-//! `Access-Control-Allow-Origin: *`.
+//! `Access-Control-Allow-Origin: *` and `Cache-Control: public, max-age=300`.
+//!
+//! Caches may keep them five minutes: less than a key's life in the JWKS before it is retired
+//! (at least the longest token lifetime), and short enough that a relying party that does not
+//! refetch on an unknown `kid` sees a rotated key within minutes.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -7,6 +11,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::state::AppState;
+
+/// Five minutes (see above).
+pub const CACHE_CONTROL: &str = "public, max-age=300";
 
 fn json_bytes(body: impl IntoResponse) -> Response {
     (
@@ -18,6 +25,10 @@ fn json_bytes(body: impl IntoResponse) -> Response {
             (
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 HeaderValue::from_static("*"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CACHE_CONTROL),
             ),
         ],
         body,
