@@ -12,10 +12,10 @@ use axum::body::Bytes;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
+use crate::domain::clock::Clock;
 use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
 use crate::http;
 use crate::http::pages::Pages;

@@ -10,11 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::app::{Application, open_db, open_store, policy};
-use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
 use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::domain::clock::Clock;
 use crate::domain::user::{NewUser, validate_identifier};
 use crate::ephemeral::DynEphemeral;
 use crate::service::admin::Admin;

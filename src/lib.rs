@@ -5,7 +5,6 @@
 
 pub mod app;
 pub mod cli;
-pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
@@ -14,3 +13,6 @@ pub mod http;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+
+/// The injected clock, a plain type of `domain`.
+pub use domain::clock;

@@ -22,58 +22,21 @@ use arc_swap::ArcSwap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::write::EncoderStringWriter;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use folder::{
     Fingerprint, Loaded, Scan, create_dir, lock, unix_now, write_new_hmac, write_new_key,
 };
 use material::{InHeader, Jwk, Key, OutHeader, Signer};
 
-/// A JWS signing algorithm guichet can sign with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Alg {
-    RS256,
-    ES256,
-    EdDSA,
-}
+pub use crate::domain::alg::Alg;
 
-impl Alg {
-    /// Every algorithm, in discovery order.
-    const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Alg::RS256 => "RS256",
-            Alg::ES256 => "ES256",
-            Alg::EdDSA => "EdDSA",
-        }
-    }
-
-    /// Parses the exact JOSE name (`RS256`, `ES256`, `EdDSA`).
-    pub fn parse(s: &str) -> Option<Alg> {
-        Alg::ALL.into_iter().find(|a| a.as_str() == s)
-    }
-
-    pub fn jwt_alg(self) -> jsonwebtoken::Algorithm {
-        match self {
-            Alg::RS256 => jsonwebtoken::Algorithm::RS256,
-            Alg::ES256 => jsonwebtoken::Algorithm::ES256,
-            Alg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Alg::RS256 => 0,
-            Alg::ES256 => 1,
-            Alg::EdDSA => 2,
-        }
-    }
-}
-
-impl fmt::Display for Alg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+/// The `jsonwebtoken` name of an algorithm (the tests verify with that crate).
+pub fn jwt_alg(alg: Alg) -> jsonwebtoken::Algorithm {
+    match alg {
+        Alg::RS256 => jsonwebtoken::Algorithm::RS256,
+        Alg::ES256 => jsonwebtoken::Algorithm::ES256,
+        Alg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
     }
 }
 

@@ -1,7 +1,9 @@
 //! Plain types and rules: no axum, no sqlx.
 
+pub mod alg;
 pub mod audit;
 pub mod client;
+pub mod clock;
 pub mod grant;
 pub mod scope;
 pub mod user;

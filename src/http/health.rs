@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::http::state::AppState;
+use crate::service::health;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,13 +20,11 @@ async fn health_get() -> impl IntoResponse {
 }
 
 async fn ready_get(State(state): State<AppState>) -> impl IntoResponse {
-    let db = state.core.db.ping().await;
-    let store = state.core.ephemeral.ping().await;
-    match (db, store) {
-        (Ok(()), Ok(())) => (StatusCode::OK, "ready".to_owned()),
-        (db, store) => {
-            tracing::warn!(db = ?db.err(), store = ?store.err(), "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "not ready".to_owned())
+    match health::ready(&state.core).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready")
         }
     }
 }

@@ -26,8 +26,8 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::crypto::token::{ct_eq, hmac, random_token};
 use crate::http::state::AppState;
+use crate::service::csrf;
 use i18n::Locale;
 
 pub fn router(state: AppState) -> Router {
@@ -242,18 +242,12 @@ pub fn removal_cookie(state: &AppState, name: &'static str) -> Cookie<'static> {
     c
 }
 
-/// The CSRF token for a page's forms: a signed double-submit cookie. The cookie holds a
-/// random value, the form the HMAC of it under the keys folder's secret.
+/// The CSRF token for a page's forms (`service::csrf`): the cookie is set (or kept), the
+/// token goes in the form.
 pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
     let name = csrf_cookie_name(state);
-    let value = match jar.get(name) {
-        Some(c) if c.value().len() == 43 => c.value().to_owned(),
-        _ => random_token(),
-    };
-    let token = hmac(
-        state.core.keys.current().hmac_secret(),
-        &[b"csrf", value.as_bytes()],
-    );
+    let value = csrf::cookie_value(jar.get(name).map(|c| c.value()));
+    let token = csrf::token(&state.core, &value);
     (jar.add(cookie(state, name, value)), token)
 }
 
@@ -266,24 +260,17 @@ pub fn csrf_ok(
     token: Option<&str>,
 ) -> bool {
     if let Some(origin) = headers.get(header::ORIGIN) {
-        let ours = url::Url::parse(&state.core.urls.issuer)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
         // Browsers send `Origin: null` for posts from pages with `Referrer-Policy: no-referrer`
         // (Fetch, "serializing a request origin"): then the token alone decides.
         let origin = origin.to_str().unwrap_or("");
-        if origin != "null" && origin != ours {
+        if origin != "null" && origin != state.core.urls.origin {
             return false;
         }
     }
-    let (Some(cookie), Some(token)) = (jar.get(csrf_cookie_name(state)), token) else {
-        return false;
-    };
-    let expected = hmac(
-        state.core.keys.current().hmac_secret(),
-        &[b"csrf", cookie.value().as_bytes()],
-    );
-    ct_eq(&expected, token)
+    match (jar.get(csrf_cookie_name(state)), token) {
+        (Some(cookie), Some(token)) => csrf::verify(&state.core, cookie.value(), token),
+        _ => false,
+    }
 }
 
 /// 303 See Other: after a POST, the browser follows with a GET (RFC 9700 §4.12: never 307).

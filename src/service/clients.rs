@@ -242,3 +242,11 @@ pub async fn authenticate(
         Err(OAuthError::invalid_client())
     }
 }
+
+/// Whether `origin` is the origin of a redirect URI of any enabled client (CORS preflights).
+pub async fn origin_known(
+    core: &crate::service::core::Core,
+    origin: &str,
+) -> Result<bool, StoreError> {
+    core.clients.origin_known(&core.db, origin).await
+}

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::clock::Clock;
 use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
 use crate::domain::client::Client;
+use crate::domain::clock::Clock;
 use crate::ephemeral::DynEphemeral;
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
@@ -79,6 +79,8 @@ pub struct Urls {
     pub introspect: String,
     pub end_session: String,
     pub login: String,
+    /// The issuer's origin (`scheme://host[:port]`), which browsers send as `Origin`.
+    pub origin: String,
 }
 
 impl Urls {
@@ -98,13 +100,9 @@ impl Urls {
             introspect: at("/introspect"),
             end_session: at("/logout"),
             login: at("/login"),
+            origin: url::Url::parse(issuer)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default(),
         }
-    }
-
-    /// The origin of the issuer (`scheme://host[:port]`), which browsers send as `Origin`.
-    pub fn origin(&self) -> String {
-        url::Url::parse(&self.issuer)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default()
     }
 }

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::{Db, Result, StoreError, conflict, json_list, to_json};
-use crate::crypto::keys::Alg;
+use crate::domain::alg::Alg;
 use crate::domain::client::Client;
 
 #[derive(FromRow)]

@@ -146,7 +146,7 @@ fn sign_verify_round_trip_each_alg_and_interop() {
             // a third-party library verifies it against the published JWKS
             let jwk = jwk_set.find(h["kid"].as_str().unwrap()).unwrap();
             let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
-            let mut validation = jsonwebtoken::Validation::new(alg.jwt_alg());
+            let mut validation = jsonwebtoken::Validation::new(super::jwt_alg(alg));
             validation.validate_aud = false;
             let data = jsonwebtoken::decode::<Value>(&token, &key, &validation).unwrap();
             assert_eq!(data.claims, claims());
@@ -448,7 +448,7 @@ fn alg_names() {
     for alg in Alg::ALL {
         assert_eq!(Alg::parse(alg.as_str()), Some(alg));
         assert_eq!(serde_json::to_value(alg).unwrap(), alg.as_str());
-        assert_eq!(format!("{:?}", alg.jwt_alg()), alg.as_str());
+        assert_eq!(format!("{:?}", super::jwt_alg(alg)), alg.as_str());
     }
     assert_eq!(Alg::parse("es256"), None);
     assert_eq!(Alg::parse("none"), None);

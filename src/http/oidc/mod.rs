@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 
 use crate::domain::client::Client;
 use crate::http::state::AppState;
+use crate::service::clients;
 use crate::service::oauth::{ErrorCode, OAuthError};
 
 pub fn router() -> Router<AppState> {
@@ -115,12 +116,7 @@ async fn preflight(
         return res;
     };
     let known = match origin.to_str() {
-        Ok(o) => state
-            .core
-            .clients
-            .origin_known(&state.core.db, o)
-            .await
-            .unwrap_or(false),
+        Ok(o) => clients::origin_known(&state.core, o).await.unwrap_or(false),
         Err(_) => false,
     };
     if known {
