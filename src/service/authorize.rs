@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::token::{ct_eq, digest, hmac, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
-use crate::domain::scope;
+use crate::domain::scope::Scopes;
 use crate::service::authn::{Continuation, Display, Flow, Requirements};
 use crate::service::core::Core;
 use crate::service::error::{Error, Result};
@@ -88,7 +88,7 @@ impl Pkce {
 pub struct AuthRequest {
     pub client: Arc<Client>,
     pub callback: Callback,
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     pub nonce: Option<String>,
     pub prompt: Prompt,
     pub max_age: Option<i64>,
@@ -302,22 +302,19 @@ async fn parse_callback(
 fn requested_scopes(
     client: &Client,
     param: Option<&str>,
-) -> std::result::Result<Vec<String>, &'static str> {
-    let requested = match param.map(scope::parse) {
-        None => Vec::new(),
+) -> std::result::Result<Scopes, &'static str> {
+    let requested = match param.map(Scopes::parse) {
+        None => Scopes::default(),
         Some(Ok(s)) => s,
         Some(Err(_)) => return Err("scope has characters RFC 6749 does not allow"),
     };
-    Ok(requested
-        .into_iter()
-        .filter(|s| {
-            if s == "offline_access" {
-                client.allows_grant(GRANT_REFRESH_TOKEN)
-            } else {
-                client.scopes.contains(s)
-            }
-        })
-        .collect())
+    Ok(requested.filter(|s| {
+        if s == "offline_access" {
+            client.allows_grant(GRANT_REFRESH_TOKEN)
+        } else {
+            client.scopes.iter().any(|c| c == s)
+        }
+    }))
 }
 
 /// The forms carry the request on; `prompt=login` is dropped from it, since the sign-in it
@@ -435,7 +432,7 @@ pub async fn decide(
     now: i64,
 ) -> Result<Decision> {
     let consented = if req.client.first_party {
-        req.scopes.clone()
+        req.scopes.as_slice().to_vec()
     } else {
         core.db
             .consent_get(&session.user_id, &req.client.client_id)
@@ -443,14 +440,9 @@ pub async fn decide(
             .unwrap_or_default()
     };
     // offline_access alone never forces the consent page: without consent it is dropped.
-    let needed: Vec<String> = req
-        .scopes
-        .iter()
-        .filter(|s| *s != "offline_access")
-        .cloned()
-        .collect();
+    let needed = req.scopes.filter(|s| s != "offline_access");
     let needs_consent =
-        !req.client.first_party && (req.prompt.consent || !scope::covered(&needed, &consented));
+        !req.client.first_party && (req.prompt.consent || !needed.covered_by(&consented));
     if needs_consent {
         if req.prompt.none {
             return Ok(Decision::Refuse(
@@ -538,9 +530,9 @@ pub async fn consent(
         .consent_get(&session.user_id, &req.client.client_id)
         .await?
         .unwrap_or_default();
-    for s in &req.scopes {
-        if !consented.contains(s) {
-            consented.push(s.clone());
+    for s in req.scopes.iter() {
+        if !consented.iter().any(|c| c == s) {
+            consented.push(s.to_owned());
         }
     }
     core.db
@@ -550,7 +542,7 @@ pub async fn consent(
         AuditEvent::new(now, AuditKind::ConsentGranted)
             .user(&session.user_id)
             .client(&req.client.client_id)
-            .detail(serde_json::json!({"scope": scope::join(&req.scopes)})),
+            .detail(serde_json::json!({"scope": req.scopes.to_string()})),
     );
     let scopes = scopes_to_grant(req, &consented);
     Ok(ConsentOutcome::Code(
@@ -587,7 +579,7 @@ async fn issue_code(
     core: &Core,
     req: &AuthRequest,
     session: &Session,
-    scopes: &[String],
+    scopes: &Scopes,
     now: i64,
 ) -> Result<String> {
     let ttl = core.policy.code_ttl(&req.client);
@@ -596,7 +588,7 @@ async fn issue_code(
         client_id: req.client.client_id.clone(),
         redirect_uri: req.callback.redirect_uri.clone(),
         user_id: session.user_id.clone(),
-        scope: scope::join(scopes),
+        scope: scopes.to_string(),
         nonce: req.nonce.clone(),
         code_challenge: req.pkce.as_ref().map(|p| p.challenge.clone()),
         auth_time: session.auth_time,
@@ -615,12 +607,10 @@ async fn issue_code(
 
 /// The scopes to grant given what the user consented to: `offline_access` is dropped unless
 /// consented (stored, given now, or first-party).
-pub fn scopes_to_grant(req: &AuthRequest, consented: &[String]) -> Vec<String> {
-    req.scopes
-        .iter()
-        .filter(|s| *s != "offline_access" || req.client.first_party || consented.contains(s))
-        .cloned()
-        .collect()
+pub fn scopes_to_grant(req: &AuthRequest, consented: &[String]) -> Scopes {
+    req.scopes.filter(|s| {
+        s != "offline_access" || req.client.first_party || consented.iter().any(|c| c == s)
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::crypto::token::digest;
 use crate::domain::client::Client;
-use crate::domain::scope;
+use crate::domain::scope::Scopes;
 use crate::service::core::Core;
 use crate::service::error::Error;
 use crate::service::tokens::{
@@ -184,7 +184,7 @@ pub async fn userinfo(core: &Core, token: &str, now: i64) -> Result<UserInfo, Be
         Some(u) if !u.disabled => u,
         _ => return Err(BearerError::Invalid),
     };
-    let scopes = scope::parse(&claims.scope).unwrap_or_default();
+    let scopes = Scopes::parse(&claims.scope).unwrap_or_default();
     let mut body = Map::new();
     body.insert("sub".into(), Value::String(user.id.clone()));
     user_claims(&user, &scopes, &mut body);

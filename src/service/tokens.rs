@@ -13,7 +13,7 @@ use crate::crypto::token::{ct_eq, digest, left_half_hash, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
 use crate::domain::grant::GrantType;
-use crate::domain::scope::{self, OIDC_SCOPES};
+use crate::domain::scope::{OIDC_SCOPES, Scopes};
 use crate::domain::user::User;
 use crate::ephemeral::Ephemeral;
 use crate::service::authorize::{CodeData, TOMBSTONE, code_key, valid_pkce_string};
@@ -180,13 +180,13 @@ fn mint_access(
 }
 
 /// The standard claims a scope releases (OpenID Connect Core §5.4).
-pub fn user_claims(user: &User, scopes: &[String], out: &mut Map<String, Value>) {
+pub fn user_claims(user: &User, scopes: &Scopes, out: &mut Map<String, Value>) {
     let mut put = |k: &str, v: &Option<String>| {
         if let Some(v) = v {
             out.insert(k.to_owned(), Value::String(v.clone()));
         }
     };
-    if scopes.iter().any(|s| s == "profile") {
+    if scopes.contains("profile") {
         let name = user
             .name
             .clone()
@@ -212,13 +212,13 @@ pub fn user_claims(user: &User, scopes: &[String], out: &mut Map<String, Value>)
         );
         out.insert("updated_at".into(), json!(user.updated_at));
     }
-    if scopes.iter().any(|s| s == "email")
+    if scopes.contains("email")
         && let Some(e) = &user.email
     {
         out.insert("email".into(), Value::String(e.clone()));
         out.insert("email_verified".into(), Value::Bool(user.email_verified));
     }
-    if scopes.iter().any(|s| s == "phone")
+    if scopes.contains("phone")
         && let Some(p) = &user.phone_number
     {
         out.insert("phone_number".into(), Value::String(p.clone()));
@@ -227,7 +227,7 @@ pub fn user_claims(user: &User, scopes: &[String], out: &mut Map<String, Value>)
             Value::Bool(user.phone_number_verified),
         );
     }
-    if scopes.iter().any(|s| s == "address")
+    if scopes.contains("address")
         && let Some(a) = &user.address
     {
         out.insert("address".into(), a.clone());
@@ -238,7 +238,7 @@ fn mint_id_token(
     core: &Core,
     client: &Client,
     p: &Subject<'_>,
-    scopes: &[String],
+    scopes: &Scopes,
     nonce: Option<&str>,
     access_token: &str,
     now: i64,
@@ -338,8 +338,8 @@ pub async fn exchange_code(
         .filter(|u| !u.disabled)
         .ok_or_else(|| OAuthError::invalid_grant("the user can no longer sign in"))?;
 
-    let scopes: Vec<String> = scope::parse(&data.scope).unwrap_or_default();
-    let offline = scope::contains(&scopes, "offline_access");
+    let scopes = stored_scopes(&data.scope)?;
+    let offline = scopes.contains("offline_access");
     let with_refresh = client.allows_grant(GRANT_REFRESH_TOKEN);
     let offline_ttl = client.offline_ttl.unwrap_or(core.policy.offline_ttl);
     let grant_expiry = if offline {
@@ -372,7 +372,7 @@ pub async fn exchange_code(
         .any_exists(&[revoked_grant_key(&data.grant_id).as_str()], now)
         .await?
     {
-        let _ = core.db.grant_revoke(&data.grant_id, now).await;
+        core.db.grant_revoke(&data.grant_id, now).await?;
         return Err(OAuthError::invalid_grant("the code was already used"));
     }
 
@@ -395,7 +395,7 @@ pub async fn exchange_code(
 /// What a person's token response carries besides its subject.
 struct Issue<'a> {
     grant_type: GrantType,
-    scopes: &'a [String],
+    scopes: &'a Scopes,
     nonce: Option<&'a str>,
     refresh_token: Option<String>,
 }
@@ -409,7 +409,7 @@ fn issue_person_tokens(
     issue: Issue<'_>,
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope_str = scope::join(issue.scopes);
+    let scope_str = issue.scopes.to_string();
     let (access_token, expires_in) = mint_access(
         core,
         client,
@@ -418,7 +418,7 @@ fn issue_person_tokens(
         Some(subject),
         now,
     )?;
-    let id_token = if scope::contains(issue.scopes, "openid") {
+    let id_token = if issue.scopes.contains("openid") {
         Some(mint_id_token(
             core,
             client,
@@ -483,6 +483,12 @@ pub fn grant_id_for_code(code: &str) -> String {
         .to_string()
 }
 
+/// Scopes as stored with a code or a grant: written by guichet, so a malformed value is
+/// corrupt data, not a client error.
+fn stored_scopes(s: &str) -> Result<Scopes, OAuthError> {
+    Scopes::parse(s).map_err(|e| OAuthError::internal(format!("stored scope: {e}")))
+}
+
 /// `grant_type=refresh_token`, with rotation (RFC 9700 §4.14.2).
 pub async fn refresh(
     core: &Core,
@@ -497,7 +503,9 @@ pub async fn refresh(
     }
     let token = token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let narrowed = match scope_param {
-        Some(s) => Some(scope::parse(s).map_err(|_| OAuthError::invalid_scope("malformed scope"))?),
+        Some(s) => {
+            Some(Scopes::parse(s).map_err(|_| OAuthError::invalid_scope("malformed scope"))?)
+        }
         None => None,
     };
     let now = core.now();
@@ -516,8 +524,8 @@ pub async fn refresh(
                     && g.expires_at > now
             })
         {
-            let granted: Vec<String> = scope::parse(&g.scope).unwrap_or_default();
-            if !scope::covered(n, &granted) {
+            let granted = stored_scopes(&g.scope)?;
+            if !n.covered_by(granted.as_slice()) {
                 return Err(OAuthError::invalid_scope(
                     "scope exceeds the original grant",
                 ));
@@ -559,9 +567,9 @@ pub async fn refresh(
             ));
         }
     };
-    let granted: Vec<String> = scope::parse(&grant.scope).unwrap_or_default();
+    let granted = stored_scopes(&grant.scope)?;
     let scopes = match narrowed {
-        Some(n) if !n.is_empty() && scope::covered(&n, &granted) => n,
+        Some(n) if !n.is_empty() && n.covered_by(granted.as_slice()) => n,
         _ => granted,
     };
     let subject = Subject {
@@ -601,13 +609,13 @@ pub fn client_credentials(
         None => api_scopes().cloned().collect::<Vec<_>>().join(" "),
         Some(s) => {
             let wanted =
-                scope::parse(s).map_err(|_| OAuthError::invalid_scope("malformed scope"))?;
+                Scopes::parse(s).map_err(|_| OAuthError::invalid_scope("malformed scope"))?;
             if !wanted.iter().all(|w| api_scopes().any(|a| a == w)) {
                 return Err(OAuthError::invalid_scope(
                     "a requested scope is not registered for this client",
                 ));
             }
-            scope::join(&wanted)
+            wanted.to_string()
         }
     };
     let now = core.now();

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
-use crate::domain::scope::OIDC_SCOPES;
+use crate::domain::scope::{OIDC_SCOPES, Scopes};
 use crate::http::csrf_token;
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
@@ -59,7 +59,7 @@ pub struct ConsentView<'a> {
     /// Binds the answer to this session, this request and this time.
     pub binding: &'a str,
     pub client_name: &'a str,
-    pub scopes: &'a [String],
+    pub scopes: &'a Scopes,
 }
 
 pub fn consent_page(
@@ -88,7 +88,7 @@ pub fn consent_page(
         .map(|s| ScopeLine {
             name: s,
             key: format!("scope_{s}"),
-            known: OIDC_SCOPES.contains(&s.as_str()),
+            known: OIDC_SCOPES.contains(&s),
         })
         .collect();
     let page = WithCsrf {
