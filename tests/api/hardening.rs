@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use guichet::crypto::keys::Alg;
-use guichet::ephemeral::MemoryStore;
+use guichet::ephemeral::{Ephemeral, MemoryStore};
 use guichet::service::authorize::code_key;
 use guichet::service::clients::{ClientSpec, RegisterError, register};
+use guichet::store::Db;
 
 use crate::helpers::*;
 use crate::token_helpers::*;
@@ -28,10 +29,7 @@ async fn unknown_codes_presented_to_the_token_endpoint_leave_nothing_in_the_stor
         let code = format!("made-up-code-{i}");
         assert_invalid_grant(redeem(&app, &c1, &code, None).await).await;
         let now = app.clock.now();
-        assert_eq!(
-            app.state.store.get(&code_key(&code), now).await.unwrap(),
-            None
-        );
+        assert_eq!(store.get(&code_key(&code), now).await.unwrap(), None);
     }
     assert_eq!(store.len(), held);
     // the store still has room for a real sign-in and its code
@@ -58,8 +56,13 @@ fn spec(id: &str, redirect_uri: &str) -> ClientSpec {
 
 #[tokio::test]
 async fn registration_refuses_redirect_uris_outside_rfc_8252_and_raw_characters() {
-    let app = spawn_app().await;
-    let now = app.clock.now();
+    // Through the service the CLI calls, on a database of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&fresh_database_url(dir.path()).await)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let now = 1_800_000_000;
     for (i, bad) in [
         "javascript:alert(1)",
         "myapp:/cb",
@@ -71,7 +74,7 @@ async fn registration_refuses_redirect_uris_outside_rfc_8252_and_raw_characters(
     .into_iter()
     .enumerate()
     {
-        let res = register(&app.state.db, spec(&format!("bad{i}"), bad), now).await;
+        let res = register(&db, spec(&format!("bad{i}"), bad), now).await;
         assert!(
             matches!(res, Err(RegisterError::Invalid(_))),
             "{bad:?} registered"
@@ -79,7 +82,7 @@ async fn registration_refuses_redirect_uris_outside_rfc_8252_and_raw_characters(
         // nor as a post-logout redirect URI
         let mut s = spec(&format!("bye{i}"), "https://rp.example/cb");
         s.post_logout_redirect_uris = vec![bad.into()];
-        let res = register(&app.state.db, s, now).await;
+        let res = register(&db, s, now).await;
         assert!(
             matches!(res, Err(RegisterError::Invalid(_))),
             "{bad:?} registered"
@@ -93,7 +96,7 @@ async fn registration_refuses_redirect_uris_outside_rfc_8252_and_raw_characters(
     .into_iter()
     .enumerate()
     {
-        let (client, _) = register(&app.state.db, spec(&format!("good{i}"), good), now)
+        let (client, _) = register(&db, spec(&format!("good{i}"), good), now)
             .await
             .unwrap_or_else(|e| panic!("{good:?} refused: {e}"));
         assert_eq!(client.redirect_uris, vec![good.to_owned()]);
