@@ -29,7 +29,7 @@ use crate::store::Db;
 
 /// Opens the durable database and applies pending migrations; returns what was applied.
 pub async fn open_db(settings: &Settings) -> anyhow::Result<(Db, Vec<String>)> {
-    let db = Db::connect(&settings.database_url)
+    let db = Db::connect(settings.database_url.expose())
         .await
         .with_context(|| "cannot open the database named by GUICHET_DATABASE_URL")?;
     let applied = db.migrate().await.context("migrations failed")?;
@@ -43,7 +43,7 @@ pub async fn open_store(
 ) -> anyhow::Result<(DynEphemeral, Option<JoinHandle<()>>)> {
     match &settings.redis_url {
         Some(url) => {
-            let store = RedisStore::connect(url, &settings.redis_prefix)
+            let store = RedisStore::connect(url.expose(), &settings.redis_prefix)
                 .await
                 .context("cannot reach the Redis server named by GUICHET_REDIS_URL")?;
             Ok((store, None))

@@ -1,6 +1,7 @@
 //! Layered settings: defaults < TOML file (`--config`/`GUICHET_CONFIG`) < `GUICHET_*`
 //! environment. Validated once at start-up; a bad setting stops start-up with one line naming it.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -16,8 +17,8 @@ use url::Url;
 pub struct Settings {
     pub issuer: String,
     pub listen: String,
-    pub database_url: String,
-    pub redis_url: Option<String>,
+    pub database_url: SecretUrl,
+    pub redis_url: Option<SecretUrl>,
     pub redis_prefix: String,
     pub keys_dir: PathBuf,
     pub outbox_dir: PathBuf,
@@ -37,6 +38,98 @@ pub struct Settings {
     pub memory_store_max_items: usize,
 }
 
+/// A connection URL that may carry a password (`postgres://user:password@host/db`,
+/// `redis://:password@host`). Loaded like a plain string; its `Debug` (so a logged or printed
+/// `Settings`) shows `***` in place of the password, and only the code that connects calls
+/// [`SecretUrl::expose`].
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    /// The URL itself, password included: for connecting, never for logging.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretUrl {
+    fn from(url: String) -> SecretUrl {
+        SecretUrl(url)
+    }
+}
+
+impl From<&str> for SecretUrl {
+    fn from(url: &str) -> SecretUrl {
+        SecretUrl(url.to_owned())
+    }
+}
+
+impl fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact_url(&self.0), f)
+    }
+}
+
+/// Query parameters that carry a password in the URLs sqlx (libpq's names) and redis accept.
+const PASSWORD_PARAMS: &[&str] = &[
+    "password",
+    "pass",
+    "passwd",
+    "sslpassword",
+    "sslkey_password",
+];
+
+/// `url` with the password of its user information and the values of password parameters
+/// replaced by `***`. Works on the text, not on a parse, so that a URL too broken to parse (a
+/// bad port, an unencoded `@`, `/` or `?` in the password) is still redacted; it may hide more
+/// than the password of such a URL, never less.
+fn redact_url(url: &str) -> String {
+    redact_userinfo(&redact_password_params(url))
+}
+
+/// Replaces the value of every `password=`-like parameter (after a `?` or an `&`, up to the
+/// next `&`).
+fn redact_password_params(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(i) = rest.find(['?', '&']) {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let end = rest.find('&').unwrap_or(rest.len());
+        if let Some((key, _)) = rest[..end].split_once('=')
+            && PASSWORD_PARAMS.iter().any(|p| key.eq_ignore_ascii_case(p))
+        {
+            out.push_str(key);
+            out.push_str("=***");
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Replaces the password of `scheme://user:password@host…`. The user information ends at the
+/// last `@` before the first `/`, `?` or `#` that follows its first `@` (so a password may hold
+/// an unencoded `@`, `/` or `?`); the password starts after its first `:`.
+fn redact_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some(first_at) = rest.find('@') else {
+        return url.to_owned();
+    };
+    let end = rest[first_at..]
+        .find(['/', '?', '#'])
+        .map_or(rest.len(), |k| first_at + k);
+    let at = rest[..end].rfind('@').unwrap_or(first_at);
+    let (userinfo, host_and_after) = rest.split_at(at);
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{host_and_after}"),
+        None => url.to_owned(),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -49,7 +142,7 @@ impl Default for Settings {
         Settings {
             issuer: "http://127.0.0.1:8080".into(),
             listen: "127.0.0.1:8080".into(),
-            database_url: "sqlite://guichet.db".into(),
+            database_url: SecretUrl::from("sqlite://guichet.db"),
             redis_url: None,
             redis_prefix: "guichet:".into(),
             keys_dir: "keys".into(),
@@ -157,9 +250,10 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_issuer(&self.issuer)?;
         self.listen_addr()?;
-        if !(self.database_url.starts_with("sqlite:")
-            || self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://"))
+        let database_url = self.database_url.expose();
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
         {
             return Err(ConfigError(
                 "GUICHET_DATABASE_URL must start with sqlite: or postgres://".into(),
@@ -167,7 +261,7 @@ impl Settings {
         }
         if let Some(url) = &self.redis_url {
             // TLS to Redis (rediss://) is not built in yet: terminate it with a local tunnel.
-            if !url.starts_with("redis://") {
+            if !url.expose().starts_with("redis://") {
                 return Err(ConfigError(
                     "GUICHET_REDIS_URL must start with redis://".into(),
                 ));
@@ -329,6 +423,93 @@ mod tests {
         ] {
             assert!(validate_issuer(good).is_ok(), "{good} refused");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_the_passwords_of_connection_urls() {
+        let settings = Settings {
+            database_url: "postgres://u:hunter2@h/db".into(),
+            redis_url: Some("redis://:hunter2@h".into()),
+            ..Settings::default()
+        };
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains(r#"database_url: "postgres://u:***@h/db""#),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(r#"redis_url: Some("redis://:***@h")"#),
+            "{shown}"
+        );
+        let pretty = format!("{settings:#?}");
+        assert!(!pretty.contains("hunter2"), "{pretty}");
+        // the code that connects still gets the real URL
+        assert_eq!(settings.database_url.expose(), "postgres://u:hunter2@h/db");
+    }
+
+    #[test]
+    fn redaction_covers_user_information_and_password_parameters_even_in_broken_urls() {
+        for (url, shown) in [
+            (
+                "postgres://u:hunter2@h:5432/db",
+                "postgres://u:***@h:5432/db",
+            ),
+            ("postgresql://u:hun@ter2@h/db", "postgresql://u:***@h/db"),
+            ("redis://:hunter2@h:6379/0", "redis://:***@h:6379/0"),
+            (
+                "redis://user:hunter2@h:notaport",
+                "redis://user:***@h:notaport",
+            ),
+            ("redis://u:hunter2@h?db=1#x", "redis://u:***@h?db=1#x"),
+            ("postgres://u:hunter2 x@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:hun/ter2@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:hun?ter2@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:hun#ter2@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:p@h/db?x=a@b", "postgres://u:***@h/db?x=a@b"),
+            (
+                "postgres://h/db?user=u&password=hunter2",
+                "postgres://h/db?user=u&password=***",
+            ),
+            (
+                "postgres://h/db?PASSWORD=hun@ter2&sslmode=disable",
+                "postgres://h/db?PASSWORD=***&sslmode=disable",
+            ),
+            (
+                "postgres://u:hun?ter2@h/db?password=hunter2",
+                "postgres://u:***@h/db?password=***",
+            ),
+            ("postgres://h/db?x=a@b", "postgres://h/db?x=a@b"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "sqlite://guichet.db?mode=rwc",
+                "sqlite://guichet.db?mode=rwc",
+            ),
+            ("sqlite:guichet.db", "sqlite:guichet.db"),
+            ("", ""),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn connection_urls_load_from_the_file_and_the_environment_as_plain_strings() {
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(
+                r#"database_url = "postgres://u:hunter2@h/db""#,
+            ))
+            .merge(Serialized::default("redis_url", "redis://:hunter2@h"))
+            .extract()
+            .unwrap_or_default();
+        assert_eq!(s.database_url.expose(), "postgres://u:hunter2@h/db");
+        assert_eq!(
+            s.redis_url.as_ref().map(SecretUrl::expose),
+            Some("redis://:hunter2@h")
+        );
+        assert_eq!(
+            Settings::default().database_url.expose(),
+            "sqlite://guichet.db"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Relying parties and the rules for their redirect URIs.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -46,11 +48,20 @@ impl Client {
         self.grant_types.iter().any(|g| g == grant)
     }
 
-    /// Exact match (RFC 9700 §2.1, §4.1.3), except that a public client registered with a
-    /// loopback IP literal over http may use any port (RFC 8252 §7.3).
+    /// Exact string match (RFC 9700 §2.1, §4.1.3), with two allowances: an explicit default
+    /// port (`:80` for http, `:443` for https) is the same as none (RFC 3986 §6.2.3), and a
+    /// public client registered with a loopback IP literal over http may use any port
+    /// (RFC 8252 §7.3). No other normalisation: not of case, path or query.
     pub fn redirect_uri_registered(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| r == uri)
-            || (self.public && self.redirect_uris.iter().any(|r| loopback_any_port(r, uri)))
+        let presented = without_default_port(uri);
+        self.redirect_uris
+            .iter()
+            .any(|r| without_default_port(r) == presented)
+            || (self.public
+                && self
+                    .redirect_uris
+                    .iter()
+                    .any(|r| loopback_any_port(r, &presented)))
     }
 
     pub fn post_logout_uri_registered(&self, uri: &str) -> bool {
@@ -87,9 +98,45 @@ fn loopback_any_port(registered: &str, presented: &str) -> bool {
         && p.as_str() == presented
 }
 
-/// Checks a redirect URI an administrator registers: absolute, no fragment, https unless it
-/// is a loopback or a private-use scheme (RFC 8252 §7.1).
+/// `uri` with an explicit default port removed from its authority (`http://h:80/…` and
+/// `https://h:443/…`), so that it compares equal to the same URI without it. Only the scheme's
+/// own default port, written exactly so, is removed; everything else is kept byte for byte.
+fn without_default_port(uri: &str) -> Cow<'_, str> {
+    let (scheme, port) = if uri.starts_with("http://") {
+        ("http://", ":80")
+    } else if uri.starts_with("https://") {
+        ("https://", ":443")
+    } else {
+        return Cow::Borrowed(uri);
+    };
+    let rest = &uri[scheme.len()..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].strip_suffix(port) {
+        // The host ends before the colon; `[::80]` ends with `]`, not with `:80`.
+        Some(host) if !host.is_empty() => Cow::Owned(format!("{scheme}{host}{}", &rest[end..])),
+        _ => Cow::Borrowed(uri),
+    }
+}
+
+/// Whether `c` may appear in a URI as written (RFC 3986 §2: unreserved, reserved, and `%` of
+/// a percent-encoding). Anything else (a space, a control character, a non-ASCII letter) the
+/// URL parser would percent-encode or drop, so the URI registered would not be the URI used.
+fn is_uri_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
+}
+
+/// Checks a redirect URI an administrator registers: only URI characters, absolute, no
+/// fragment, no credentials, and https, or http on a loopback host, or a private-use scheme
+/// named after a reverse domain name (RFC 8252 §7.1, e.g. `com.example.app:/cb`).
 pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
+    // On the raw string: the parser would quietly encode spaces and non-ASCII characters and
+    // drop tabs and newlines.
+    if !uri.chars().all(is_uri_char) {
+        return Err(format!(
+            "redirect URI {uri:?} has characters a URI cannot hold as written (spaces, \
+             non-ASCII or control characters): percent-encode them"
+        ));
+    }
     let url =
         Url::parse(uri).map_err(|_| format!("redirect URI {uri:?} is not an absolute URI"))?;
     if url.fragment().is_some() || uri.contains('#') {
@@ -98,20 +145,31 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!("redirect URI {uri:?} must not carry credentials"));
     }
-    if url.scheme() == "http" {
-        let loopback = matches!(
-            url.host(),
-            Some(url::Host::Ipv4(ip)) if ip.is_loopback()
-        ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-            || url.host_str() == Some("localhost");
-        if !loopback {
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = matches!(
+                url.host(),
+                Some(url::Host::Ipv4(ip)) if ip.is_loopback()
+            ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+                || url.host_str() == Some("localhost");
+            if !loopback {
+                return Err(format!(
+                    "redirect URI {uri:?} must use https (http only on loopback)"
+                ));
+            }
+        }
+        // RFC 8252 §7.1: a private-use scheme is a reverse domain name the app's owner
+        // controls, so it holds a dot; `myapp:` could be claimed by any app, and
+        // `javascript:` or `data:` are no place to send a code.
+        scheme if scheme.contains('.') => {}
+        _ => {
             return Err(format!(
-                "redirect URI {uri:?} must use https (http only on loopback)"
+                "redirect URI {uri:?} must use https, http on loopback, or a private-use \
+                 scheme named after a reverse domain name such as com.example.app (RFC 8252 \
+                 §7.1)"
             ));
         }
-    }
-    if url.scheme() == "javascript" || url.scheme() == "data" {
-        return Err(format!("redirect URI {uri:?} has a forbidden scheme"));
     }
     Ok(())
 }
@@ -176,6 +234,126 @@ mod tests {
         assert!(!public.redirect_uri_registered("http://localhost:53121/cb"));
         let confidential = client(false, &["http://127.0.0.1/cb"]);
         assert!(!confidential.redirect_uri_registered("http://127.0.0.1:53121/cb"));
+    }
+
+    #[test]
+    fn an_explicit_default_port_matches_none() {
+        let c = client(
+            false,
+            &[
+                "http://127.0.0.1/cb",
+                "https://rp.example:443/cb?x=1",
+                "http://[::1]:80/cb",
+                "https://rp.example:8443/cb",
+            ],
+        );
+        for good in [
+            "http://127.0.0.1/cb",
+            "http://127.0.0.1:80/cb",
+            "https://rp.example/cb?x=1",
+            "https://rp.example:443/cb?x=1",
+            "http://[::1]/cb",
+            "http://[::1]:80/cb",
+            "https://rp.example:8443/cb",
+        ] {
+            assert!(c.redirect_uri_registered(good), "{good} refused");
+        }
+        for bad in [
+            // another scheme's default port is a port like any other
+            "http://127.0.0.1:443/cb",
+            "https://rp.example:80/cb?x=1",
+            "https://rp.example:0443/cb?x=1",
+            "https://rp.example:8443/cb?x=1",
+            "http://127.0.0.1:8080/cb",
+            // still exact otherwise
+            "HTTP://127.0.0.1:80/cb",
+            "http://127.0.0.1:80/CB",
+            "http://127.0.0.1:80/cb/",
+            "https://rp.example:443/cb?x=2",
+            "https://rp.example:443/cb",
+            "https://rp.example:443/cb?x=1#f",
+        ] {
+            assert!(!c.redirect_uri_registered(bad), "{bad} accepted");
+        }
+        // a public loopback client's port is free, an explicit :80 included
+        let public = client(true, &["http://127.0.0.1:9000/cb"]);
+        assert!(public.redirect_uri_registered("http://127.0.0.1:80/cb"));
+        assert!(public.redirect_uri_registered("http://127.0.0.1/cb"));
+    }
+
+    #[test]
+    fn default_ports_are_removed_from_the_authority_only() {
+        for (uri, normal) in [
+            ("http://h:80/p", "http://h/p"),
+            ("http://h:80", "http://h"),
+            ("http://h:80?q=:80", "http://h?q=:80"),
+            ("https://h:443#x", "https://h#x"),
+            ("http://[::1]:80/", "http://[::1]/"),
+            ("http://[::80]/", "http://[::80]/"),
+            ("http://h:8080/", "http://h:8080/"),
+            ("http://h/p:80", "http://h/p:80"),
+            ("https://h:80/", "https://h:80/"),
+            ("http://:80/", "http://:80/"),
+            ("com.example.app://h:80/", "com.example.app://h:80/"),
+        ] {
+            assert_eq!(without_default_port(uri), normal, "{uri}");
+        }
+    }
+
+    #[test]
+    fn registration_refuses_schemes_other_than_https_loopback_http_and_reverse_domains() {
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,x",
+            "myapp:/cb",
+            "file:///etc/passwd",
+            "ftp://rp.example/cb",
+            "ws://127.0.0.1/cb",
+            "http://rp.example/cb",
+            "http://127.0.0.1.nip.io/cb",
+        ] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad} accepted");
+        }
+        for good in [
+            "https://rp.example/cb",
+            "http://127.0.0.1:9000/cb",
+            "http://[::1]/cb",
+            "http://localhost/cb",
+            "com.example.app:/cb",
+            "com.example.app:/oauth2redirect/example-provider",
+            "org.example.app://cb",
+        ] {
+            assert!(validate_redirect_uri(good).is_ok(), "{good} refused");
+        }
+    }
+
+    #[test]
+    fn registration_refuses_characters_a_uri_cannot_hold() {
+        for bad in [
+            "https://rp.example/c b",
+            "https://rp.example/café",
+            "https://rp.éxample/cb",
+            "https://rp.example/cb?x=a b",
+            "https://rp.example/c\tb",
+            "https://rp.example/c\nb",
+            "https://rp.example/cb\r",
+            "https://rp.example/c<b>",
+            "https://rp.example/c\"b",
+            "https://rp.example/c\\b",
+            "com.example.app:/c b",
+            " https://rp.example/cb",
+        ] {
+            assert!(validate_redirect_uri(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "https://rp.example/caf%C3%A9",
+            "https://rp.example/c%20b",
+            "https://rp.example/cb?a=1&b=%2F;c=(x)*!$',~",
+            "https://[2001:db8::1]:8443/cb",
+        ] {
+            assert!(validate_redirect_uri(good).is_ok(), "{good} refused");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The in-process store, for a single node: sharded hash maps behind short-held mutexes.
 //!
 //! Every item keeps its own `expires_at`; reads compare it with the caller's `now`. Expired items
-//! are dropped lazily (a read that finds one removes it), by the sweeper task, and when the store
-//! is full. The number of items never exceeds `max_items`: past that, writes of new keys fail
-//! with [`EphemeralError::Full`]. Collection (sweeper, full store) counts as expired what is
+//! are dropped lazily (a read or `swap` that finds one removes it), by the sweeper task, and when
+//! the store is full. The number of items never exceeds `max_items`: past that, writes of new
+//! keys (`put`, `put_if_absent`, `incr`) fail with [`EphemeralError::Full`]; `swap` only ever
+//! replaces a live item, so it never needs a slot. Collection (sweeper, full store) counts as expired what is
 //! expired at the latest `now` the store has seen, from callers or from the sweeper's clock
 //! (`put` gets no `now`), so it assumes a clock that does not go backwards.
 //!
@@ -308,15 +309,21 @@ impl Ephemeral for MemoryStore {
         now: i64,
     ) -> Result<Option<Vec<u8>>> {
         self.observe(now);
-        self.write(key, |map| {
-            if let Some(item) = map.get_mut(key) {
-                let old = std::mem::replace(item, Item::new(value, expires_at));
-                return Ok(old.is_live(now).then_some(old.value));
+        // Never takes a slot: only a live item is replaced, so a flood of unknown keys can
+        // neither grow the store nor meet `Full`.
+        let mut map = lock(self.shard(key));
+        match map.get_mut(key) {
+            Some(item) if item.is_live(now) => {
+                let old = std::mem::replace(&mut item.value, value.to_vec());
+                item.expires_at = expires_at;
+                Ok(Some(old))
             }
-            self.reserve()?;
-            map.insert(key.to_owned(), Item::new(value, expires_at));
-            Ok(None)
-        })
+            Some(_) => {
+                self.remove(&mut map, key);
+                Ok(None)
+            }
+            None => Ok(None),
+        }
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
@@ -386,6 +393,7 @@ mod tests {
         expiry_follows_now,
         take_once,
         swap_returns_previous,
+        swap_of_absent_writes_nothing,
         swap_of_expired_returns_none,
         put_if_absent,
         any_exists,
@@ -415,10 +423,6 @@ mod tests {
             Err(EphemeralError::Full)
         ));
         assert!(matches!(
-            store.swap("d", b"v", now + 60, now).await,
-            Err(EphemeralError::Full)
-        ));
-        assert!(matches!(
             store.incr("d", now + 60, now).await,
             Err(EphemeralError::Full)
         ));
@@ -437,6 +441,39 @@ mod tests {
             store.put("e", b"v", now + 60).await,
             Err(EphemeralError::Full)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_full_store_answers_swap_of_an_absent_key_with_none() {
+        let now = base_now();
+        let store = MemoryStore::new(3);
+        for key in ["a", "b", "c"] {
+            store.put(key, b"v", now + 60).await.unwrap();
+        }
+        // unknown codes presented to a full store: no error, and no slot taken
+        for i in 0..100 {
+            let key = format!("code:{i}");
+            assert_eq!(store.swap(&key, b"T", now + 600, now).await.unwrap(), None);
+        }
+        assert_eq!(store.len(), 3);
+        // an expired item's slot is given back, not reused for the tombstone
+        let late = MemoryStore::new(1);
+        late.put("code", b"grant", now + 10).await.unwrap();
+        assert_eq!(
+            late.swap("code", b"T", now + 600, now + 10).await.unwrap(),
+            None
+        );
+        assert!(late.is_empty());
+        // the live ones are still swapped
+        assert_eq!(
+            store
+                .swap("b", b"T", now + 600, now)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(&b"v"[..])
+        );
+        assert_eq!(store.len(), 3);
     }
 
     #[tokio::test]

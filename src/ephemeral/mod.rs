@@ -6,7 +6,8 @@
 //! sleeping; the Redis TTL and the in-process sweeper only collect garbage.
 //!
 //! Consume-once operations (`take`, `swap`) are atomic on both implementations, so two nodes
-//! can never both redeem one code.
+//! can never both redeem one code. `swap` writes only over a live item: an unknown key stays
+//! absent.
 
 mod memory;
 mod redis;
@@ -18,10 +19,19 @@ pub use self::redis::RedisStore;
 
 use std::sync::Arc;
 
+/// Why a short-lived store operation failed. The two cases call for different answers:
+/// `Backend` is an outage (or a bug), `Full` is load.
 #[derive(Debug, thiserror::Error)]
 pub enum EphemeralError {
+    /// The backend failed or could not be reached (Redis down, a timeout, an encoding error).
+    /// Unexpected: logged with an id, answered as a server error (500).
     #[error("short-lived store unavailable: {0}")]
     Backend(String),
+    /// The in-process store holds `GUICHET_MEMORY_STORE_MAX_ITEMS` live items and refused a
+    /// write that needed a new slot (`put`, `put_if_absent` or `incr` of a new key; never
+    /// `swap`, `take`, `get` or `delete`). Redis never answers this. It is overload, not a
+    /// fault: the edge should answer 503 Service Unavailable (with `Retry-After`), which tells
+    /// clients and load balancers to come back, rather than 500.
     #[error("short-lived store is full")]
     Full,
 }
@@ -49,8 +59,11 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Removes and returns the live value under `key` in one atomic step.
     async fn take(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>>;
 
-    /// Atomically replaces whatever is under `key` with `value` (until `expires_at`) and returns
-    /// the previous live value, if any. Used to swap an authorization code for its tombstone.
+    /// If a live item is under `key`, atomically replaces it with `value` (until `expires_at`)
+    /// and returns its value. Otherwise (nothing there, or an item expired at `now`) writes
+    /// nothing and returns `None`. Used to swap an authorization code for its tombstone: an
+    /// unknown or expired code leaves no trace, so presenting made-up codes cannot fill the
+    /// store, and `swap` never fails with [`EphemeralError::Full`].
     async fn swap(
         &self,
         key: &str,

@@ -5,9 +5,13 @@
 //! never earlier than one second from the real time) only collects garbage. A counter is such a
 //! string whose payload is its count in decimal ASCII, updated by a Lua script.
 //!
-//! Every operation is one round trip: `SET … EXAT`, `GET`, `GETDEL` (`take`), `SET … EXAT … GET`
-//! (`swap`), `DEL`, `MGET` (`any_exists`), and a Lua script for `put_if_absent` and `incr`.
+//! Every operation is one round trip: `SET … EXAT`, `GET`, `GETDEL` (`take`), `DEL`, `MGET`
+//! (`any_exists`), and a Lua script (`EVALSHA`) for `put_if_absent`, `swap` and `incr`.
 //! This needs Redis 6.2 or later (or a compatible server such as Valkey).
+//!
+//! `swap` is a script rather than `SET … XX GET` (Redis 7.0+): `XX` only asks whether the key
+//! exists in Redis, and a key whose own expiry has passed per the caller's `now` still exists
+//! until Redis collects it; the script writes only over a live item.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,6 +48,16 @@ redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
 return 1
 ";
 
+/// KEYS[1]: key. ARGV: encoded value, garbage-collection time, now. Replaces a live item only,
+/// and returns the previous stored value (nil, and nothing written, if there was none).
+const SWAP: &str = r"
+local v = redis.call('GET', KEYS[1])
+local e = expiry(v)
+if not e or e <= tonumber(ARGV[3]) then return false end
+redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
+return v
+";
+
 /// KEYS[1]: key. ARGV: now, 8-byte expiry prefix for a new counter, garbage-collection time.
 /// Returns the new count.
 const INCR: &str = r"
@@ -63,6 +77,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     put_if_absent: Script,
+    swap: Script,
     incr: Script,
 }
 
@@ -155,6 +170,7 @@ impl RedisStore {
             .set_number_of_retries(CONNECT_RETRIES)
             .set_max_delay(MAX_RETRY_DELAY_MS);
         let put_if_absent = Script::new(&format!("{LUA_EXPIRY}{PUT_IF_ABSENT}"));
+        let swap = Script::new(&format!("{LUA_EXPIRY}{SWAP}"));
         let incr = Script::new(&format!("{LUA_EXPIRY}{INCR}"));
         let start = async {
             let mut conn = ConnectionManager::new_with_config(client, config).await?;
@@ -162,6 +178,7 @@ impl RedisStore {
             // Loaded now so that the first calls need no fallback (and a Redis without
             // scripting fails here rather than on the first login).
             put_if_absent.prepare_invoke().load_async(&mut conn).await?;
+            swap.prepare_invoke().load_async(&mut conn).await?;
             incr.prepare_invoke().load_async(&mut conn).await?;
             Ok::<_, RedisError>(conn)
         };
@@ -178,6 +195,7 @@ impl RedisStore {
             conn,
             prefix: prefix.to_owned(),
             put_if_absent,
+            swap,
             incr,
         }))
     }
@@ -251,17 +269,17 @@ impl Ephemeral for RedisStore {
         expires_at: i64,
         now: i64,
     ) -> Result<Option<Vec<u8>>> {
-        // SET … GET is one atomic command: it stores the new value and returns the old one.
-        let raw = redis::cmd("SET")
-            .arg(self.key(key))
+        // One script, so atomic: of two concurrent swaps of one code, one sees the code.
+        let raw = self
+            .swap
+            .key(self.key(key))
             .arg(Encoded {
                 expires_at,
                 payload: value,
             })
-            .arg("EXAT")
             .arg(gc_at(expires_at))
-            .arg("GET")
-            .query_async::<Option<Vec<u8>>>(&mut self.conn.clone())
+            .arg(now)
+            .invoke_async::<Option<Vec<u8>>>(&mut self.conn.clone())
             .await
             .map_err(backend)?;
         Ok(payload(raw, now))
@@ -364,6 +382,7 @@ mod tests {
         expiry_follows_now,
         take_once,
         swap_returns_previous,
+        swap_of_absent_writes_nothing,
         swap_of_expired_returns_none,
         put_if_absent,
         any_exists,
@@ -417,6 +436,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn swap_of_an_absent_or_expired_key_writes_nothing() {
+        let Some(url) = url() else { return };
+        let prefix = random_prefix();
+        let store = RedisStore::connect(&url, &prefix).await.unwrap();
+        let now = base_now();
+        let mut raw = raw().await;
+        assert_eq!(
+            store.swap("unknown", b"T", now + 600, now).await.unwrap(),
+            None
+        );
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(format!("{prefix}unknown"))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(exists, 0);
+        // still held by Redis (its own expiry is later) but expired per `now`: left as it was
+        store.put("code", b"grant", now + 60).await.unwrap();
+        let later = now + 60;
+        assert_eq!(
+            store.swap("code", b"T", later + 600, later).await.unwrap(),
+            None
+        );
+        let stored: Vec<u8> = redis::cmd("GET")
+            .arg(format!("{prefix}code"))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(&stored[..8], &(now + 60).to_be_bytes());
+        assert_eq!(&stored[8..], b"grant");
+    }
+
+    #[tokio::test]
     async fn foreign_values_are_absent() {
         let Some(url) = url() else { return };
         let prefix = random_prefix();
@@ -433,6 +485,16 @@ mod tests {
             .unwrap();
         assert_eq!(store.get("short", now).await.unwrap(), None);
         assert!(!store.any_exists(&["short"], now).await.unwrap());
+        assert_eq!(
+            store.swap("short", b"T", now + 60, now).await.unwrap(),
+            None
+        );
+        let untouched: Vec<u8> = redis::cmd("GET")
+            .arg(format!("{prefix}short"))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(untouched, b"abc");
         assert!(
             store
                 .put_if_absent("short", b"v", now + 60, now)

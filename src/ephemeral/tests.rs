@@ -69,11 +69,7 @@ pub async fn take_once(store: Arc<dyn Ephemeral>) {
 
 pub async fn swap_returns_previous(store: Arc<dyn Ephemeral>) {
     let now = base_now();
-    // nothing before
-    assert_eq!(
-        store.swap("code", b"grant", now + 60, now).await.unwrap(),
-        None
-    );
+    store.put("code", b"grant", now + 60).await.unwrap();
     assert_eq!(
         store
             .swap("code", b"tombstone", now + 600, now)
@@ -87,9 +83,10 @@ pub async fn swap_returns_previous(store: Arc<dyn Ephemeral>) {
         store.get("code", now + 100).await.unwrap().as_deref(),
         Some(&b"tombstone"[..])
     );
+    // a live tombstone is itself replaced and returned (a replay)
     assert_eq!(
         store
-            .swap("code", b"tombstone", now + 600, now)
+            .swap("code", b"tombstone", now + 600, now + 100)
             .await
             .unwrap()
             .as_deref(),
@@ -97,10 +94,32 @@ pub async fn swap_returns_previous(store: Arc<dyn Ephemeral>) {
     );
 }
 
+/// An unknown key (an unknown code) is answered `None` and stays absent.
+pub async fn swap_of_absent_writes_nothing(store: Arc<dyn Ephemeral>) {
+    let now = base_now();
+    assert_eq!(
+        store
+            .swap("code", b"tombstone", now + 600, now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.get("code", now).await.unwrap(), None);
+    assert!(!store.any_exists(&["code"], now).await.unwrap());
+    // and nothing blocks a later write of that key
+    assert!(
+        store
+            .put_if_absent("code", b"grant", now + 60, now)
+            .await
+            .unwrap()
+    );
+}
+
+/// An item expired at `now` counts as absent: `None`, and no tombstone is written over it.
 pub async fn swap_of_expired_returns_none(store: Arc<dyn Ephemeral>) {
     let now = base_now();
     store.put("code", b"grant", now + 60).await.unwrap();
-    let later = now + 61;
+    let later = now + 60;
     assert_eq!(
         store
             .swap("code", b"tombstone", later + 600, later)
@@ -108,9 +127,15 @@ pub async fn swap_of_expired_returns_none(store: Arc<dyn Ephemeral>) {
             .unwrap(),
         None
     );
+    assert_eq!(store.get("code", later).await.unwrap(), None);
+    assert_eq!(store.get("code", later + 100).await.unwrap(), None);
+    // a second attempt finds nothing either (no tombstone was left by the first)
     assert_eq!(
-        store.get("code", later).await.unwrap().as_deref(),
-        Some(&b"tombstone"[..])
+        store
+            .swap("code", b"tombstone", later + 600, later)
+            .await
+            .unwrap(),
+        None
     );
 }
 

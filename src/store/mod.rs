@@ -6,6 +6,7 @@
 mod audit;
 mod clients;
 mod grants;
+mod sqlite_file;
 mod users;
 
 pub use self::grants::{GrantRow, NewGrant, RefreshOutcome, Revoked};
@@ -38,6 +39,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The SQLite database file could not be created.
+    #[error("database file {0}")]
+    File(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -49,7 +53,8 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connects (creating the SQLite file if missing).
+    /// Connects. A SQLite file is created if missing, with mode 0600 (it holds password
+    /// hashes); an existing one readable by others is tightened to 0600 with a warning.
     pub async fn connect(url: &str) -> Result<Db> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -64,6 +69,11 @@ impl Db {
             }
             _ => url.to_owned(),
         };
+        if backend == Backend::Sqlite
+            && let Some(file) = sqlite_file::sqlite_file(&url)?
+        {
+            sqlite_file::secure(&file)?;
+        }
         let options = AnyConnectOptions::from_str(&url)?;
         let max = match backend {
             // SQLite allows one writer; a few readers are enough.

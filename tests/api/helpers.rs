@@ -130,8 +130,8 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let settings = Settings {
         issuer: issuer.clone(),
         listen: format!("127.0.0.1:{port}"),
-        database_url,
-        redis_url,
+        database_url: database_url.into(),
+        redis_url: redis_url.map(Into::into),
         redis_prefix: opts
             .redis_prefix
             .unwrap_or_else(|| format!("guichet-test-{}:", uuid::Uuid::new_v4().simple())),

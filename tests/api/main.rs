@@ -5,6 +5,7 @@ mod audit;
 mod authorize;
 mod cli;
 mod cluster;
+mod hardening;
 mod helpers;
 mod logout;
 mod oidc_flow;

@@ -237,8 +237,8 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
     let settings = guichet::config::Settings {
         issuer: issuer.clone(),
         listen: format!("127.0.0.1:{port}"),
-        database_url: fresh_database_url(dir.path()).await,
-        redis_url: test_redis_url(),
+        database_url: fresh_database_url(dir.path()).await.into(),
+        redis_url: test_redis_url().map(Into::into),
         redis_prefix: format!("guichet-test-{}:", uuid::Uuid::new_v4().simple()),
         keys_dir: keys,
         hash_concurrency: Some(1),
