@@ -36,15 +36,22 @@ pub async fn authorize_get(
     authorize(state, jar, &headers, pairs, false).await
 }
 
-/// Core §3.1.2.1: the authorization endpoint accepts POST with a form body too.
+/// Core §3.1.2.1: the authorization endpoint accepts POST with a form body too. The session
+/// cookie is `SameSite=Lax`, so a browser leaves it out of a POST from another site (RFC 6265bis,
+/// "Lax" enforcement): the answer is a 303 to the same request as a GET, a top-level navigation
+/// that carries the cookie, so that SSO still holds.
 pub async fn authorize_post(
     State(state): State<AppState>,
-    jar: CookieJar,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     match form_pairs(&headers, &body) {
-        Ok(pairs) => authorize(state, jar, &headers, pairs, true).await,
+        Ok(pairs) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish();
+            see_other(&format!("{}/authorize?{query}", state.urls.base_path))
+        }
         Err(_) => state.pages.error(
             StatusCode::BAD_REQUEST,
             locale(&headers, None),
