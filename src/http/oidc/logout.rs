@@ -18,6 +18,7 @@ use crate::http::{
 use crate::service::authorize::verify_id_token_hint;
 use crate::service::session;
 use crate::service::tokens::mark_grants_revoked;
+use crate::store::StoreError;
 
 pub async fn end_session_get(
     State(state): State<AppState>,
@@ -71,10 +72,51 @@ fn cookie_sid(state: &AppState, jar: &CookieJar) -> Option<String> {
         .and_then(|c| c.value().split_once('.').map(|(sid, _)| sid.to_owned()))
 }
 
+/// The confirmation page. With a return address registered for `client_id`, the form carries
+/// it back with `client_id` and `state`; `ui_locales` travels in any case.
 #[derive(Serialize)]
 struct Confirm<'a> {
     csrf: &'a str,
     bad_uri: bool,
+    post_logout_redirect_uri: Option<&'a str>,
+    client_id: Option<&'a str>,
+    state: Option<&'a str>,
+    ui_locales: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LoggedOut {
+    bad_uri: bool,
+}
+
+/// RP-Initiated Logout 1.0 §3: without a hint, `uri` is used only if it is registered for the
+/// enabled client that `client_id` names.
+async fn registered_return<'a>(
+    state: &AppState,
+    client_id: Option<&str>,
+    uri: Option<&'a str>,
+) -> Result<Option<&'a str>, StoreError> {
+    let (Some(id), Some(uri)) = (client_id, uri) else {
+        return Ok(None);
+    };
+    let client = state.clients.get(&state.db, id).await?;
+    Ok(client
+        .filter(|c| c.post_logout_uri_registered(uri))
+        .map(|_| uri))
+}
+
+/// `uri` with `state` appended to its query, if there is one (§3).
+fn with_state(uri: &str, state: Option<&str>) -> String {
+    match state {
+        Some(s) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let q = form_urlencoded::Serializer::new(String::new())
+                .append_pair("state", s)
+                .finish();
+            format!("{uri}{sep}{q}")
+        }
+        None => uri.to_owned(),
+    }
 }
 
 async fn end_session(
@@ -92,10 +134,20 @@ async fn end_session(
         .and_then(|h| verify_id_token_hint(&state, h))
         .filter(|h| client_id.is_none_or(|c| h.audience_contains(c)));
     let Some(hint) = hint else {
+        // §2: without a hint, client_id alone names the client whose registration the return
+        // address is checked against; the check is made again when the person confirms.
+        let back = match registered_return(&state, client_id, redirect).await {
+            Ok(b) => b,
+            Err(e) => return internal(&state, locale, e),
+        };
         let (jar, csrf) = csrf_token(&state, jar);
         let page = Confirm {
             csrf: &csrf,
-            bad_uri: redirect.is_some(),
+            bad_uri: redirect.is_some() && back.is_none(),
+            post_logout_redirect_uri: back,
+            client_id: back.and(client_id),
+            state: back.and(param(&pairs, "state")),
+            ui_locales: param(&pairs, "ui_locales"),
         };
         return (jar, state.pages.render(locale, "oidc/logout.html", &page)).into_response();
     };
@@ -130,16 +182,7 @@ async fn end_session(
     );
     match (redirect, client) {
         (Some(uri), Some(c)) if c.post_logout_uri_registered(uri) => {
-            let location = match param(&pairs, "state") {
-                Some(s) => {
-                    let sep = if uri.contains('?') { '&' } else { '?' };
-                    let q = form_urlencoded::Serializer::new(String::new())
-                        .append_pair("state", s)
-                        .finish();
-                    format!("{uri}{sep}{q}")
-                }
-                None => uri.to_owned(),
-            };
+            let location = with_state(uri, param(&pairs, "state"));
             let res = if via_post {
                 see_other(&location)
             } else {
@@ -148,10 +191,6 @@ async fn end_session(
             (jar, res).into_response()
         }
         (redirect, _) => {
-            #[derive(Serialize)]
-            struct LoggedOut {
-                bad_uri: bool,
-            }
             let page = LoggedOut {
                 bad_uri: redirect.is_some(),
             };
@@ -171,12 +210,15 @@ pub async fn logout_confirm_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let locale = locale(&headers, None);
     let Ok(form) = form_pairs(&headers, &body) else {
-        return state
-            .pages
-            .error(StatusCode::BAD_REQUEST, locale, "err_bad_request", None);
+        return state.pages.error(
+            StatusCode::BAD_REQUEST,
+            locale(&headers, None),
+            "err_bad_request",
+            None,
+        );
     };
+    let locale = locale(&headers, param(&form, "ui_locales"));
     if !csrf_ok(&state, &jar, &headers, param(&form, "csrf")) {
         return state
             .pages
@@ -190,17 +232,24 @@ pub async fn logout_confirm_post(
         jar = jar.add(removal_cookie(&state, session_cookie_name(&state)));
         state.audit.record(AuditEvent::new(state.now(), "logout"));
     }
-    #[derive(Serialize)]
-    struct LoggedOut {
-        bad_uri: bool,
+    // The hidden fields came back from the browser: the address is checked again, so that a
+    // forged form cannot make an open redirect of this endpoint.
+    let redirect = param(&form, "post_logout_redirect_uri").filter(|s| !s.is_empty());
+    match registered_return(&state, param(&form, "client_id"), redirect).await {
+        Ok(Some(uri)) => {
+            let location = with_state(uri, param(&form, "state"));
+            (jar, see_other(&location)).into_response()
+        }
+        Ok(None) => {
+            let page = LoggedOut {
+                bad_uri: redirect.is_some(),
+            };
+            (
+                jar,
+                state.pages.render(locale, "oidc/logged_out.html", &page),
+            )
+                .into_response()
+        }
+        Err(e) => internal(&state, locale, e),
     }
-    (
-        jar,
-        state.pages.render(
-            locale,
-            "oidc/logged_out.html",
-            &LoggedOut { bad_uri: false },
-        ),
-    )
-        .into_response()
 }
