@@ -2,6 +2,7 @@
 
 mod audit;
 mod authorize;
+mod browser;
 mod cli;
 mod cluster;
 mod helpers;
