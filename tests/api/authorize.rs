@@ -1,7 +1,10 @@
 //! The authorization endpoint: errors shown as pages or sent back to the client, prompt and
 //! max_age, consent, PKCE at the authorization request, response modes (CONFORMANCE B, D04).
 
+use url::Url;
+
 use crate::helpers::*;
+use crate::session_helpers::bare_client;
 
 const CB: &str = "https://rp.example/cb";
 
@@ -292,8 +295,8 @@ async fn public_clients_must_send_a_pkce_challenge() {
 }
 
 #[tokio::test]
-async fn the_authorization_request_may_be_posted() {
-    // B08
+async fn the_authorization_request_may_be_posted_and_is_answered_as_the_same_get() {
+    // B08. The browser follows the 303 with a GET, which carries the SameSite=Lax cookie.
     let app = spawn_app().await;
     let (_, challenge) = signed_in(&app).await;
     let res = app
@@ -304,7 +307,54 @@ async fn the_authorization_request_may_be_posted() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
+    let again = res.headers()["location"].to_str().unwrap();
+    assert!(again.starts_with("/authorize?"), "{again}");
+    let res = app.browser.get(app.url(again)).send().await.unwrap();
+    assert_eq!(res.status(), 302);
     assert!(query_param(&location(&res), "code").is_some());
+}
+
+#[tokio::test]
+async fn a_posted_authorization_request_gets_a_303_to_the_get_form_of_the_same_parameters() {
+    // Core §3.1.2.1 allows POST; a cross-site POST comes without the session cookie, so the
+    // request is sent back as a GET, unparsed: order, repeats and odd characters kept.
+    let app = spawn_app().await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", "c1"),
+        ("redirect_uri", CB),
+        ("scope", "openid profile"),
+        ("state", "a&b=c d/é+%"),
+        ("prompt", "none"),
+        ("scope", "repeated"),
+    ];
+    let res = bare_client()
+        .post(app.url("/authorize"))
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert!(res.headers().get("set-cookie").is_none());
+    let again = Url::parse(&app.url(res.headers()["location"].to_str().unwrap())).unwrap();
+    assert_eq!(again.path(), "/authorize");
+    let pairs: Vec<(String, String)> = again.query_pairs().into_owned().collect();
+    let expected: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(pairs, expected);
+
+    // A body that is not a form is still refused with the error page.
+    let res = bare_client()
+        .post(app.url("/authorize"))
+        .header("content-type", "application/json")
+        .body(r#"{"client_id":"c1"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_error_page(res).await;
 }
 
 #[tokio::test]

@@ -318,3 +318,119 @@ async fn the_session_named_by_the_hint_ends_without_its_cookie_and_only_offline_
         200
     );
 }
+
+/// The value of the hidden field `name` in a form.
+fn field<'a>(form: &'a Form, name: &str) -> Option<&'a str> {
+    form.hidden
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+const NOT_REGISTERED: &str = "is not registered";
+
+#[tokio::test]
+async fn logout_with_client_id_and_its_registered_uri_but_no_hint_confirms_then_returns_there_with_the_state()
+ {
+    let (app, client) = app_with_alice().await;
+    let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
+    let res = end_session(
+        &app.browser,
+        &app,
+        &[
+            ("client_id", client.id.as_str()),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "bye-2"),
+            ("ui_locales", "en"),
+        ],
+    )
+    .await;
+    let page = assert_confirmation_page(res).await;
+    assert!(!page.contains(NOT_REGISTERED), "{page}");
+    assert!(!page.contains("role=\"alert\""), "{page}");
+    let form = first_form(&page);
+    assert_eq!(field(&form, "post_logout_redirect_uri"), Some(BYE));
+    assert_eq!(field(&form, "client_id"), Some(client.id.as_str()));
+    assert_eq!(field(&form, "state"), Some("bye-2"));
+    assert_eq!(field(&form, "ui_locales"), Some("en"));
+    assert_eq!(
+        prompt_none(&app, &client).await,
+        SIGNED_IN,
+        "asking for confirmation ended the session"
+    );
+
+    let res = app
+        .browser
+        .post(app.url(&form.action))
+        .form(&form.hidden)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()[LOCATION].to_str().unwrap(),
+        "https://rp.example/bye?state=bye-2"
+    );
+    assert_eq!(prompt_none(&app, &client).await, "login_required");
+    let (status, _) = refresh(&app, &client, str_of(&tokens, "refresh_token")).await;
+    assert_eq!(status, 400, "the session-bound refresh token survived");
+}
+
+#[tokio::test]
+async fn logout_with_client_id_never_returns_to_an_unregistered_uri_nor_for_an_unknown_or_disabled_client()
+ {
+    let (app, client) = app_with_alice().await;
+    app.create_client("rp2", |c| {
+        c.redirect_uris = vec!["https://other.example/cb".into()];
+        c.post_logout_redirect_uris = vec!["https://other.example/bye".into()];
+    })
+    .await;
+    app.create_client("off", |c| {
+        c.redirect_uris = vec!["https://off.example/cb".into()];
+        c.post_logout_redirect_uris = vec!["https://off.example/bye".into()];
+    })
+    .await;
+    assert!(
+        app.core
+            .db
+            .client_set_disabled("off", true, app.clock.now())
+            .await
+            .unwrap()
+    );
+    for (client_id, uri) in [
+        ("rp1", "https://evil.example/bye"),
+        ("rp1", "https://rp.example/bye/"),
+        ("rp1", "https://other.example/bye"),
+        ("nobody", BYE),
+        ("off", "https://off.example/bye"),
+    ] {
+        app.code_flow_tokens(&client, "alice", "openid").await;
+        let params = [
+            ("client_id", client_id),
+            ("post_logout_redirect_uri", uri),
+            ("state", "s"),
+            ("ui_locales", "en"),
+        ];
+        let page = assert_confirmation_page(end_session(&app.browser, &app, &params).await).await;
+        assert!(page.contains(NOT_REGISTERED), "{client_id} {uri}: {page}");
+        let form = first_form(&page);
+        assert_eq!(field(&form, "post_logout_redirect_uri"), None, "{uri}");
+
+        // The confirmation, even with the address forged back into the form, stays here.
+        let mut forged = form.hidden.clone();
+        forged.push(("post_logout_redirect_uri".into(), uri.into()));
+        forged.push(("client_id".into(), client_id.into()));
+        let res = app
+            .browser
+            .post(app.url(&form.action))
+            .form(&forged)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{client_id} {uri}");
+        assert!(res.headers().get(LOCATION).is_none(), "redirected to {uri}");
+        let page = res.text().await.unwrap();
+        assert!(page.contains(NOT_REGISTERED), "{page}");
+        assert_eq!(prompt_none(&app, &client).await, "login_required");
+    }
+}

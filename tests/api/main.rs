@@ -3,6 +3,7 @@
 mod architecture;
 mod audit;
 mod authorize;
+mod browser;
 mod cli;
 mod cluster;
 mod hardening;

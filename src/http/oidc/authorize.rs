@@ -34,19 +34,25 @@ pub async fn authorize_get(
     RawQuery(query): RawQuery,
 ) -> Response {
     let pairs = parse_pairs(query.unwrap_or_default().as_bytes());
-    authorize(state, jar, cookie, &headers, pairs, false).await
+    authorize(state, jar, cookie, &headers, pairs).await
 }
 
-/// Core §3.1.2.1: the authorization endpoint accepts POST with a form body too.
+/// Core §3.1.2.1: the authorization endpoint accepts POST with a form body too. The session
+/// cookie is `SameSite=Lax`, so a browser leaves it out of a POST from another site (RFC 6265bis,
+/// "Lax" enforcement): the answer is a 303 to the same request as a GET, a top-level navigation
+/// that carries the cookie, so that SSO still holds.
 pub async fn authorize_post(
     State(state): State<AppState>,
-    jar: CookieJar,
-    cookie: SessionCookie,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     match form_pairs(&headers, &body) {
-        Ok(pairs) => authorize(state, jar, cookie, &headers, pairs, true).await,
+        Ok(pairs) => {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish();
+            see_other(&format!("{}/authorize?{query}", state.core.urls.base_path))
+        }
         Err(_) => PageError::bad_request(locale(&headers, None)).into_response(),
     }
 }
@@ -57,8 +63,9 @@ async fn authorize(
     cookie: SessionCookie,
     headers: &HeaderMap,
     pairs: Vec<(String, String)>,
-    via_post: bool,
 ) -> Response {
+    // Always a GET here: a POST was sent back as one.
+    let via_post = false;
     let locale = locale(headers, param(&pairs, "ui_locales"));
     let core = &state.core;
     let req = match authorize::parse(core, &pairs).await {

@@ -120,22 +120,25 @@ pub async fn logout_confirm_post(
         .get("ui_locales")
         .map_or(fallback, |u| Locale::negotiate(Some(u), None));
     let core = &state.core;
+    let uri = form
+        .get("post_logout_redirect_uri")
+        .filter(|s| !s.is_empty());
     let return_to = logout::confirm(
         core,
         cookie.sid(),
         form.get("client_id").filter(|s| !s.is_empty()),
-        form.get("post_logout_redirect_uri")
-            .filter(|s| !s.is_empty()),
+        uri,
         form.get("state"),
         core.now(),
     )
     .await
     .page(locale)?;
+    let bad_uri = uri.is_some() && return_to.is_none();
     let jar = match cookie.sid() {
         Some(_) => jar.add(removal_cookie(&state, session_cookie_name(&state))),
         None => jar,
     };
-    Ok((jar, signed_out(&state, locale, return_to, false, true)).into_response())
+    Ok((jar, signed_out(&state, locale, return_to, bad_uri, true)).into_response())
 }
 
 /// Back to the client (302 after a GET, 303 after a POST), or the signed-out page.
