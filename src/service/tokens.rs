@@ -447,27 +447,34 @@ fn issue_person_tokens(
     })
 }
 
-/// A second redemption of a code: RFC 6749 §4.1.2 — revoke what the first one issued. The
-/// database first (the grant and its refresh tokens), then the marker for its access tokens;
-/// only the first replay that finds the grant live writes an audit row.
+/// A second redemption of a code: RFC 6749 §4.1.2 — revoke what the first one issued.
+///
+/// The database first (the grant and its refresh tokens), so that a failing short-lived store
+/// cannot leave the grant alive; then the marker for its access tokens. The first redemption may
+/// still be creating the grant: it checks for the marker once the grant exists, and this side
+/// revokes again after writing the marker, so whichever order the two run in, the grant ends.
+/// Only the replay that found the grant live writes an audit row.
 async fn code_replayed(core: &Core, client: &Client, gid: &str, now: i64) -> OAuthError {
-    let was_live = match core.db.grant_revoke(gid, now).await {
-        Ok(l) => l,
-        Err(e) => return e.into(),
+    let revoke = async {
+        let mut was_live = core.db.grant_revoke(gid, now).await?;
+        let revoked = Revoked {
+            id: gid.to_owned(),
+            client_id: client.client_id.clone(),
+        };
+        mark_revoked(core, std::slice::from_ref(&revoked), now).await?;
+        if !was_live {
+            was_live = core.db.grant_revoke(gid, now).await?;
+        }
+        Ok::<bool, Error>(was_live)
     };
-    let revoked = Revoked {
-        id: gid.to_owned(),
-        client_id: client.client_id.clone(),
-    };
-    if let Err(e) = mark_revoked(core, std::slice::from_ref(&revoked), now).await {
-        return e.into();
-    }
-    if was_live {
-        core.audit.record(
+    match revoke.await {
+        Ok(true) => core.audit.record(
             AuditEvent::new(now, AuditKind::CodeReplayed)
                 .client(&client.client_id)
                 .detail(json!({"grant": gid})),
-        );
+        ),
+        Ok(false) => {}
+        Err(e) => return e.into(),
     }
     OAuthError::invalid_grant("the code was already used")
 }
