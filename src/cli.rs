@@ -187,7 +187,8 @@ pub enum KeysCommand {
     },
     /// Remove a key (after the tokens it signed have expired).
     Retire {
-        #[arg(long)]
+        /// A kid may begin with `-` (base64url): it is taken as a value, not an option.
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
     },
 }
