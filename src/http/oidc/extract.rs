@@ -31,7 +31,7 @@ const SINGLE: &[&str] = &[
 ];
 
 /// An `application/x-www-form-urlencoded` body whose parameters are each sent at most once;
-/// otherwise `invalid_request`.
+/// otherwise `invalid_request`. Read by `ClientAuth`, with the client's credentials.
 pub struct OAuthForm(pub Vec<(String, String)>);
 
 impl OAuthForm {
@@ -51,18 +51,16 @@ impl OAuthForm {
     }
 }
 
-impl FromRequest<AppState> for OAuthForm {
-    type Rejection = OAuthError;
-
-    #[tracing::instrument(skip_all)]
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| OAuthError::invalid_request("the body could not be read"))?;
-        OAuthForm::read(&headers, &body)
-    }
+/// The request's headers and body (at most 64 KiB, as everywhere), without copying either.
+async fn headers_and_body(req: Request) -> Result<(HeaderMap, Bytes), OAuthError> {
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| OAuthError::invalid_request("the body could not be read"))?;
+    Ok((parts.headers, body))
 }
+
+const BODY_LIMIT: usize = 64 * 1024;
 
 /// The client that authenticated the request, and the request's form: client_secret_basic
 /// (RFC 6749 §2.3.1: id and secret form-urlencoded before base64), client_secret_post, or
@@ -77,10 +75,7 @@ impl FromRequest<AppState> for ClientAuth {
 
     #[tracing::instrument(skip_all)]
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| OAuthError::invalid_request("the body could not be read"))?;
+        let (headers, body) = headers_and_body(req).await?;
         let form = OAuthForm::read(&headers, &body)?;
         let body_id = param(&form.0, "client_id");
         let body_secret = param(&form.0, "client_secret");
