@@ -56,6 +56,83 @@ fn spec(id: &str, redirect_uri: &str) -> ClientSpec {
 }
 
 #[tokio::test]
+async fn a_full_short_lived_store_answers_503_with_retry_after_never_500() {
+    let store = MemoryStore::new(4);
+    let app = spawn_with(Options {
+        store: Some(store.clone() as Arc<_>),
+        ..Options::default()
+    })
+    .await;
+    app.create_user("alice").await;
+    let c1 = app.create_client("c1", |_| {}).await;
+    let (code, verifier) = pkce_code(&app, &c1, "openid offline_access").await;
+    let res = redeem(&app, &c1, &code, Some(&verifier)).await;
+    assert_eq!(res.status(), 200);
+    let tokens: serde_json::Value = res.json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // Fill what is left of the store.
+    let now = app.clock.now();
+    for i in 0..4 {
+        let _ = store.put(&format!("filler:{i}"), b"x", now + 600).await;
+    }
+    // A sign-in (another browser) needs a counter and a session: a 503 page, not a 500.
+    let other = browser();
+    let (challenge, _) = pkce_pair();
+    let page = other
+        .get(app.url("/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", c1.id.as_str()),
+            ("redirect_uri", c1.redirect_uri.as_str()),
+            ("scope", "openid"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = other
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
+            ("flow", hidden(&page, "flow").unwrap().as_str()),
+            ("username", "alice"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    // A refresh-token replay must write a revocation marker: temporarily_unavailable, 503.
+    let res = app
+        .token(
+            &c1,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        200,
+        "the rotation itself writes nothing short-lived"
+    );
+    let res = app
+        .token(
+            &c1,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().get("retry-after").is_some());
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+}
+
+#[tokio::test]
 async fn registration_refuses_redirect_uris_outside_rfc_8252_and_raw_characters() {
     // Through the service the CLI calls, on a database of its own.
     let dir = tempfile::tempdir().unwrap();
