@@ -402,9 +402,9 @@ async fn client_set_disabled(
 
 async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     let password = read_password(args.password, args.password_stdin)?;
-    validate_identifier(&args.login).map_err(anyhow::Error::msg)?;
+    validate_identifier(&args.login)?;
     for id in args.identifiers.iter().chain(args.email.iter()) {
-        validate_identifier(id).map_err(anyhow::Error::msg)?;
+        validate_identifier(id)?;
     }
     if let Some(e) = &args.email
         && !e.contains('@')

@@ -125,25 +125,45 @@ fn is_uri_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
 }
 
+/// Why a redirect URI cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectUriError {
+    #[error(
+        "redirect URI {0:?} has characters a URI cannot hold as written (spaces, non-ASCII or \
+         control characters): percent-encode them"
+    )]
+    Characters(String),
+    #[error("redirect URI {0:?} is not an absolute URI")]
+    NotAbsolute(String),
+    #[error("redirect URI {0:?} must not have a fragment")]
+    Fragment(String),
+    #[error("redirect URI {0:?} must not carry credentials")]
+    Credentials(String),
+    #[error("redirect URI {0:?} must use https (http only on loopback)")]
+    PlainHttp(String),
+    #[error(
+        "redirect URI {0:?} must use https, http on loopback, or a private-use scheme named \
+         after a reverse domain name such as com.example.app (RFC 8252 §7.1)"
+    )]
+    Scheme(String),
+}
+
 /// Checks a redirect URI an administrator registers: only URI characters, absolute, no
 /// fragment, no credentials, and https, or http on a loopback host, or a private-use scheme
 /// named after a reverse domain name (RFC 8252 §7.1, e.g. `com.example.app:/cb`).
-pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
+pub fn validate_redirect_uri(uri: &str) -> Result<(), RedirectUriError> {
+    let owned = || uri.to_owned();
     // On the raw string: the parser would quietly encode spaces and non-ASCII characters and
     // drop tabs and newlines.
     if !uri.chars().all(is_uri_char) {
-        return Err(format!(
-            "redirect URI {uri:?} has characters a URI cannot hold as written (spaces, \
-             non-ASCII or control characters): percent-encode them"
-        ));
+        return Err(RedirectUriError::Characters(owned()));
     }
-    let url =
-        Url::parse(uri).map_err(|_| format!("redirect URI {uri:?} is not an absolute URI"))?;
+    let url = Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute(owned()))?;
     if url.fragment().is_some() || uri.contains('#') {
-        return Err(format!("redirect URI {uri:?} must not have a fragment"));
+        return Err(RedirectUriError::Fragment(owned()));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("redirect URI {uri:?} must not carry credentials"));
+        return Err(RedirectUriError::Credentials(owned()));
     }
     match url.scheme() {
         "https" => {}
@@ -154,22 +174,14 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
             ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
                 || url.host_str() == Some("localhost");
             if !loopback {
-                return Err(format!(
-                    "redirect URI {uri:?} must use https (http only on loopback)"
-                ));
+                return Err(RedirectUriError::PlainHttp(owned()));
             }
         }
         // RFC 8252 §7.1: a private-use scheme is a reverse domain name the app's owner
         // controls, so it holds a dot; `myapp:` could be claimed by any app, and
         // `javascript:` or `data:` are no place to send a code.
         scheme if scheme.contains('.') => {}
-        _ => {
-            return Err(format!(
-                "redirect URI {uri:?} must use https, http on loopback, or a private-use \
-                 scheme named after a reverse domain name such as com.example.app (RFC 8252 \
-                 §7.1)"
-            ));
-        }
+        _ => return Err(RedirectUriError::Scheme(owned())),
     }
     Ok(())
 }

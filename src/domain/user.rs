@@ -63,20 +63,29 @@ pub fn identifier_kind(raw: &str) -> &'static str {
     if raw.contains('@') { "email" } else { "number" }
 }
 
+/// Why an identifier cannot be given to a user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error("an identifier must not be empty")]
+    Empty,
+    #[error("an identifier must be at most 255 characters")]
+    TooLong,
+    #[error("identifier {0:?} contains spaces or control characters")]
+    Characters(String),
+}
+
 /// Checks a login or identifier an administrator types: not empty, no control characters,
 /// at most 255 characters once normalised.
-pub fn validate_identifier(raw: &str) -> Result<(), String> {
+pub fn validate_identifier(raw: &str) -> Result<(), IdentifierError> {
     let n = normalize_identifier(raw);
     if n.is_empty() {
-        return Err("an identifier must not be empty".into());
+        return Err(IdentifierError::Empty);
     }
     if n.chars().count() > 255 {
-        return Err("an identifier must be at most 255 characters".into());
+        return Err(IdentifierError::TooLong);
     }
     if n.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!(
-            "identifier {raw:?} contains spaces or control characters"
-        ));
+        return Err(IdentifierError::Characters(raw.to_owned()));
     }
     Ok(())
 }

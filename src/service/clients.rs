@@ -164,7 +164,7 @@ pub async fn register(
         .iter()
         .chain(&spec.post_logout_redirect_uris)
     {
-        validate_redirect_uri(uri).map_err(RegisterError::Invalid)?;
+        validate_redirect_uri(uri).map_err(|e| RegisterError::Invalid(e.to_string()))?;
     }
     if spec.scopes.is_empty() {
         spec.scopes = vec!["openid".into(), "profile".into(), "email".into()];
