@@ -6,15 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::domain::alg::Alg;
-
-pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
-pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
-pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
-pub const GRANT_TYPES: &[&str] = &[
-    GRANT_AUTHORIZATION_CODE,
-    GRANT_REFRESH_TOKEN,
-    GRANT_CLIENT_CREDENTIALS,
-];
+use crate::domain::grant::GrantType;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Client {
@@ -26,7 +18,7 @@ pub struct Client {
     pub public: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
+    pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub first_party: bool,
     /// A resource server: may introspect other clients' access tokens (RFC 7662 §4).
@@ -44,8 +36,8 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn allows_grant(&self, grant: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant)
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
     }
 
     /// Exact string match (RFC 9700 §2.1, §4.1.3), with two allowances: an explicit default

@@ -1,7 +1,10 @@
 //! OAuth 2.0 grant types (RFC 6749 §4), parsed once at the edge.
 
+use serde::{Deserialize, Serialize};
+
 /// The grant types guichet implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
@@ -46,5 +49,15 @@ mod tests {
         }
         assert_eq!(GrantType::parse("password"), None);
         assert_eq!(GrantType::parse("Authorization_Code"), None);
+    }
+
+    #[test]
+    fn serde_names_are_the_rfc_names() {
+        for g in GrantType::ALL {
+            assert_eq!(
+                serde_json::to_value(g).ok(),
+                Some(serde_json::Value::String(g.as_str().to_owned()))
+            );
+        }
     }
 }

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::token::{ct_eq, digest, hmac, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
-use crate::domain::client::{Client, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN};
+use crate::domain::client::Client;
+use crate::domain::grant::GrantType;
 use crate::domain::scope::Scopes;
 use crate::service::authn::{Continuation, Display, Flow, Requirements};
 use crate::service::core::Core;
@@ -198,7 +199,7 @@ pub async fn parse(
             ));
         }
     }
-    if !client.allows_grant(GRANT_AUTHORIZATION_CODE) {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(fail(
             ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code grant",
@@ -310,7 +311,7 @@ fn requested_scopes(
     };
     Ok(requested.filter(|s| {
         if s == "offline_access" {
-            client.allows_grant(GRANT_REFRESH_TOKEN)
+            client.allows_grant(GrantType::RefreshToken)
         } else {
             client.scopes.iter().any(|c| c == s)
         }

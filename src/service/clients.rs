@@ -6,10 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::crypto::keys::Alg;
 use crate::crypto::token::{digest, random_token};
-use crate::domain::client::{
-    Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TYPES,
-    validate_redirect_uri,
-};
+use crate::domain::client::{Client, validate_redirect_uri};
+use crate::domain::grant::GrantType;
 use crate::domain::scope::valid_scope_token;
 use crate::store::{Db, StoreError};
 
@@ -131,32 +129,26 @@ pub async fn register(
     {
         return bad("client_id must be 1–255 visible ASCII characters without ':'".into());
     }
-    if spec.grant_types.is_empty() {
-        spec.grant_types = vec![GRANT_AUTHORIZATION_CODE.into(), GRANT_REFRESH_TOKEN.into()];
-    }
-    spec.grant_types.dedup();
+    let mut grant_types: Vec<GrantType> = Vec::new();
     for g in &spec.grant_types {
-        if !GRANT_TYPES.contains(&g.as_str()) {
+        let Some(g) = GrantType::parse(g) else {
+            let all: Vec<&str> = GrantType::ALL.iter().map(|g| g.as_str()).collect();
             return bad(format!(
                 "unknown grant type {g:?} (one of {})",
-                GRANT_TYPES.join(", ")
+                all.join(", ")
             ));
+        };
+        if !grant_types.contains(&g) {
+            grant_types.push(g);
         }
     }
-    if spec.public
-        && spec
-            .grant_types
-            .iter()
-            .any(|g| g == GRANT_CLIENT_CREDENTIALS)
-    {
+    if grant_types.is_empty() {
+        grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    }
+    if spec.public && grant_types.contains(&GrantType::ClientCredentials) {
         return bad("a public client cannot use client_credentials".into());
     }
-    if spec
-        .grant_types
-        .iter()
-        .any(|g| g == GRANT_AUTHORIZATION_CODE)
-        && spec.redirect_uris.is_empty()
-    {
+    if grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
         return bad("--redirect-uri is required with the authorization_code grant".into());
     }
     for uri in spec
@@ -199,7 +191,7 @@ pub async fn register(
         public: spec.public,
         redirect_uris: spec.redirect_uris,
         post_logout_redirect_uris: spec.post_logout_redirect_uris,
-        grant_types: spec.grant_types,
+        grant_types,
         scopes: spec.scopes,
         first_party: spec.first_party,
         introspect: spec.introspect,

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crypto::token::{ct_eq, digest, left_half_hash, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
-use crate::domain::client::{Client, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN};
+use crate::domain::client::Client;
 use crate::domain::grant::GrantType;
 use crate::domain::scope::{OIDC_SCOPES, Scopes};
 use crate::domain::user::User;
@@ -340,7 +340,7 @@ pub async fn exchange_code(
 
     let scopes = stored_scopes(&data.scope)?;
     let offline = scopes.contains("offline_access");
-    let with_refresh = client.allows_grant(GRANT_REFRESH_TOKEN);
+    let with_refresh = client.allows_grant(GrantType::RefreshToken);
     let offline_ttl = client.offline_ttl.unwrap_or(core.policy.offline_ttl);
     let grant_expiry = if offline {
         now + offline_ttl
@@ -503,7 +503,7 @@ pub async fn refresh(
     token: Option<&str>,
     scope_param: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    if !client.allows_grant(GRANT_REFRESH_TOKEN) {
+    if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::unauthorized_client(
             "this client may not use refresh tokens",
         ));
@@ -601,7 +601,7 @@ pub fn client_credentials(
     client: &Arc<Client>,
     scope_param: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    if client.public || !client.allows_grant(GRANT_CLIENT_CREDENTIALS) {
+    if client.public || !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::unauthorized_client(
             "this client may not use client_credentials",
         ));

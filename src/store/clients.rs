@@ -5,6 +5,7 @@ use sqlx::FromRow;
 use super::{Db, Result, StoreError, conflict, json_list, to_json};
 use crate::domain::alg::Alg;
 use crate::domain::client::Client;
+use crate::domain::grant::GrantType;
 
 #[derive(FromRow)]
 struct ClientRow {
@@ -41,7 +42,13 @@ impl TryFrom<ClientRow> for Client {
             access_token_alg: alg(&r.access_token_alg)?,
             redirect_uris: json_list(&r.redirect_uris)?,
             post_logout_redirect_uris: json_list(&r.post_logout_redirect_uris)?,
-            grant_types: json_list(&r.grant_types)?,
+            grant_types: json_list(&r.grant_types)?
+                .iter()
+                .map(|g| {
+                    GrantType::parse(g)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown grant type {g}")))
+                })
+                .collect::<Result<_>>()?,
             scopes: json_list(&r.scopes)?,
             client_id: r.client_id,
             name: r.name,
@@ -75,7 +82,12 @@ impl Db {
         .bind(i64::from(c.public))
         .bind(to_json(&c.redirect_uris))
         .bind(to_json(&c.post_logout_redirect_uris))
-        .bind(to_json(&c.grant_types))
+        .bind(to_json(
+            &c.grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        ))
         .bind(to_json(&c.scopes))
         .bind(i64::from(c.first_party))
         .bind(c.id_token_alg.as_str())

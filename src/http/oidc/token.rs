@@ -25,7 +25,7 @@ pub async fn token_post(
             "this grant type is not supported",
         )),
         Some(Some(GrantType::AuthorizationCode)) => {
-            if client.allows_grant(GrantType::AuthorizationCode.as_str()) {
+            if client.allows_grant(GrantType::AuthorizationCode) {
                 tokens::exchange_code(
                     core,
                     &client,
