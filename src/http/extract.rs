@@ -1,5 +1,5 @@
 //! Extractors for what page handlers repeat: a form body, a CSRF-checked form, the session
-//! cookie, the page language. Each is `#[instrument(skip_all)]`: no secret reaches a span.
+//! cookie and the session it names, the page language. Each is `#[instrument(skip_all)]`: no secret reaches a span.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -7,10 +7,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum_extra::extract::CookieJar;
 
-use crate::http::error::PageError;
+use crate::http::error::{OrPage, PageError};
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
 use crate::http::{csrf_ok, form_pairs, locale, param, session_cookie_name};
+use crate::service::session::{self, Lookup};
 
 /// The language of a page from `Accept-Language` (a protocol's `ui_locales`, when there is
 /// one, is applied by the handler).
@@ -110,5 +111,29 @@ impl FromRequestParts<AppState> for SessionCookie {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_owned());
         Ok(SessionCookie(value))
+    }
+}
+
+/// The browser's session as `service::session::current` judges it: valid for its user, just
+/// ended (the handler removes the cookie), or none. A backend failure is a page error.
+pub struct CurrentSession {
+    pub lookup: Lookup,
+    pub cookie: SessionCookie,
+}
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = PageError;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Ok(cookie) = SessionCookie::from_request_parts(parts, state).await;
+        let core = &state.core;
+        let lookup = session::current(core, cookie.value(), core.now())
+            .await
+            .page(locale(&parts.headers, None))?;
+        Ok(CurrentSession { lookup, cookie })
     }
 }

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 
 use crate::http::error::PageError;
-use crate::http::extract::{CsrfForm, SessionCookie};
+use crate::http::extract::{CsrfForm, CurrentSession};
 use crate::http::locale;
 use crate::http::oidc::authorize::answer_consent;
 use crate::http::state::AppState;
@@ -16,7 +16,7 @@ use crate::service::authorize::ConsentAnswer;
 pub async fn consent_post(
     State(state): State<AppState>,
     jar: CookieJar,
-    cookie: SessionCookie,
+    current: CurrentSession,
     headers: HeaderMap,
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, PageError> {
@@ -27,5 +27,14 @@ pub async fn consent_post(
     };
     let request = form.get("request").unwrap_or("");
     let binding = form.get("binding").unwrap_or("");
-    Ok(answer_consent(&state, jar, &cookie, &headers, request, binding, answer).await)
+    Ok(answer_consent(
+        &state,
+        jar,
+        current.lookup,
+        &headers,
+        request,
+        binding,
+        answer,
+    )
+    .await)
 }

@@ -8,28 +8,25 @@ use axum_extra::extract::CookieJar;
 
 use super::views::{LoginView, login_page, signed_in_page};
 use crate::http::error::{OrPage, PageError};
-use crate::http::extract::{CsrfForm, PageLocale, SessionCookie};
+use crate::http::extract::{CsrfForm, CurrentSession, PageLocale, SessionCookie};
 use crate::http::state::AppState;
 use crate::http::{ClientIp, locale, removal_cookie, resume, session_cookie_name};
 use crate::service::authn::{
     self, Attempt, Continuation, Denial, Display, Flow, Input, Outcome, Requirements, Step,
 };
-use crate::service::session::{self, Lookup};
+use crate::service::session::Lookup;
 
 /// The form on its own (then the signed-in page is the continuation), or who is signed in.
 /// A session whose user was disabled or changed password since is ended here too.
 pub async fn login_get(
     State(state): State<AppState>,
     jar: CookieJar,
-    cookie: SessionCookie,
+    current: CurrentSession,
     PageLocale(locale): PageLocale,
 ) -> Result<Response, PageError> {
     let core = &state.core;
     let now = core.now();
-    let jar = match session::current(core, cookie.value(), now)
-        .await
-        .page(locale)?
-    {
+    let jar = match current.lookup {
         Lookup::Valid(cur) => return Ok(signed_in_page(&state, jar, locale, &cur.user.login)),
         Lookup::Ended => jar.add(removal_cookie(&state, session_cookie_name(&state))),
         Lookup::None => jar,

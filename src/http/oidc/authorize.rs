@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::crypto::token::random_token;
 use crate::http::account::views::{ConsentView, LoginView, consent_page, login_page};
 use crate::http::error::PageError;
-use crate::http::extract::SessionCookie;
+use crate::http::extract::CurrentSession;
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
 use crate::http::{
@@ -24,17 +24,17 @@ use crate::service::authorize::{
     client_name, session_satisfies,
 };
 use crate::service::oauth::ErrorCode;
-use crate::service::session::{self, Current, Lookup};
+use crate::service::session::{Current, Lookup};
 
 pub async fn authorize_get(
     State(state): State<AppState>,
     jar: CookieJar,
-    cookie: SessionCookie,
+    current: CurrentSession,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let pairs = parse_pairs(query.unwrap_or_default().as_bytes());
-    authorize(state, jar, cookie, &headers, pairs).await
+    authorize(state, jar, current.lookup, &headers, pairs).await
 }
 
 /// Core §3.1.2.1: the authorization endpoint accepts POST with a form body too. The session
@@ -60,7 +60,7 @@ pub async fn authorize_post(
 async fn authorize(
     state: AppState,
     jar: CookieJar,
-    cookie: SessionCookie,
+    lookup: Lookup,
     headers: &HeaderMap,
     pairs: Vec<(String, String)>,
 ) -> Response {
@@ -73,15 +73,7 @@ async fn authorize(
         Err(e) => return auth_error(&state, locale, e, via_post),
     };
     let now = core.now();
-    let (jar, current) = match session::current(core, cookie.value(), now).await {
-        Ok(Lookup::Valid(c)) => (jar, Some(*c)),
-        Ok(Lookup::Ended) => (
-            jar.add(removal_cookie(&state, session_cookie_name(&state))),
-            None,
-        ),
-        Ok(Lookup::None) => (jar, None),
-        Err(e) => return PageError::service(locale, e).into_response(),
-    };
+    let (jar, current) = with_session(&state, jar, lookup);
     match current {
         Some(c) if session_satisfies(&req, &c.session, now) => {
             decide(&state, jar, locale, &req, &c, via_post).await
@@ -101,6 +93,18 @@ async fn authorize(
             &req,
             req.login_hint.as_deref().unwrap_or(""),
         ),
+    }
+}
+
+/// The valid session, if any; an ended one's cookie is removed.
+fn with_session(state: &AppState, jar: CookieJar, lookup: Lookup) -> (CookieJar, Option<Current>) {
+    match lookup {
+        Lookup::Valid(c) => (jar, Some(*c)),
+        Lookup::Ended => (
+            jar.add(removal_cookie(state, session_cookie_name(state))),
+            None,
+        ),
+        Lookup::None => (jar, None),
     }
 }
 
@@ -190,7 +194,7 @@ async fn decide(
 pub async fn answer_consent(
     state: &AppState,
     jar: CookieJar,
-    cookie: &SessionCookie,
+    lookup: Lookup,
     headers: &HeaderMap,
     request: &str,
     binding: &str,
@@ -204,15 +208,7 @@ pub async fn answer_consent(
         Err(e) => return auth_error(state, locale, e, true),
     };
     let now = core.now();
-    let (jar, current) = match session::current(core, cookie.value(), now).await {
-        Ok(Lookup::Valid(c)) => (jar, Some(*c)),
-        Ok(Lookup::Ended) => (
-            jar.add(removal_cookie(state, session_cookie_name(state))),
-            None,
-        ),
-        Ok(Lookup::None) => (jar, None),
-        Err(e) => return PageError::service(locale, e).into_response(),
-    };
+    let (jar, current) = with_session(state, jar, lookup);
     let Some(current) = current.filter(|c| session_satisfies(&req, &c.session, now)) else {
         return sign_in(state, jar, locale, &req, "");
     };
