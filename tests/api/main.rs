@@ -8,6 +8,8 @@ mod helpers;
 mod logout;
 mod oidc_flow;
 mod resource_helpers;
+mod review_helpers;
+mod review_session;
 mod revocation;
 mod session;
 mod session_helpers;
