@@ -10,6 +10,7 @@ mod oidc_flow;
 mod resource_helpers;
 mod review_helpers;
 mod review_session;
+mod review_tokens;
 mod revocation;
 mod session;
 mod session_helpers;
