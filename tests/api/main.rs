@@ -1,6 +1,7 @@
 //! One integration-test binary: the real server on port 0, driven over HTTP.
 
 mod audit;
+mod authn;
 mod authorize;
 mod cli;
 mod cluster;
