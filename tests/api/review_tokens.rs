@@ -2,6 +2,7 @@
 //! revocation markers as long-lived as the tokens they revoke, what disabling a user or a
 //! client ends, and who may introspect what.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use guichet::crypto::token::random_token;
@@ -33,17 +34,60 @@ async fn audit_after(app: &TestApp, kind: &str, count: &str) -> usize {
 
 // ----- 2. Unknown and replayed codes -----
 
+/// The application's short-lived store, counted from outside: the Redis keys under the
+/// test's prefix when the suite runs on Redis, else an in-process store handed to the app.
+enum Store {
+    Memory(Arc<MemoryStore>),
+    Redis { url: String, prefix: String },
+}
+
+impl Store {
+    async fn spawn() -> (TestApp, Store) {
+        match test_redis_url() {
+            Some(url) => {
+                let prefix = format!("guichet-test-{}:", uuid::Uuid::new_v4().simple());
+                let app = spawn_with(Options {
+                    redis_prefix: Some(prefix.clone()),
+                    ..Options::default()
+                })
+                .await;
+                (app, Store::Redis { url, prefix })
+            }
+            None => {
+                let store = MemoryStore::new(10_000);
+                let app = spawn_with(Options {
+                    store: Some(store.clone()),
+                    ..Options::default()
+                })
+                .await;
+                (app, Store::Memory(store))
+            }
+        }
+    }
+
+    async fn len(&self) -> usize {
+        match self {
+            Store::Memory(m) => m.len(),
+            Store::Redis { url, prefix } => {
+                let client = redis::Client::open(url.as_str()).unwrap();
+                let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+                redis::cmd("KEYS")
+                    .arg(format!("{prefix}*"))
+                    .query_async::<Vec<String>>(&mut conn)
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn unknown_codes_at_the_token_endpoint_write_nothing_to_the_store() {
-    let store = MemoryStore::new(10_000);
-    let app = spawn_with(Options {
-        store: Some(store.clone()),
-        ..Options::default()
-    })
-    .await;
+    let (app, store) = Store::spawn().await;
     let spa = app.create_client("spa", |s| s.public = true).await;
     let (_, verifier) = pkce_pair();
-    let before = store.len();
+    let before = store.len().await;
     for _ in 0..50 {
         let code = random_token();
         let res = app
@@ -61,7 +105,7 @@ async fn unknown_codes_at_the_token_endpoint_write_nothing_to_the_store() {
         assert_invalid_grant(res).await;
     }
     assert_eq!(
-        store.len(),
+        store.len().await,
         before,
         "unknown codes left items in the short-lived store"
     );
