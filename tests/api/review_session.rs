@@ -5,7 +5,9 @@
 use std::net::IpAddr;
 
 use guichet::domain::user::NewUser;
-use guichet::service::login::throttle::{MAX_PER_ACCOUNT, MAX_PER_IDENTIFIER, address_bucket};
+use guichet::service::login::throttle::{
+    MAX_PER_ACCOUNT, MAX_PER_IDENTIFIER, WINDOW, address_bucket,
+};
 use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::redirect::Policy;
 
@@ -224,10 +226,17 @@ async fn a_logout_hint_sent_without_cookies_ends_only_the_session_it_names() {
 
 // ----- 5. The sign-in throttle -----
 
+/// Moves the clock to the start of a throttle window, so that no test's attempts straddle two.
+fn at_window_start(app: &TestApp) {
+    app.clock
+        .advance(WINDOW - app.clock.now().rem_euclid(WINDOW));
+}
+
 #[tokio::test]
 async fn a_burst_of_wrong_passwords_for_one_identifier_gets_at_most_twenty_password_checks() {
     let app = spawn_app().await;
     app.create_user("alice").await;
+    at_window_start(&app);
     let page = app
         .browser
         .get(app.url("/login"))
@@ -289,6 +298,7 @@ async fn failed_sign_ins_count_per_account_across_its_identifiers() {
         ..NewUser::default()
     })
     .await;
+    at_window_start(&app);
     let page = app
         .browser
         .get(app.url("/login"))
