@@ -20,14 +20,15 @@ const MIGRATIONS: [&str; 2] = [
     "0002_session_revocation_and_resource_servers",
 ];
 
-/// One run of the CLI: its own folder (the current directory), database and keys folder.
-struct Run {
+/// One run of the CLI: its own folder (the current directory), database and keys folder
+/// (also used by `review_tokens`).
+pub struct Run {
     dir: tempfile::TempDir,
-    database_url: String,
+    pub database_url: String,
 }
 
 impl Run {
-    async fn new() -> Run {
+    pub async fn new() -> Run {
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database_url(dir.path()).await;
         Run { dir, database_url }
@@ -56,7 +57,7 @@ impl Run {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Out {
+    pub fn run(&self, args: &[&str]) -> Out {
         Out::from(self.command(args).output().unwrap())
     }
 
@@ -72,7 +73,7 @@ impl Run {
 }
 
 #[derive(Debug)]
-struct Out {
+pub struct Out {
     code: Option<i32>,
     stdout: String,
     stderr: String,
@@ -90,7 +91,7 @@ impl From<std::process::Output> for Out {
 
 impl Out {
     /// Success: exit 0 and exactly one line on stdout, a JSON object.
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         assert_eq!(self.code, Some(0), "failed: {self:?}");
         let lines = stdout_json(&self.stdout);
         assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");

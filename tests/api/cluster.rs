@@ -8,7 +8,9 @@ use guichet::ephemeral::{DynEphemeral, MemoryStore};
 
 use crate::helpers::*;
 
-async fn two_nodes() -> (TestApp, TestApp) {
+/// Two nodes of one cluster (also used by `review_tokens`: a node that has not cached a
+/// client yet).
+pub async fn two_nodes() -> (TestApp, TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     copy_fixture_keys(&keys);

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod audit;
+mod authn;
 mod authorize;
 mod browser;
 mod cli;
@@ -11,6 +12,9 @@ mod helpers;
 mod logout;
 mod oidc_flow;
 mod resource_helpers;
+mod review_helpers;
+mod review_session;
+mod review_tokens;
 mod revocation;
 mod session;
 mod session_helpers;
