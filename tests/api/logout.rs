@@ -5,7 +5,6 @@ use reqwest::header::LOCATION;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::session_helpers::*;
 
 #[tokio::test]
 async fn logout_with_a_hint_a_registered_uri_and_state_redirects_there_with_the_state_and_ends_the_session()

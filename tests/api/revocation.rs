@@ -5,7 +5,6 @@ use reqwest::header::ACCESS_CONTROL_ALLOW_ORIGIN;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::resource_helpers::*;
 
 async fn revoke(app: &TestApp, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
     reqwest::Client::new()

@@ -7,7 +7,6 @@ use scraper::{Html, Selector};
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::session_helpers::*;
 
 /// Posts the login form found in `page` from `http`.
 async fn post_login(

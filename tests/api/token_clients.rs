@@ -5,7 +5,6 @@ use reqwest::header::{ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORI
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::token_helpers::*;
 
 // ---- Public clients ------------------------------------------------------------------------
 
@@ -48,7 +47,7 @@ async fn a_public_client_redeems_its_code_with_its_client_id_and_no_secret() {
     // No Authorization header: client_id in the body only.
     let res = redeem(&app, &p1, &code, Some(&verifier)).await;
     assert_eq!(res.status(), 200);
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(jwt_claims(str_of(&body, "id_token"))["aud"], "p1");
     assert!(body["refresh_token"].is_string());
@@ -123,7 +122,7 @@ async fn client_credentials_without_scope_gets_the_clients_api_scopes_and_no_use
         .token(&svc, &[("grant_type", "client_credentials")])
         .await;
     assert_eq!(res.status(), 200);
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert!(body["expires_in"].as_i64().is_some_and(|e| e > 0));
@@ -169,7 +168,7 @@ async fn client_credentials_refuses_scopes_not_registered_for_the_client() {
 
 #[tokio::test]
 async fn a_client_without_the_client_credentials_grant_is_unauthorized_for_it() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let res = app
         .token(&c1, &[("grant_type", "client_credentials")])
         .await;
@@ -277,7 +276,7 @@ async fn the_token_endpoint_echoes_only_the_origin_of_the_authenticating_clients
 
 #[tokio::test]
 async fn a_preflight_from_a_registered_origin_is_allowed_and_others_are_not() {
-    let (app, _c1) = setup().await;
+    let (app, _c1) = app_with_alice_and("c1").await;
     let preflight = |origin: &'static str| {
         let url = app.url("/token");
         async move {

@@ -9,7 +9,6 @@ use serde_json::Value;
 use sha2::Digest;
 
 use crate::helpers::*;
-use crate::token_helpers::*;
 
 /// RFC 7636 Appendix B.
 const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -23,7 +22,7 @@ fn s256(verifier: &str) -> String {
 
 #[tokio::test]
 async fn a_code_redeemed_with_basic_authentication_returns_bearer_tokens_no_cache_may_keep() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid email").await;
     // C13: the code itself is 256 bits of base64url.
     assert_eq!(code.len(), 43);
@@ -36,7 +35,7 @@ async fn a_code_redeemed_with_basic_authentication_returns_bearer_tokens_no_cach
             .unwrap()
             .starts_with("application/json")
     );
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert!(body["expires_in"].as_i64().is_some_and(|e| e > 0), "{body}");
@@ -65,7 +64,7 @@ async fn a_code_redeemed_with_basic_authentication_returns_bearer_tokens_no_cach
 
 #[tokio::test]
 async fn a_code_redeemed_with_the_secret_in_the_body_returns_tokens() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let res = reqwest::Client::new()
         .post(app.url("/token"))
@@ -81,7 +80,7 @@ async fn a_code_redeemed_with_the_secret_in_the_body_returns_tokens() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert!(body["id_token"].is_string() && body["access_token"].is_string());
 }
@@ -147,7 +146,7 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
 
 #[tokio::test]
 async fn a_wrong_basic_secret_gets_401_invalid_client_with_a_basic_challenge() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let wrong = TestClient {
         id: c1.id.clone(),
@@ -178,7 +177,7 @@ async fn a_wrong_basic_secret_gets_401_invalid_client_with_a_basic_challenge() {
 
 #[tokio::test]
 async fn a_wrong_body_secret_an_unknown_client_or_no_authentication_get_invalid_client() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let base = [
         ("grant_type", "authorization_code"),
@@ -237,7 +236,7 @@ async fn a_wrong_body_secret_an_unknown_client_or_no_authentication_get_invalid_
 
 #[tokio::test]
 async fn basic_and_body_secrets_together_are_an_invalid_request() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let secret = c1.secret.as_deref().unwrap();
     let res = reqwest::Client::new()
@@ -260,7 +259,7 @@ async fn basic_and_body_secrets_together_are_an_invalid_request() {
 
 #[tokio::test]
 async fn a_code_redeemed_twice_fails_and_revokes_the_tokens_of_its_first_redemption() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let first = redeem_ok(&app, &c1, &code, &verifier).await;
     let at = str_of(&first, "access_token");
@@ -277,7 +276,7 @@ async fn a_code_redeemed_twice_fails_and_revokes_the_tokens_of_its_first_redempt
 
 #[tokio::test]
 async fn concurrent_redemptions_of_one_code_never_both_succeed() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     for _ in 0..3 {
         let (code, verifier) = pkce_code(&app, &c1, "openid").await;
         let mut tasks = tokio::task::JoinSet::new();
@@ -332,7 +331,7 @@ async fn concurrent_redemptions_of_one_code_never_both_succeed() {
 
 #[tokio::test]
 async fn a_code_issued_to_one_client_cannot_be_redeemed_by_another() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let c2 = app.create_client("c2", |_| {}).await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     // Same redirect URI for both clients: only the binding to the client differs.
@@ -368,7 +367,7 @@ async fn a_code_needs_the_redirect_uri_of_its_authorization_request() {
 
 #[tokio::test]
 async fn a_code_expires_sixty_seconds_after_it_was_issued() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (young, young_verifier) = pkce_code(&app, &c1, "openid").await;
     let (old, old_verifier) = pkce_code(&app, &c1, "openid").await;
     app.clock.advance(50);
@@ -385,7 +384,7 @@ async fn a_code_expires_sixty_seconds_after_it_was_issued() {
 
 #[tokio::test]
 async fn unknown_and_password_grant_types_are_unsupported() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     for grant in [
         "foo",
         "password",
@@ -408,7 +407,7 @@ async fn unknown_and_password_grant_types_are_unsupported() {
 
 #[tokio::test]
 async fn the_token_endpoint_refuses_get() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let res = reqwest::Client::new()
         .get(app.url("/token"))
         .basic_auth("c1", c1.secret.as_deref())
@@ -423,7 +422,7 @@ async fn the_token_endpoint_refuses_get() {
 
 #[tokio::test]
 async fn malformed_token_requests_are_invalid_requests() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let r = c1.redirect_uri.as_str();
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -505,7 +504,7 @@ async fn malformed_token_requests_are_invalid_requests() {
 
 #[tokio::test]
 async fn the_rfc_7636_example_verifier_redeems_its_code() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     assert_eq!(s256(RFC7636_VERIFIER), RFC7636_CHALLENGE);
     let code = code_with(
         &app,
@@ -522,7 +521,7 @@ async fn the_rfc_7636_example_verifier_redeems_its_code() {
 
 #[tokio::test]
 async fn a_wrong_or_missing_code_verifier_gets_invalid_grant() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let code = code_with(
         &app,
         &c1,
@@ -561,7 +560,7 @@ async fn a_wrong_or_missing_code_verifier_gets_invalid_grant() {
 
 #[tokio::test]
 async fn a_code_verifier_for_a_code_issued_without_a_challenge_is_a_downgrade() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let code = code_with(&app, &c1, &[]).await;
     assert_invalid_grant(redeem(&app, &c1, &code, Some(RFC7636_VERIFIER)).await).await;
     // Without a verifier, a confidential client's code without a challenge works.
@@ -571,7 +570,7 @@ async fn a_code_verifier_for_a_code_issued_without_a_challenge_is_a_downgrade() 
 
 #[tokio::test]
 async fn code_verifiers_outside_rfc_7636_syntax_are_refused_even_when_their_hash_matches() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let with_challenge = |verifier: &str| {
         let challenge = s256(verifier);
         let app = &app;

@@ -8,7 +8,6 @@ use reqwest::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, VARY};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::resource_helpers::*;
 
 const ALL_SCOPES: &str = "openid profile email phone address";
 

@@ -1,0 +1,190 @@
+//! The protocol's requests: codes and their redemption (RFC 6749 §4.1, RFC 7636), refresh
+//! (§6), userinfo (Core §5.3) and introspection (RFC 7662).
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::{TestApp, TestClient, query_param};
+
+/// A PKCE (challenge, verifier) pair, S256.
+pub fn pkce_pair() -> (String, String) {
+    use base64::Engine;
+    use sha2::Digest;
+    let verifier = guichet::crypto::token::random_token();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (challenge, verifier)
+}
+
+impl TestApp {
+    /// Posts to the token endpoint with client_secret_basic.
+    pub async fn token(&self, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = reqwest::Client::new().post(self.url("/token")).form(form);
+        req = match &client.secret {
+            Some(s) => req.basic_auth(&client.id, Some(s)),
+            None => req,
+        };
+        req.send().await.unwrap()
+    }
+
+    /// Runs the code flow for `client` and redeems the code: the token response JSON.
+    pub async fn code_flow_tokens(
+        &self,
+        client: &TestClient,
+        login: &str,
+        scope: &str,
+    ) -> serde_json::Value {
+        let (challenge, verifier) = pkce_pair();
+        let cb = self
+            .authorize_through(
+                &[
+                    ("response_type", "code"),
+                    ("client_id", &client.id),
+                    ("redirect_uri", &client.redirect_uri),
+                    ("scope", scope),
+                    ("state", "s1"),
+                    ("nonce", "n1"),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+                login,
+            )
+            .await;
+        let code = query_param(&cb, "code").expect("code in callback");
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("code_verifier", verifier.as_str()),
+        ];
+        if client.secret.is_none() {
+            form.push(("client_id", client.id.as_str()));
+        }
+        let res = self.token(client, &form).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+}
+
+// ---- Codes ----------------------------------------------------------------------------------
+
+/// A code for `client` (alice signs in or is already signed in), with these extra parameters.
+pub async fn code_with(app: &TestApp, client: &TestClient, extra: &[(&str, &str)]) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client.id.as_str()),
+        ("redirect_uri", client.redirect_uri.as_str()),
+        ("state", "st"),
+    ];
+    if !extra.iter().any(|(k, _)| *k == "scope") {
+        params.push(("scope", "openid"));
+    }
+    params.extend_from_slice(extra);
+    let cb = app.authorize_through(&params, "alice").await;
+    query_param(&cb, "code").unwrap_or_else(|| panic!("no code in {cb}"))
+}
+
+/// A code issued with a fresh S256 challenge, and its verifier.
+pub async fn pkce_code(app: &TestApp, client: &TestClient, scope: &str) -> (String, String) {
+    let (challenge, verifier) = pkce_pair();
+    let code = code_with(
+        app,
+        client,
+        &[
+            ("scope", scope),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    (code, verifier)
+}
+
+/// Redeems a code as `client` (Basic for confidential clients, client_id in the body for
+/// public ones).
+pub async fn redeem(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    verifier: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", client.redirect_uri.as_str()),
+    ];
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    if client.secret.is_none() {
+        form.push(("client_id", client.id.as_str()));
+    }
+    app.token(client, &form).await
+}
+
+pub async fn redeem_ok(app: &TestApp, client: &TestClient, code: &str, verifier: &str) -> Value {
+    let res = redeem(app, client, code, Some(verifier)).await;
+    assert_eq!(res.status(), 200, "code redemption failed");
+    res.json().await.unwrap()
+}
+
+// ---- Refresh --------------------------------------------------------------------------------
+
+/// `grant_type=refresh_token` as `client`.
+pub async fn refresh_with(
+    app: &TestApp,
+    client: &TestClient,
+    token: &str,
+    scope: Option<&str>,
+) -> reqwest::Response {
+    let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token)];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    if client.secret.is_none() {
+        form.push(("client_id", client.id.as_str()));
+    }
+    app.token(client, &form).await
+}
+
+/// A refresh as `client`: the status and the JSON body.
+pub async fn refresh(app: &TestApp, client: &TestClient, token: &str) -> (StatusCode, Value) {
+    let res = app
+        .token(
+            client,
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await;
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+// ---- Resource side --------------------------------------------------------------------------
+
+/// GET /userinfo with the token in the Authorization header.
+pub async fn userinfo_get(app: &TestApp, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(app.url("/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn introspect(app: &TestApp, client: &TestClient, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/introspect"))
+        .basic_auth(&client.id, client.secret.as_deref())
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Introspects and returns the JSON body, checking 200 and no-store.
+pub async fn introspect_json(app: &TestApp, client: &TestClient, token: &str) -> Value {
+    let res = introspect(app, client, token).await;
+    assert_eq!(res.status(), 200);
+    super::assert_no_store(&res);
+    res.json().await.unwrap()
+}
