@@ -2,18 +2,12 @@
 //! (RFC 9068), which introspection (RFC 7662) applies too.
 //! CONFORMANCE rows E01–E05, L18 and the standard claims of B24.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, VARY};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
 const ALL_SCOPES: &str = "openid profile email phone address";
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 // ----- E01–E03: where the token may travel -----
 

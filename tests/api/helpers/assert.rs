@@ -138,17 +138,23 @@ pub fn assert_no_store_no_cache(res: &reqwest::Response) {
 
 // ---- Pages ----------------------------------------------------------------------------------
 
-/// The page is the logout confirmation: no redirect, HTML, and its first form is a POST made of
-/// hidden fields and one submit button only.
-pub async fn assert_confirmation_page(res: reqwest::Response) -> String {
-    assert_eq!(res.status(), 200);
-    assert!(res.headers().get(LOCATION).is_none(), "no redirect");
+/// A page shown to the browser: HTML, and no redirect anywhere.
+pub fn assert_html_no_redirect(res: &reqwest::Response, what: &str) {
+    assert!(res.headers().get(LOCATION).is_none(), "{what}: redirected");
     assert!(
         res.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("text/html")
+            .starts_with("text/html"),
+        "{what}: not HTML"
     );
+}
+
+/// The page is the logout confirmation: no redirect, HTML, and its first form is a POST made of
+/// hidden fields and one submit button only.
+pub async fn assert_confirmation_page(res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 200);
+    assert_html_no_redirect(&res, "confirmation page");
     let page = res.text().await.unwrap();
     let form = first_form(&page);
     assert_eq!(form.method, "post");

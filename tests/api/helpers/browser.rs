@@ -59,6 +59,16 @@ pub fn hidden(page: &str, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Sends `req` and reads the body as text, whatever the status.
+pub async fn text_of(req: reqwest::RequestBuilder) -> String {
+    req.send().await.unwrap().text().await.unwrap()
+}
+
+/// Sends `req` and reads the body as JSON, whatever the status.
+pub async fn json_of(req: reqwest::RequestBuilder) -> serde_json::Value {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 /// The first form of a page: its method, action, hidden fields, how many submit buttons it
 /// has and which other controls (anything a user would fill in).
 pub struct Form {
@@ -153,28 +163,14 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Posts the login form found in `page` with these credentials.
+    /// Posts the login form found in `page` with these credentials, as the browser.
     pub async fn submit_login(
         &self,
         page: &str,
         username: &str,
         password: &str,
     ) -> reqwest::Response {
-        let csrf = hidden(page, "csrf").expect("csrf field");
-        let mut form = vec![
-            ("csrf", csrf),
-            ("username", username.into()),
-            ("password", password.into()),
-        ];
-        if let Some(f) = hidden(page, "flow") {
-            form.push(("flow", f));
-        }
-        self.browser
-            .post(self.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
+        post_login(self, &self.browser, page, username, password).await
     }
 
     /// Approves (or denies) the consent form found in `page`.
@@ -216,6 +212,63 @@ impl TestApp {
         }
         panic!("no redirect after login and consent");
     }
+}
+
+/// Posts the login form found in `page` from `http` (its CSRF token and sealed flow, if any).
+pub async fn post_login(
+    app: &TestApp,
+    http: &reqwest::Client,
+    page: &str,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let mut form = vec![
+        ("csrf", hidden(page, "csrf").expect("csrf field")),
+        ("username", username.into()),
+        ("password", password.into()),
+    ];
+    if let Some(f) = hidden(page, "flow") {
+        form.push(("flow", f));
+    }
+    http.post(app.url("/login"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Opens the login page of an authorization request for `client` from `http`.
+pub async fn login_page(
+    app: &TestApp,
+    http: &reqwest::Client,
+    client: &TestClient,
+    extra: &[(&str, &str)],
+) -> String {
+    let res = http
+        .get(app.url("/authorize"))
+        .query(&auth_params(client, extra))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("name=\"password\""),
+        "not a login page: {page}"
+    );
+    page
+}
+
+/// Signs in from `http` through an authorization request; returns the login POST response.
+pub async fn sign_in(
+    app: &TestApp,
+    http: &reqwest::Client,
+    client: &TestClient,
+    username: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = login_page(app, http, client, extra).await;
+    post_login(app, http, &page, username, PASSWORD).await
 }
 
 /// A `prompt=none` request from `http` (with `cookie` as the Cookie header if given):
@@ -265,4 +318,21 @@ pub async fn end_session(
         .send()
         .await
         .unwrap()
+}
+
+/// RP-initiated logout as the browser: GET /logout with `id_token` as the hint, `BYE` as the
+/// post-logout redirect URI and `state` if given.
+pub async fn logout_with_hint(
+    app: &TestApp,
+    id_token: &str,
+    state: Option<&str>,
+) -> reqwest::Response {
+    let mut params = vec![
+        ("id_token_hint", id_token),
+        ("post_logout_redirect_uri", BYE),
+    ];
+    if let Some(s) = state {
+        params.push(("state", s));
+    }
+    end_session(&app.browser, app, &params).await
 }

@@ -18,6 +18,11 @@ pub fn jwt_header(token: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
+/// Base64url without padding, as in a JWT.
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// The string member `k` of a JSON object.
 pub fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str()
