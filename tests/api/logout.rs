@@ -6,13 +6,6 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// The refresh token was revoked: 400 `invalid_grant`.
-async fn assert_refresh_refused(app: &TestApp, client: &TestClient, token: &str) {
-    let (status, err) = refresh(app, client, token).await;
-    assert_eq!(status, 400);
-    assert_eq!(err["error"], "invalid_grant");
-}
-
 #[tokio::test]
 async fn logout_with_a_hint_a_registered_uri_and_state_redirects_there_with_the_state_and_ends_the_session()
  {

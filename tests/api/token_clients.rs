@@ -61,34 +61,13 @@ async fn a_public_client_redeems_its_code_with_its_client_id_and_no_secret() {
 async fn a_public_client_presenting_a_secret_is_refused() {
     let (app, p1) = public_setup().await;
     let (code, verifier) = pkce_code(&app, &p1, "openid").await;
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", p1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-            ("client_id", "p1"),
-            ("client_secret", "anything"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (status, _) = oauth_error(res, "invalid_client").await;
+    let form = code_form(&p1, &code, Some(&verifier));
+    let mut in_body = form.clone();
+    in_body.extend([("client_id", "p1"), ("client_secret", "anything")]);
+    let (status, _) = oauth_error(app.post_form("/token", &in_body).await, "invalid_client").await;
     assert!(status == 400 || status == 401, "{status}");
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("p1", Some("anything"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", p1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_invalid_client(res).await;
+    let with_secret = p1.with_credentials("p1", Some("anything"));
+    assert_invalid_client(app.token(&with_secret, &form).await).await;
 }
 
 #[tokio::test]
@@ -207,20 +186,11 @@ async fn the_token_endpoint_echoes_only_the_origin_of_the_authenticating_clients
         s.redirect_uris = vec!["https://other.example/cb".into()];
     })
     .await;
-    let with_origin = |origin: &'static str| {
-        let url = app.url("/token");
-        let secret = svc.secret.clone();
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .basic_auth("svc", secret)
-                .header("Origin", origin)
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-        }
+    let from = |origin: &str, form: &[(&str, &str)]| {
+        let req = app.post("/token").basic_auth("svc", svc.secret.as_deref());
+        send(req.header("Origin", origin).form(form))
     };
+    let with_origin = |origin| from(origin, &[("grant_type", "client_credentials")]);
     let res = with_origin("https://rp.example").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
@@ -242,14 +212,11 @@ async fn the_token_endpoint_echoes_only_the_origin_of_the_authenticating_clients
     );
 
     // Error responses are readable by the client's page too.
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("svc", svc.secret.clone())
-        .header("Origin", "https://rp.example")
-        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
-        .send()
-        .await
-        .unwrap();
+    let res = from(
+        "https://rp.example",
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
     assert_eq!(
         res.headers()
             .get(ACCESS_CONTROL_ALLOW_ORIGIN)
@@ -277,21 +244,17 @@ async fn the_token_endpoint_echoes_only_the_origin_of_the_authenticating_clients
 #[tokio::test]
 async fn a_preflight_from_a_registered_origin_is_allowed_and_others_are_not() {
     let (app, _c1) = app_with_alice_and("c1").await;
-    let preflight = |origin: &'static str| {
-        let url = app.url("/token");
-        async move {
+    let preflight = |origin: &str| {
+        send(
             reqwest::Client::new()
-                .request(reqwest::Method::OPTIONS, url)
+                .request(reqwest::Method::OPTIONS, app.url("/token"))
                 .header("Origin", origin)
                 .header("Access-Control-Request-Method", "POST")
                 .header(
                     "Access-Control-Request-Headers",
                     "authorization, content-type",
-                )
-                .send()
-                .await
-                .unwrap()
-        }
+                ),
+        )
     };
     let res = preflight("https://rp.example").await;
     assert_eq!(res.status(), 204);

@@ -18,6 +18,15 @@ fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
+/// A code issued with this S256 challenge.
+async fn challenged_code(app: &TestApp, client: &TestClient, challenge: &str) -> String {
+    let pkce = [
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    code_with(app, client, &pkce).await
+}
+
 // ---- C: authorization code and client authentication -------------------------------------
 
 #[tokio::test]
@@ -66,23 +75,24 @@ async fn a_code_redeemed_with_basic_authentication_returns_bearer_tokens_no_cach
 async fn a_code_redeemed_with_the_secret_in_the_body_returns_tokens() {
     let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", c1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-            ("client_id", "c1"),
-            ("client_secret", c1.secret.as_deref().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = secret_in_body(&c1, &code, &verifier);
+    let res = app.post_form("/token", &form).await;
     assert_eq!(res.status(), 200);
     assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert!(body["id_token"].is_string() && body["access_token"].is_string());
+}
+
+/// A code redemption with the client's id and secret in the body (client_secret_post).
+fn secret_in_body<'a>(
+    client: &'a TestClient,
+    code: &'a str,
+    verifier: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = code_form(client, code, Some(verifier));
+    form.push(("client_id", &client.id));
+    form.push(("client_secret", client.secret.as_deref().unwrap()));
+    form
 }
 
 /// Form-urlencodes every byte, even those that need no encoding.
@@ -104,27 +114,13 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
 
     let basic =
         |id: &str, secret: &str| format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
-    let attempt = |header: String, code: String, verifier: String| {
-        let app_url = app.url("/token");
-        let redirect = client.redirect_uri.clone();
-        async move {
-            reqwest::Client::new()
-                .post(app_url)
-                .header(AUTHORIZATION, header)
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.as_str()),
-                    ("redirect_uri", redirect.as_str()),
-                    ("code_verifier", verifier.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+    let attempt = |header: String, code: &str, verifier: &str| {
+        let form = code_form(&client, code, Some(verifier));
+        send(app.post("/token").header(AUTHORIZATION, header).form(&form))
     };
 
     let (code, verifier) = pkce_code(&app, &client, "openid").await;
-    let res = attempt(basic(&encoded_id, &secret), code, verifier).await;
+    let res = attempt(basic(&encoded_id, &secret), &code, &verifier).await;
     assert_eq!(res.status(), 200, "urlencoded Basic credentials refused");
     let body: Value = res.json().await.unwrap();
     assert_eq!(jwt_claims(str_of(&body, "id_token"))["aud"], "rp+1%/x");
@@ -133,8 +129,8 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
     let (code, verifier) = pkce_code(&app, &client, "openid").await;
     let res = attempt(
         basic(&encode_all(&client.id), &encode_all(&secret)),
-        code,
-        verifier,
+        &code,
+        &verifier,
     )
     .await;
     assert_eq!(
@@ -148,112 +144,55 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
 async fn a_wrong_basic_secret_gets_401_invalid_client_with_a_basic_challenge() {
     let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let wrong = TestClient {
-        id: c1.id.clone(),
-        secret: Some(format!("{}x", c1.secret.as_deref().unwrap())),
-        redirect_uri: c1.redirect_uri.clone(),
-    };
+    let wrong_secret = format!("{}x", c1.secret.as_deref().unwrap());
+    let wrong = c1.with_credentials(&c1.id, Some(&wrong_secret));
     assert_invalid_client(redeem(&app, &wrong, &code, Some(&verifier)).await).await;
     // Undecodable Basic credentials, and a scheme that is not Basic, fail the same way.
+    let form = code_form(&c1, &code, Some(&verifier));
     for header in ["Basic !!!", "Basic YzE=", "Bearer abc"] {
-        let res = reqwest::Client::new()
-            .post(app.url("/token"))
-            .header(AUTHORIZATION, header)
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", c1.redirect_uri.as_str()),
-                ("code_verifier", verifier.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = send(app.post("/token").header(AUTHORIZATION, header).form(&form)).await;
         assert_invalid_client(res).await;
     }
     // A failed authentication does not burn the code.
-    let res = redeem(&app, &c1, &code, Some(&verifier)).await;
-    assert_eq!(res.status(), 200);
+    redeem_ok(&app, &c1, &code, &verifier).await;
 }
 
 #[tokio::test]
 async fn a_wrong_body_secret_an_unknown_client_or_no_authentication_get_invalid_client() {
     let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let base = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", c1.redirect_uri.as_str()),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let post = |extra: Vec<(&'static str, String)>| {
-        let mut form: Vec<(&str, String)> =
-            base.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        form.extend(extra);
-        let url = app.url("/token");
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let cases: Vec<Vec<(&'static str, String)>> = vec![
+    let secret = c1.secret.as_deref().unwrap();
+    let cases: Vec<Vec<(&str, &str)>> = vec![
         // Wrong body secret.
-        vec![
-            ("client_id", "c1".into()),
-            ("client_secret", "not-the-secret".into()),
-        ],
+        vec![("client_id", "c1"), ("client_secret", "not-the-secret")],
         // Unknown client.
-        vec![
-            ("client_id", "nobody".into()),
-            ("client_secret", c1.secret.clone().unwrap()),
-        ],
+        vec![("client_id", "nobody"), ("client_secret", secret)],
         // A confidential client without its secret.
-        vec![("client_id", "c1".into())],
+        vec![("client_id", "c1")],
         // No authentication at all.
         vec![],
     ];
     for extra in cases {
-        let what = format!("{extra:?}");
-        let (status, _) = oauth_error(post(extra).await, "invalid_client").await;
-        assert!(status == 400 || status == 401, "{what}: {status}");
+        let mut form = code_form(&c1, &code, Some(&verifier));
+        form.extend(&extra);
+        let res = app.post_form("/token", &form).await;
+        let (status, _) = oauth_error(res, "invalid_client").await;
+        assert!(status == 400 || status == 401, "{extra:?}: {status}");
     }
     // Unknown client through Basic: 401 with a challenge.
-    let ghost = TestClient {
-        id: "nobody".into(),
-        secret: c1.secret.clone(),
-        redirect_uri: c1.redirect_uri.clone(),
-    };
+    let ghost = c1.with_credentials("nobody", Some(secret));
     assert_invalid_client(redeem(&app, &ghost, &code, Some(&verifier)).await).await;
     // None of these consumed the code.
-    assert_eq!(
-        redeem(&app, &c1, &code, Some(&verifier)).await.status(),
-        200
-    );
+    redeem_ok(&app, &c1, &code, &verifier).await;
 }
 
 #[tokio::test]
 async fn basic_and_body_secrets_together_are_an_invalid_request() {
     let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let secret = c1.secret.as_deref().unwrap();
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("c1", Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", c1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-            ("client_id", "c1"),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (status, _) = oauth_error(res, "invalid_request").await;
+    let form = secret_in_body(&c1, &code, &verifier);
+    // Basic credentials too.
+    let (status, _) = oauth_error(app.token(&c1, &form).await, "invalid_request").await;
     assert_eq!(status, 400);
 }
 
@@ -484,20 +423,16 @@ async fn malformed_token_requests_are_invalid_requests() {
         "redirect_uri": r,
         "code_verifier": verifier,
     });
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("c1", c1.secret.as_deref())
-        .json(&json)
-        .send()
-        .await
-        .unwrap();
+    let res = send(
+        app.post("/token")
+            .basic_auth("c1", c1.secret.as_deref())
+            .json(&json),
+    )
+    .await;
     let (status, _) = oauth_error(res, "invalid_request").await;
     assert_eq!(status, 400, "JSON body");
     // None of the malformed requests consumed the code.
-    assert_eq!(
-        redeem(&app, &c1, &code, Some(&verifier)).await.status(),
-        200
-    );
+    redeem_ok(&app, &c1, &code, &verifier).await;
 }
 
 // ---- D: PKCE -------------------------------------------------------------------------------
@@ -506,15 +441,7 @@ async fn malformed_token_requests_are_invalid_requests() {
 async fn the_rfc_7636_example_verifier_redeems_its_code() {
     let (app, c1) = app_with_alice_and("c1").await;
     assert_eq!(s256(RFC7636_VERIFIER), RFC7636_CHALLENGE);
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     let body = redeem_ok(&app, &c1, &code, RFC7636_VERIFIER).await;
     assert!(body["id_token"].is_string());
 }
@@ -522,39 +449,15 @@ async fn the_rfc_7636_example_verifier_redeems_its_code() {
 #[tokio::test]
 async fn a_wrong_or_missing_code_verifier_gets_invalid_grant() {
     let (app, c1) = app_with_alice_and("c1").await;
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     // Well-formed, 43 characters, but not the one.
     let wrong = "eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     assert_invalid_grant(redeem(&app, &c1, &code, Some(wrong)).await).await;
 
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     assert_invalid_grant(redeem(&app, &c1, &code, None).await).await;
     // Nor does an empty verifier count as one.
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     assert_invalid_grant(redeem(&app, &c1, &code, Some("")).await).await;
 }
 
@@ -571,29 +474,13 @@ async fn a_code_verifier_for_a_code_issued_without_a_challenge_is_a_downgrade() 
 #[tokio::test]
 async fn code_verifiers_outside_rfc_7636_syntax_are_refused_even_when_their_hash_matches() {
     let (app, c1) = app_with_alice_and("c1").await;
-    let with_challenge = |verifier: &str| {
-        let challenge = s256(verifier);
-        let app = &app;
-        let c1 = &c1;
-        async move {
-            code_with(
-                app,
-                c1,
-                &[
-                    ("code_challenge", &challenge),
-                    ("code_challenge_method", "S256"),
-                ],
-            )
-            .await
-        }
-    };
     let too_short = "a".repeat(42);
     let too_long = "b".repeat(129);
     // base64 instead of base64url: '+' and '/' are outside [A-Za-z0-9-._~].
     let bad_chars = "dBjftJeZ4CVP+mB92K27uhbUJU1p1r/wW1gFWFOEjXk";
     let with_space = "dBjftJeZ4CVP mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     for verifier in [too_short.as_str(), too_long.as_str(), bad_chars, with_space] {
-        let code = with_challenge(verifier).await;
+        let code = challenged_code(&app, &c1, &s256(verifier)).await;
         let (status, _) = oauth_error(
             redeem(&app, &c1, &code, Some(verifier)).await,
             "invalid_grant",
@@ -603,6 +490,6 @@ async fn code_verifiers_outside_rfc_7636_syntax_are_refused_even_when_their_hash
     }
     // The bounds themselves are legal: 128 characters using every allowed symbol.
     let longest: String = "AZaz09-._~".chars().cycle().take(128).collect();
-    let code = with_challenge(&longest).await;
+    let code = challenged_code(&app, &c1, &s256(&longest)).await;
     redeem_ok(&app, &c1, &code, &longest).await;
 }

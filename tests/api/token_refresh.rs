@@ -86,13 +86,7 @@ async fn a_foreign_or_revoked_refresh_token_is_an_invalid_grant_whatever_scope_i
     .await;
 
     let revoked = app.code_flow_tokens(&c1, "alice", "openid").await;
-    let res = reqwest::Client::new()
-        .post(app.url("/revoke"))
-        .basic_auth("c1", c1.secret.as_deref())
-        .form(&[("token", str_of(&revoked, "refresh_token"))])
-        .send()
-        .await
-        .unwrap();
+    let res = revoke(&app, &c1, &[("token", str_of(&revoked, "refresh_token"))]).await;
     assert_eq!(res.status(), 200);
     assert_invalid_grant(
         refresh_with(
@@ -190,16 +184,7 @@ async fn logout_ends_session_refresh_tokens_but_offline_ones_survive() {
         jwt_claims(str_of(&session_bound, "id_token"))["sid"]
     );
 
-    let res = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
-            ("id_token_hint", str_of(&session_bound, "id_token")),
-            ("post_logout_redirect_uri", "https://rp.example/bye"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = logout_with_hint(&app, str_of(&session_bound, "id_token"), None).await;
     assert!(res.status().is_redirection(), "logout: {}", res.status());
 
     assert_invalid_grant(

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, LOCATION, PRAGMA, WWW_AUTHENTICATE};
 
-use super::{TestApp, first_form, str_of, userinfo_get};
+use super::{TestApp, TestClient, first_form, refresh, str_of, userinfo_get};
 
 // ---- OAuth errors ---------------------------------------------------------------------------
 
@@ -36,6 +36,13 @@ pub async fn oauth_error(res: reqwest::Response, code: &str) -> (StatusCode, Hea
         "characters outside RFC 6749 §5.2: {body}"
     );
     (status, headers)
+}
+
+/// A refresh with `token` as `client` is 400 `invalid_grant` (the body's error only).
+pub async fn assert_refresh_refused(app: &TestApp, client: &TestClient, token: &str) {
+    let (status, err) = refresh(app, client, token).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["error"], "invalid_grant");
 }
 
 pub async fn assert_invalid_grant(res: reqwest::Response) {

@@ -59,6 +59,11 @@ pub fn hidden(page: &str, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Sends `req`: the response, whatever its status.
+pub async fn send(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send().await.unwrap()
+}
+
 /// Sends `req` and reads the body as text, whatever the status.
 pub async fn text_of(req: reqwest::RequestBuilder) -> String {
     req.send().await.unwrap().text().await.unwrap()

@@ -1,10 +1,11 @@
 //! The protocol's requests: codes and their redemption (RFC 6749 §4.1, RFC 7636), refresh
-//! (§6), userinfo (Core §5.3) and introspection (RFC 7662).
+//! (§6), client credentials (§4.4), revocation (RFC 7009), introspection (RFC 7662) and
+//! userinfo (Core §5.3).
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{TestApp, TestClient, query_param};
+use super::{TestApp, TestClient, query_param, send};
 
 /// A PKCE (challenge, verifier) pair, S256.
 pub fn pkce_pair() -> (String, String) {
@@ -17,23 +18,43 @@ pub fn pkce_pair() -> (String, String) {
 }
 
 impl TestApp {
-    /// Posts to the token endpoint with client_secret_basic.
+    /// A POST to `path` on this node from a fresh client, to finish and send.
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new().post(self.url(path))
+    }
+
+    /// Posts `form` to `path` without any client authentication.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        send(self.post(path).form(form)).await
+    }
+
+    /// Posts `form` to `path` with `client`'s Basic credentials (its id and secret, if any).
+    pub async fn post_as(
+        &self,
+        client: &TestClient,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        send(
+            self.post(path)
+                .basic_auth(&client.id, client.secret.as_deref())
+                .form(form),
+        )
+        .await
+    }
+
+    /// Posts to the token endpoint with client_secret_basic (public clients send no header).
     pub async fn token(&self, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut req = reqwest::Client::new().post(self.url("/token")).form(form);
+        let mut req = self.post("/token").form(form);
         req = match &client.secret {
             Some(s) => req.basic_auth(&client.id, Some(s)),
             None => req,
         };
-        req.send().await.unwrap()
+        send(req).await
     }
 
     /// Runs the code flow for `client` and redeems the code: the token response JSON.
-    pub async fn code_flow_tokens(
-        &self,
-        client: &TestClient,
-        login: &str,
-        scope: &str,
-    ) -> serde_json::Value {
+    pub async fn code_flow_tokens(&self, client: &TestClient, login: &str, scope: &str) -> Value {
         let (challenge, verifier) = pkce_pair();
         let cb = self
             .authorize_through(
@@ -51,18 +72,7 @@ impl TestApp {
             )
             .await;
         let code = query_param(&cb, "code").expect("code in callback");
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", client.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ];
-        if client.secret.is_none() {
-            form.push(("client_id", client.id.as_str()));
-        }
-        let res = self.token(client, &form).await;
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
+        redeem_ok(self, client, &code, &verifier).await
     }
 }
 
@@ -100,14 +110,12 @@ pub async fn pkce_code(app: &TestApp, client: &TestClient, scope: &str) -> (Stri
     (code, verifier)
 }
 
-/// Redeems a code as `client` (Basic for confidential clients, client_id in the body for
-/// public ones).
-pub async fn redeem(
-    app: &TestApp,
-    client: &TestClient,
-    code: &str,
-    verifier: Option<&str>,
-) -> reqwest::Response {
+/// The body of a code redemption for `client`, without any client authentication.
+pub fn code_form<'a>(
+    client: &'a TestClient,
+    code: &'a str,
+    verifier: Option<&'a str>,
+) -> Vec<(&'a str, &'a str)> {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -116,6 +124,18 @@ pub async fn redeem(
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
+    form
+}
+
+/// Redeems a code as `client` (Basic for confidential clients, client_id in the body for
+/// public ones).
+pub async fn redeem(
+    app: &TestApp,
+    client: &TestClient,
+    code: &str,
+    verifier: Option<&str>,
+) -> reqwest::Response {
+    let mut form = code_form(client, code, verifier);
     if client.secret.is_none() {
         form.push(("client_id", client.id.as_str()));
     }
@@ -149,36 +169,48 @@ pub async fn refresh_with(
 
 /// A refresh as `client`: the status and the JSON body.
 pub async fn refresh(app: &TestApp, client: &TestClient, token: &str) -> (StatusCode, Value) {
-    let res = app
-        .token(
-            client,
-            &[("grant_type", "refresh_token"), ("refresh_token", token)],
-        )
-        .await;
+    let res = refresh_with(app, client, token, None).await;
     let status = res.status();
     (status, res.json().await.unwrap())
 }
 
+/// `grant_type=client_credentials` with `scope` as `client`: the token response JSON.
+pub async fn client_credentials(app: &TestApp, client: &TestClient, scope: &str) -> Value {
+    let res = app
+        .token(
+            client,
+            &[("grant_type", "client_credentials"), ("scope", scope)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 // ---- Resource side --------------------------------------------------------------------------
+
+/// RFC 7009: posts `form` to /revoke with `client`'s Basic credentials.
+pub async fn revoke(
+    app: &TestApp,
+    client: &TestClient,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    app.post_as(client, "/revoke", form).await
+}
 
 /// GET /userinfo with the token in the Authorization header.
 pub async fn userinfo_get(app: &TestApp, token: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(app.url("/userinfo"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    send(
+        reqwest::Client::new()
+            .get(app.url("/userinfo"))
+            .bearer_auth(token),
+    )
+    .await
 }
 
+/// RFC 7662: introspects `token` with `client`'s Basic credentials.
 pub async fn introspect(app: &TestApp, client: &TestClient, token: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/introspect"))
-        .basic_auth(&client.id, client.secret.as_deref())
-        .form(&[("token", token)])
-        .send()
+    app.post_as(client, "/introspect", &[("token", token)])
         .await
-        .unwrap()
 }
 
 /// Introspects and returns the JSON body, checking 200 and no-store.

@@ -171,6 +171,17 @@ pub struct TestClient {
     pub redirect_uri: String,
 }
 
+impl TestClient {
+    /// This client's redirect URI with other credentials: a wrong secret, an unknown client.
+    pub fn with_credentials(&self, id: &str, secret: Option<&str>) -> TestClient {
+        TestClient {
+            id: id.into(),
+            secret: secret.map(str::to_owned),
+            redirect_uri: self.redirect_uri.clone(),
+        }
+    }
+}
+
 impl TestApp {
     /// A URL on this node (its own port, whatever the issuer says).
     pub fn url(&self, path: &str) -> String {
@@ -257,4 +268,23 @@ pub async fn signed_in(app: &TestApp, scope: &str) -> (String, TestClient, Value
     let rp = app.create_client("rp1", |_| {}).await;
     let tokens = app.code_flow_tokens(&rp, "alice", scope).await;
     (user, rp, tokens)
+}
+
+/// A fresh application where alice signed in to `rp1` with `scope`: the application, alice's
+/// id, the client and the token response.
+pub async fn app_signed_in(scope: &str) -> (TestApp, String, TestClient, Value) {
+    let app = spawn_app().await;
+    let (user, rp, tokens) = signed_in(&app, scope).await;
+    (app, user, rp, tokens)
+}
+
+/// A confidential client `id` for the client_credentials grant only, registered for the
+/// scopes `openid` and `api`, without redirect URIs.
+pub async fn api_client(app: &TestApp, id: &str) -> TestClient {
+    app.create_client(id, |s| {
+        s.grant_types = vec!["client_credentials".into()];
+        s.scopes = vec!["openid".into(), "api".into()];
+        s.redirect_uris = vec![];
+    })
+    .await
 }
