@@ -671,21 +671,10 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
         .json();
     let new = out["client_secret"].as_str().unwrap().to_owned();
     assert_ne!(old, new);
-    let cc = |secret: String| {
-        let url = app.url("/token");
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .basic_auth("m2m", Some(secret))
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(cc(old).await, 401);
-    assert_eq!(cc(new.clone()).await, 200);
+    let cc = [("grant_type", "client_credentials")];
+    let m2m = |secret: &str| client.with_credentials("m2m", Some(secret));
+    assert_eq!(app.token(&m2m(&old), &cc).await.status(), 401);
+    assert_eq!(app.token(&m2m(&new), &cc).await.status(), 200);
     run.run(&[
         "client",
         "add",

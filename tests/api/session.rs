@@ -517,7 +517,7 @@ async fn every_response_carries_the_security_headers() {
                 .body("{}"),
         ),
     ] {
-        responses.push((what, req.send().await.unwrap()));
+        responses.push((what, send(req).await));
     }
     let signed_in = sign_in(&app, &app.browser, &client, "alice", &[]).await;
     responses.push(("login success", signed_in));

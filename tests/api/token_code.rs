@@ -3,20 +3,15 @@
 //! CONFORMANCE.md rows C01–C11, C13, D01–D03, D05.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
-use sha2::Digest;
 
 use crate::helpers::*;
 
 /// RFC 7636 Appendix B.
 const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const RFC7636_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
-}
 
 /// A code issued with this S256 challenge.
 async fn challenged_code(app: &TestApp, client: &TestClient, challenge: &str) -> String {

@@ -4,17 +4,19 @@
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use super::{TestApp, TestClient, query_param, send};
+use super::{TestApp, TestClient, assert_no_store, b64, query_param, send};
 
 /// A PKCE (challenge, verifier) pair, S256.
 pub fn pkce_pair() -> (String, String) {
-    use base64::Engine;
-    use sha2::Digest;
     let verifier = guichet::crypto::token::random_token();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (challenge, verifier)
+    (s256(&verifier), verifier)
+}
+
+/// RFC 7636 §4.2: the S256 challenge of a verifier.
+pub fn s256(verifier: &str) -> String {
+    b64(&Sha256::digest(verifier.as_bytes()))
 }
 
 impl TestApp {
@@ -142,6 +144,7 @@ pub async fn redeem(
     app.token(client, &form).await
 }
 
+/// Redeems a code with its verifier and expects tokens: the token response JSON.
 pub async fn redeem_ok(app: &TestApp, client: &TestClient, code: &str, verifier: &str) -> Value {
     let res = redeem(app, client, code, Some(verifier)).await;
     assert_eq!(res.status(), 200, "code redemption failed");
@@ -217,6 +220,6 @@ pub async fn introspect(app: &TestApp, client: &TestClient, token: &str) -> reqw
 pub async fn introspect_json(app: &TestApp, client: &TestClient, token: &str) -> Value {
     let res = introspect(app, client, token).await;
     assert_eq!(res.status(), 200);
-    super::assert_no_store(&res);
+    assert_no_store(&res);
     res.json().await.unwrap()
 }
