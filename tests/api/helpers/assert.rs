@@ -1,8 +1,11 @@
 //! Checks shared by several areas: OAuth errors (RFC 6749 §5.2), Bearer challenges (RFC 6750
-//! §3), dead and live tokens, caching, and the pages a browser is shown.
+//! §3), dead and live tokens, caching, CORS, and the pages a browser is shown.
 
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap, LOCATION, PRAGMA, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE,
+    HeaderMap, LOCATION, PRAGMA, VARY, WWW_AUTHENTICATE,
+};
 
 use super::{TestApp, TestClient, first_form, refresh, str_of, userinfo_get};
 
@@ -141,6 +144,34 @@ pub fn assert_no_store(res: &reqwest::Response) {
 pub fn assert_no_store_no_cache(res: &reqwest::Response) {
     assert_no_store(res);
     assert_eq!(res.headers()[PRAGMA], "no-cache");
+}
+
+// ---- CORS ---------------------------------------------------------------------------------
+
+/// The `Access-Control-Allow-Origin` of a response, if any.
+pub fn allowed_origin(res: &reqwest::Response) -> Option<&str> {
+    res.headers()
+        .get(ACCESS_CONTROL_ALLOW_ORIGIN)
+        .map(|v| v.to_str().unwrap())
+}
+
+/// The response is readable by pages of `origin` alone: that origin echoed, `Vary: Origin`,
+/// and never credentials.
+pub fn assert_cors_echoes(res: &reqwest::Response, origin: &str) {
+    assert_eq!(allowed_origin(res), Some(origin));
+    assert!(
+        res.headers().get_all(VARY).iter().any(|v| v
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("origin")),
+        "no Vary: Origin"
+    );
+    assert!(
+        res.headers()
+            .get(ACCESS_CONTROL_ALLOW_CREDENTIALS)
+            .is_none()
+    );
 }
 
 // ---- Pages ----------------------------------------------------------------------------------
