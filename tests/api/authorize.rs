@@ -4,7 +4,6 @@
 use url::Url;
 
 use crate::helpers::*;
-use crate::session_helpers::bare_client;
 
 const CB: &str = "https://rp.example/cb";
 
@@ -35,13 +34,7 @@ fn without<'a>(mut p: Vec<(&'a str, &'a str)>, k: &str) -> Vec<(&'a str, &'a str
 /// An error page: 4xx HTML and no redirect anywhere.
 async fn assert_error_page(res: reqwest::Response) {
     assert!(res.status().is_client_error(), "status {}", res.status());
-    assert!(res.headers().get("location").is_none());
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert_html_no_redirect(&res, "error page");
 }
 
 /// An error sent back to the client: only error, error_description, state, iss (RFC 6749
@@ -71,7 +64,8 @@ fn assert_redirect_error(res: &reqwest::Response, app: &TestApp, error: &str, st
     }
 }
 
-async fn signed_in(app: &TestApp) -> (TestClient, String) {
+/// Alice signed in through a request of `c1`: the client and that request's challenge.
+async fn alice_signed_in_to_c1(app: &TestApp) -> (TestClient, String) {
     app.create_user("alice").await;
     let client = app.create_client("c1", |_| {}).await;
     let (challenge, _) = pkce_pair();
@@ -85,7 +79,7 @@ async fn signed_in(app: &TestApp) -> (TestClient, String) {
 #[tokio::test]
 async fn a_valid_request_shows_the_login_form_and_the_code_comes_back_in_the_query() {
     let app = spawn_app().await;
-    let (_, challenge) = signed_in(&app).await;
+    let (_, challenge) = alice_signed_in_to_c1(&app).await;
     // B01, B06, B07, B09: unknown parameters, reordered scopes, display/ui_locales/claims_locales.
     let mut p = base("c1", &challenge);
     p.push(("extra", "foobar"));
@@ -298,7 +292,7 @@ async fn public_clients_must_send_a_pkce_challenge() {
 async fn the_authorization_request_may_be_posted_and_is_answered_as_the_same_get() {
     // B08. The browser follows the 303 with a GET, which carries the SameSite=Lax cookie.
     let app = spawn_app().await;
-    let (_, challenge) = signed_in(&app).await;
+    let (_, challenge) = alice_signed_in_to_c1(&app).await;
     let res = app
         .browser
         .post(app.url("/authorize"))
@@ -361,7 +355,7 @@ async fn a_posted_authorization_request_gets_a_303_to_the_get_form_of_the_same_p
 async fn a_signed_in_user_gets_codes_silently_with_prompt_none_and_the_id_token_hint() {
     // B12, B13, B16
     let app = spawn_app().await;
-    let (client, challenge) = signed_in(&app).await;
+    let (client, challenge) = alice_signed_in_to_c1(&app).await;
     let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
     let hint = tokens["id_token"].as_str().unwrap().to_owned();
     let p = with(
@@ -384,39 +378,16 @@ async fn a_signed_in_user_gets_codes_silently_with_prompt_none_and_the_id_token_
     let bob = app.create_user("bob").await;
     let bob_browser = browser();
     let (bc, bv) = pkce_pair();
-    let res = bob_browser
-        .get(app.url("/authorize"))
-        .query(&base("c1", &bc))
-        .send()
-        .await
-        .unwrap();
-    let page = res.text().await.unwrap();
-    let csrf = hidden(&page, "csrf").unwrap();
-    let flow = hidden(&page, "flow").unwrap();
-    let res = bob_browser
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("flow", flow.as_str()),
-            ("username", "bob"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let page = text_of(
+        bob_browser
+            .get(app.url("/authorize"))
+            .query(&base("c1", &bc)),
+    )
+    .await;
+    assert!(hidden(&page, "flow").is_some());
+    let res = post_login(&app, &bob_browser, &page, "bob", PASSWORD).await;
     let code = query_param(&location(&res), "code").unwrap();
-    let res = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CB),
-                ("code_verifier", &bv),
-            ],
-        )
-        .await;
-    let bob_tokens: serde_json::Value = res.json().await.unwrap();
+    let bob_tokens = redeem_ok(&app, &client, &code, &bv).await;
     let bob_hint = bob_tokens["id_token"].as_str().unwrap();
     assert_eq!(jwt_claims(bob_hint)["sub"], bob.as_str());
     let p = with(
@@ -436,7 +407,7 @@ async fn a_signed_in_user_gets_codes_silently_with_prompt_none_and_the_id_token_
 async fn prompt_login_and_max_age_ask_for_the_password_again_and_move_auth_time() {
     // B14, B15
     let app = spawn_app().await;
-    let (client, challenge) = signed_in(&app).await;
+    let (client, challenge) = alice_signed_in_to_c1(&app).await;
     let first = app.code_flow_tokens(&client, "alice", "openid").await;
     let t1 = jwt_claims(first["id_token"].as_str().unwrap())["auth_time"]
         .as_i64()
@@ -454,18 +425,7 @@ async fn prompt_login_and_max_age_ask_for_the_password_again_and_move_auth_time(
         .authorize_through(&with(base("c1", &c), "prompt", "login"), "alice")
         .await;
     let code = query_param(&cb, "code").unwrap();
-    let res = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", CB),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
-    let tokens: serde_json::Value = res.json().await.unwrap();
+    let tokens = redeem_ok(&app, &client, &code, &verifier).await;
     let t2 = jwt_claims(tokens["id_token"].as_str().unwrap())["auth_time"]
         .as_i64()
         .unwrap();
@@ -529,18 +489,7 @@ async fn third_party_clients_ask_consent_once_per_scope_set() {
             ))
             .await;
         let code = query_param(&location(&res), "code").expect("silent code");
-        let res = app
-            .token(
-                &client,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", CB),
-                    ("code_verifier", &v),
-                ],
-            )
-            .await;
-        res.json::<serde_json::Value>().await.unwrap()
+        redeem_ok(&app, &client, &code, &v).await
     };
     assert_eq!(tokens["scope"], "openid");
 }
@@ -549,7 +498,7 @@ async fn third_party_clients_ask_consent_once_per_scope_set() {
 async fn form_post_answers_with_an_auto_submitting_form_and_nothing_in_the_query() {
     // B26
     let app = spawn_app().await;
-    let (_, challenge) = signed_in(&app).await;
+    let (_, challenge) = alice_signed_in_to_c1(&app).await;
     let res = app
         .authorize(&with(base("c1", &challenge), "response_mode", "form_post"))
         .await;

@@ -266,11 +266,6 @@ async fn a_duplicate_identifier_fails_with_one_line_on_stderr_and_nothing_on_std
     db.close().await;
 }
 
-fn is_base64url(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 #[tokio::test]
 async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
     let run = Run::new().await;
@@ -558,14 +553,7 @@ async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
     }
     let ready = http.get(format!("{issuer}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
-    let doc: Value = http
-        .get(format!("{issuer}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = json_of(http.get(format!("{issuer}/.well-known/openid-configuration"))).await;
     assert_eq!(doc["issuer"], issuer.as_str());
 
     let killed = Command::new("kill")
@@ -625,15 +613,7 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
         .json();
     assert_eq!(out["login"], "alice");
     assert_eq!(out["grants_revoked"], 1);
-    let res = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.as_str()),
-            ],
-        )
-        .await;
+    let res = refresh_with(&app, &client, &refresh, None).await;
     assert_eq!(res.status(), 400);
     let mut silent = params.to_vec();
     silent.push(("prompt", "none"));
@@ -692,21 +672,10 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
         .json();
     let new = out["client_secret"].as_str().unwrap().to_owned();
     assert_ne!(old, new);
-    let cc = |secret: String| {
-        let url = app.url("/token");
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .basic_auth("m2m", Some(secret))
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(cc(old).await, 401);
-    assert_eq!(cc(new.clone()).await, 200);
+    let cc = [("grant_type", "client_credentials")];
+    let m2m = |secret: &str| client.with_credentials("m2m", Some(secret));
+    assert_eq!(app.token(&m2m(&old), &cc).await.status(), 401);
+    assert_eq!(app.token(&m2m(&new), &cc).await.status(), 200);
     run.run(&[
         "client",
         "add",

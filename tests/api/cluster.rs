@@ -74,15 +74,12 @@ async fn a_session_opened_on_one_node_signs_in_on_the_other_and_a_code_is_redeem
     assert_eq!(query_param(&cb, "iss").as_deref(), Some(a.issuer.as_str()));
     let code = query_param(&cb, "code").unwrap();
 
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", client.redirect_uri.as_str()),
-        ("code_verifier", verifier.as_str()),
-    ];
     // Both nodes try to redeem it at once: never both. The loser's replay revokes the grant
     // (RFC 6749 §4.1.2), so a token the winner got is dead as well.
-    let (ra, rb) = tokio::join!(a.token(&client, &form), b.token(&client, &form));
+    let (ra, rb) = tokio::join!(
+        redeem(&a, &client, &code, Some(&verifier)),
+        redeem(&b, &client, &code, Some(&verifier))
+    );
     let mut bodies = Vec::new();
     for r in [ra, rb] {
         let status = r.status().as_u16();
@@ -100,12 +97,7 @@ async fn a_session_opened_on_one_node_signs_in_on_the_other_and_a_code_is_redeem
     for (status, body) in &bodies {
         if *status == 200 {
             let at = body["access_token"].as_str().unwrap();
-            let res = reqwest::Client::new()
-                .get(b.url("/userinfo"))
-                .bearer_auth(at)
-                .send()
-                .await
-                .unwrap();
+            let res = userinfo_get(&b, at).await;
             assert_eq!(res.status(), 401, "tokens of a replayed code are revoked");
         }
     }

@@ -10,7 +10,6 @@ use guichet::service::clients::{ClientSpec, RegisterError, register};
 use guichet::store::Db;
 
 use crate::helpers::*;
-use crate::token_helpers::*;
 
 #[tokio::test]
 async fn unknown_codes_presented_to_the_token_endpoint_leave_nothing_in_the_store() {

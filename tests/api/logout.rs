@@ -5,7 +5,6 @@ use reqwest::header::LOCATION;
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::session_helpers::*;
 
 #[tokio::test]
 async fn logout_with_a_hint_a_registered_uri_and_state_redirects_there_with_the_state_and_ends_the_session()
@@ -14,16 +13,7 @@ async fn logout_with_a_hint_a_registered_uri_and_state_redirects_there_with_the_
     let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
     assert_eq!(prompt_none(&app, &client).await, SIGNED_IN);
 
-    let res = end_session(
-        &app.browser,
-        &app,
-        &[
-            ("id_token_hint", str_of(&tokens, "id_token")),
-            ("post_logout_redirect_uri", BYE),
-            ("state", "bye-1"),
-        ],
-    )
-    .await;
+    let res = logout_with_hint(&app, str_of(&tokens, "id_token"), Some("bye-1")).await;
     assert!(res.status().is_redirection(), "got {}", res.status());
     assert_eq!(
         res.headers()[LOCATION].to_str().unwrap(),
@@ -33,24 +23,14 @@ async fn logout_with_a_hint_a_registered_uri_and_state_redirects_there_with_the_
     assert!(cookie_value(&removal).is_empty());
 
     assert_eq!(prompt_none(&app, &client).await, "login_required");
-    let (status, err) = refresh(&app, &client, str_of(&tokens, "refresh_token")).await;
-    assert_eq!(status, 400);
-    assert_eq!(err["error"], "invalid_grant");
+    assert_refresh_refused(&app, &client, str_of(&tokens, "refresh_token")).await;
 }
 
 #[tokio::test]
 async fn logout_without_state_redirects_to_the_registered_uri_without_a_state() {
     let (app, client) = app_with_alice().await;
     let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
-    let res = end_session(
-        &app.browser,
-        &app,
-        &[
-            ("id_token_hint", str_of(&tokens, "id_token")),
-            ("post_logout_redirect_uri", BYE),
-        ],
-    )
-    .await;
+    let res = logout_with_hint(&app, str_of(&tokens, "id_token"), None).await;
     assert!(res.status().is_redirection(), "got {}", res.status());
     assert_eq!(res.headers()[LOCATION].to_str().unwrap(), BYE);
     assert_eq!(prompt_none(&app, &client).await, "login_required");
@@ -83,13 +63,7 @@ async fn logout_never_redirects_to_an_unregistered_or_altered_uri_or_one_of_anot
         )
         .await;
         assert_eq!(res.status(), 200, "{uri}");
-        assert!(res.headers().get(LOCATION).is_none(), "redirected to {uri}");
-        assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html")
-        );
+        assert_html_no_redirect(&res, uri);
         let page = res.text().await.unwrap();
         assert!(!page.contains(uri), "the page links to {uri}");
     }
@@ -99,12 +73,7 @@ async fn logout_never_redirects_to_an_unregistered_or_altered_uri_or_one_of_anot
 /// ES256 key.
 async fn foreign_hint(app: &TestApp, claims: &Value) -> String {
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-    let jwks: Value = reqwest::get(app.url("/jwks"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = json_of(reqwest::Client::new().get(app.url("/jwks"))).await;
     let kid = jwks["keys"]
         .as_array()
         .unwrap()
@@ -127,11 +96,6 @@ async fn foreign_hint(app: &TestApp, claims: &Value) -> String {
         &jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
     )
     .unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[tokio::test]
@@ -233,9 +197,7 @@ async fn logout_without_parameters_asks_for_confirmation_and_the_confirmation_en
     assert_eq!(res.status(), 200);
     assert!(res.headers().get(LOCATION).is_none());
     assert_eq!(prompt_none(&app, &client).await, "login_required");
-    let (status, err) = refresh(&app, &client, str_of(&tokens, "refresh_token")).await;
-    assert_eq!(status, 400);
-    assert_eq!(err["error"], "invalid_grant");
+    assert_refresh_refused(&app, &client, str_of(&tokens, "refresh_token")).await;
 }
 
 #[tokio::test]
@@ -263,9 +225,7 @@ async fn logout_by_post_form_redirects_with_303_and_ends_the_session() {
 
 #[tokio::test]
 async fn the_session_named_by_the_hint_ends_without_its_cookie_and_only_offline_tokens_survive() {
-    let app = spawn_app().await;
-    app.create_user("alice").await;
-    let client = app.create_client("rp1", |_| {}).await;
+    let (app, client) = app_with_alice().await;
     let offline = app
         .code_flow_tokens(&client, "alice", "openid offline_access")
         .await;
@@ -292,31 +252,13 @@ async fn the_session_named_by_the_hint_ends_without_its_cookie_and_only_offline_
     );
 
     assert_eq!(prompt_none(&app, &client).await, "login_required");
-    let (status, err) = refresh(&app, &client, str_of(&online, "refresh_token")).await;
-    assert_eq!(status, 400);
-    assert_eq!(err["error"], "invalid_grant");
-    let userinfo = |token: String| {
-        let url = app.url("/userinfo");
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(
-        userinfo(str_of(&online, "access_token").to_owned()).await,
-        401
-    );
+    assert_refresh_refused(&app, &client, str_of(&online, "refresh_token")).await;
+    let online_at = str_of(&online, "access_token");
+    assert_eq!(userinfo_get(&app, online_at).await.status(), 401);
     let (status, body) = refresh(&app, &client, str_of(&offline, "refresh_token")).await;
     assert_eq!(status, 200, "the offline grant survives logout: {body}");
-    assert_eq!(
-        userinfo(str_of(&offline, "access_token").to_owned()).await,
-        200
-    );
+    let offline_at = str_of(&offline, "access_token");
+    assert_eq!(userinfo_get(&app, offline_at).await.status(), 200);
 }
 
 /// The value of the hidden field `name` in a form.

@@ -129,17 +129,7 @@ async fn a_relying_party_signs_a_user_in_refreshes_reads_userinfo_and_logs_out()
     assert_eq!(new_id["auth_time"], raw_id["auth_time"]);
 
     // Logout with the ID token hint ends the session and the session-bound refresh token.
-    let res = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
-            ("id_token_hint", id_token.to_string().as_str()),
-            ("post_logout_redirect_uri", "https://rp.example/bye"),
-            ("state", "bye1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = logout_with_hint(&app, &id_token.to_string(), Some("bye1")).await;
     assert!(res.status().is_redirection());
     assert_eq!(location(&res).as_str(), "https://rp.example/bye?state=bye1");
 
@@ -250,12 +240,9 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
     let core = app.core();
     tokio::spawn(app.run_until(std::future::pending()));
 
-    let doc: serde_json::Value = reqwest::get(format!("{issuer}/.well-known/openid-configuration"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc =
+        json_of(reqwest::Client::new().get(format!("{issuer}/.well-known/openid-configuration")))
+            .await;
     assert_eq!(doc["issuer"], issuer.as_str());
     assert_eq!(doc["authorization_endpoint"], format!("{issuer}/authorize"));
     assert_eq!(doc["jwks_uri"], format!("{issuer}/jwks"));
@@ -303,20 +290,17 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
     )
     .await
     .unwrap();
-    let page = reqwest::Client::new()
-        .get(format!("{issuer}/authorize"))
-        .query(&[
-            ("client_id", "c"),
-            ("redirect_uri", "https://rp.example/cb"),
-            ("response_type", "code"),
-            ("scope", "openid"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(
+        reqwest::Client::new()
+            .get(format!("{issuer}/authorize"))
+            .query(&[
+                ("client_id", "c"),
+                ("redirect_uri", "https://rp.example/cb"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ]),
+    )
+    .await;
     let doc = scraper::Html::parse_document(&page);
     let form = scraper::Selector::parse("form").unwrap();
     let action = doc

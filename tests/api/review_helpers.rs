@@ -9,7 +9,6 @@ use serde_json::Value;
 use url::Url;
 
 use crate::helpers::*;
-use crate::session_helpers::*;
 
 /// The administration service on the application's own stores, as the CLI would use it.
 pub fn admin(app: &TestApp) -> Admin<'_> {
@@ -54,29 +53,6 @@ pub async fn app_with_third_party() -> (TestApp, TestClient) {
     app.create_user("alice").await;
     let tp = app.create_client("tp", |s| s.first_party = false).await;
     (app, tp)
-}
-
-/// Posts the login form found in `page` from `http`.
-pub async fn post_login(
-    app: &TestApp,
-    http: &reqwest::Client,
-    page: &str,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    let mut form = vec![
-        ("csrf", hidden(page, "csrf").expect("csrf field")),
-        ("username", username.into()),
-        ("password", password.into()),
-    ];
-    if let Some(f) = hidden(page, "flow") {
-        form.push(("flow", f));
-    }
-    http.post(app.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// `GET /authorize` from `http`.

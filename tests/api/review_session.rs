@@ -13,7 +13,6 @@ use reqwest::redirect::Policy;
 
 use crate::helpers::*;
 use crate::review_helpers::*;
-use crate::session_helpers::*;
 
 // ----- 1. Consent passes the session checks of /authorize and is bound to its page -----
 

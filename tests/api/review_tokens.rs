@@ -12,12 +12,7 @@ use serde_json::{Value, json};
 use crate::cli::Run;
 use crate::cluster::two_nodes;
 use crate::helpers::*;
-use crate::resource_helpers::{assert_invalid_token, at, introspect_json, rt, userinfo_get};
 use crate::review_helpers::*;
-use crate::session_helpers::{SIGNED_IN, app_with_alice, auth_params, end_session, prompt_none};
-use crate::token_helpers::{
-    assert_invalid_grant, assert_token_dead, pkce_code, redeem, redeem_ok, refresh_with, setup,
-};
 
 /// Waits (up to ~2 s) for the audit writer to have written a row of `kind`; returns how many
 /// rows of each kind of `count` there are then.
@@ -113,7 +108,7 @@ async fn unknown_codes_at_the_token_endpoint_write_nothing_to_the_store() {
 
 #[tokio::test]
 async fn a_replayed_code_revokes_its_grant_and_is_audited_once() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let tokens = redeem_ok(&app, &c1, &code, &verifier).await;
     assert_invalid_grant(redeem(&app, &c1, &code, Some(&verifier)).await).await;

@@ -1,33 +1,12 @@
 //! Revocation (RFC 7009) and introspection (RFC 7662) of access and refresh tokens.
 //! CONFORMANCE rows G01–G05.
 
-use reqwest::header::ACCESS_CONTROL_ALLOW_ORIGIN;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::resource_helpers::*;
-
-async fn revoke(app: &TestApp, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url("/revoke"))
-        .basic_auth(&client.id, client.secret.as_deref())
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// A refresh grant at the token endpoint.
-async fn refresh_with(app: &TestApp, client: &TestClient, rt: &str) -> reqwest::Response {
-    app.token(
-        client,
-        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
-    )
-    .await
-}
 
 /// An OAuth JSON error body's `error`.
-async fn oauth_error(res: reqwest::Response) -> String {
+async fn error_of(res: reqwest::Response) -> String {
     let body: Value = res.json().await.unwrap();
     body["error"].as_str().unwrap_or_default().to_owned()
 }
@@ -36,8 +15,7 @@ async fn oauth_error(res: reqwest::Response) -> String {
 
 #[tokio::test]
 async fn revoking_a_refresh_token_kills_it_and_the_access_tokens_of_its_grant() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let access = at(&tokens);
     let refresh = rt(&tokens);
     assert_eq!(userinfo_get(&app, &access).await.status(), 200);
@@ -54,9 +32,7 @@ async fn revoking_a_refresh_token_kills_it_and_the_access_tokens_of_its_grant() 
     assert_eq!(res.status(), 200);
     assert_no_store(&res);
 
-    let res = refresh_with(&app, &rp, &refresh).await;
-    assert_eq!(res.status(), 400);
-    assert_eq!(oauth_error(res).await, "invalid_grant");
+    assert_refresh_refused(&app, &rp, &refresh).await;
     // RFC 7009 §2.1: the grant's access tokens die with it.
     assert_invalid_token(userinfo_get(&app, &access).await, "revoked grant").await;
     assert_eq!(
@@ -71,8 +47,7 @@ async fn revoking_a_refresh_token_kills_it_and_the_access_tokens_of_its_grant() 
 
 #[tokio::test]
 async fn revoking_an_access_token_kills_that_token_but_not_the_refresh_token() {
-    let app = spawn_app().await;
-    let (user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, user, rp, tokens) = app_signed_in("openid").await;
     let access = at(&tokens);
 
     let res = revoke(
@@ -92,7 +67,7 @@ async fn revoking_an_access_token_kills_that_token_but_not_the_refresh_token() {
         json!({"active": false})
     );
 
-    let res = refresh_with(&app, &rp, &rt(&tokens)).await;
+    let res = refresh_with(&app, &rp, &rt(&tokens), None).await;
     assert_eq!(res.status(), 200, "the refresh token survives");
     let fresh: Value = res.json().await.unwrap();
     let res = userinfo_get(&app, &at(&fresh)).await;
@@ -103,8 +78,7 @@ async fn revoking_an_access_token_kills_that_token_but_not_the_refresh_token() {
 
 #[tokio::test]
 async fn revoking_an_unknown_token_or_with_a_bogus_hint_answers_200() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     for form in [
         vec![("token", "no-such-token")],
         vec![
@@ -127,15 +101,12 @@ async fn revoking_an_unknown_token_or_with_a_bogus_hint_answers_200() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    let res = refresh_with(&app, &rp, &refresh).await;
-    assert_eq!(res.status(), 400);
-    assert_eq!(oauth_error(res).await, "invalid_grant");
+    assert_refresh_refused(&app, &rp, &refresh).await;
 }
 
 #[tokio::test]
 async fn another_client_cannot_revoke_a_client_s_tokens() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let other = app.create_client("rp2", |_| {}).await;
     let access = at(&tokens);
     let refresh = rt(&tokens);
@@ -148,41 +119,28 @@ async fn another_client_cannot_revoke_a_client_s_tokens() {
     }
     assert_eq!(userinfo_get(&app, &access).await.status(), 200);
     assert_eq!(introspect_json(&app, &rp, &access).await["active"], true);
-    let res = refresh_with(&app, &rp, &refresh).await;
+    let res = refresh_with(&app, &rp, &refresh, None).await;
     assert_eq!(res.status(), 200, "the refresh token still works");
 }
 
 #[tokio::test]
 async fn revocation_with_bad_client_credentials_is_401_invalid_client() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let refresh = rt(&tokens);
-    let http = reqwest::Client::new();
-    let wrong_secret = TestClient {
-        id: rp.id.clone(),
-        secret: Some("wrong-secret".into()),
-        redirect_uri: rp.redirect_uri.clone(),
-    };
-    let unknown = TestClient {
-        id: "nobody".into(),
-        secret: Some("x".into()),
-        redirect_uri: rp.redirect_uri.clone(),
-    };
+    let wrong_secret = rp.with_credentials(&rp.id, Some("wrong-secret"));
+    let unknown = rp.with_credentials("nobody", Some("x"));
+    let form = [("token", refresh.as_str())];
     for res in [
-        revoke(&app, &wrong_secret, &[("token", refresh.as_str())]).await,
-        revoke(&app, &unknown, &[("token", refresh.as_str())]).await,
-        http.post(app.url("/revoke"))
-            .form(&[("token", refresh.as_str())])
-            .send()
-            .await
-            .unwrap(),
+        revoke(&app, &wrong_secret, &form).await,
+        revoke(&app, &unknown, &form).await,
+        app.post_form("/revoke", &form).await,
     ] {
         assert_eq!(res.status(), 401);
         assert!(challenge(&res).starts_with("Basic"));
         assert_no_store(&res);
-        assert_eq!(oauth_error(res).await, "invalid_client");
+        assert_eq!(error_of(res).await, "invalid_client");
     }
-    let res = refresh_with(&app, &rp, &refresh).await;
+    let res = refresh_with(&app, &rp, &refresh, None).await;
     assert_eq!(res.status(), 200, "nothing was revoked");
 }
 
@@ -190,8 +148,7 @@ async fn revocation_with_bad_client_credentials_is_401_invalid_client() {
 
 #[tokio::test]
 async fn introspection_describes_a_live_access_token() {
-    let app = spawn_app().await;
-    let (user, rp, tokens) = signed_in(&app, "openid email").await;
+    let (app, user, rp, tokens) = app_signed_in("openid email").await;
     let access = at(&tokens);
     let claims = jwt_claims(&access);
 
@@ -206,21 +163,8 @@ async fn introspection_describes_a_live_access_token() {
     assert_eq!(body["token_type"], "Bearer");
 
     // A client_credentials token is about its client.
-    let api = app
-        .create_client("api1", |s| {
-            s.grant_types = vec!["client_credentials".into()];
-            s.scopes = vec!["openid".into(), "api".into()];
-            s.redirect_uris = vec![];
-        })
-        .await;
-    let res = app
-        .token(
-            &api,
-            &[("grant_type", "client_credentials"), ("scope", "api")],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let cc: Value = res.json().await.unwrap();
+    let api = api_client(&app, "api1").await;
+    let cc = client_credentials(&app, &api, "api").await;
     let body = introspect_json(&app, &api, &at(&cc)).await;
     assert_eq!(body["active"], json!(true));
     assert_eq!(body["client_id"], "api1");
@@ -230,8 +174,7 @@ async fn introspection_describes_a_live_access_token() {
 
 #[tokio::test]
 async fn introspection_describes_a_live_refresh_token_to_its_client() {
-    let app = spawn_app().await;
-    let (user, rp, tokens) = signed_in(&app, "openid email").await;
+    let (app, user, rp, tokens) = app_signed_in("openid email").await;
     let body = introspect_json(&app, &rp, &rt(&tokens)).await;
     assert_eq!(body["active"], json!(true));
     assert_eq!(body["client_id"], "rp1");
@@ -245,11 +188,10 @@ async fn introspection_describes_a_live_refresh_token_to_its_client() {
 
 #[tokio::test]
 async fn introspection_of_a_dead_or_garbage_token_is_exactly_active_false() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let refresh = rt(&tokens);
     // A used (rotated) refresh token is dead.
-    let res = refresh_with(&app, &rp, &refresh).await;
+    let res = refresh_with(&app, &rp, &refresh, None).await;
     assert_eq!(res.status(), 200);
     let fresh: Value = res.json().await.unwrap();
     for (what, token) in [
@@ -277,8 +219,7 @@ async fn introspection_of_a_dead_or_garbage_token_is_exactly_active_false() {
 
 #[tokio::test]
 async fn introspection_requires_an_authenticated_confidential_client() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let access = at(&tokens);
     let public = app
         .create_client("spa", |s| {
@@ -286,20 +227,12 @@ async fn introspection_requires_an_authenticated_confidential_client() {
             s.redirect_uris = vec!["https://spa.example/cb".into()];
         })
         .await;
-    let wrong_secret = TestClient {
-        id: rp.id.clone(),
-        secret: Some("wrong-secret".into()),
-        redirect_uri: rp.redirect_uri.clone(),
-    };
-    let http = reqwest::Client::new();
+    let wrong_secret = rp.with_credentials(&rp.id, Some("wrong-secret"));
     for (what, res) in [
         (
             "no credentials",
-            http.post(app.url("/introspect"))
-                .form(&[("token", access.as_str())])
-                .send()
-                .await
-                .unwrap(),
+            app.post_form("/introspect", &[("token", access.as_str())])
+                .await,
         ),
         (
             "wrong secret",
@@ -307,14 +240,14 @@ async fn introspection_requires_an_authenticated_confidential_client() {
         ),
         (
             "public client",
-            http.post(app.url("/introspect"))
-                .form(&[
+            app.post_form(
+                "/introspect",
+                &[
                     ("token", access.as_str()),
                     ("client_id", public.id.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap(),
+                ],
+            )
+            .await,
         ),
     ] {
         assert_eq!(res.status(), 401, "{what}");
@@ -331,16 +264,10 @@ async fn a_missing_token_parameter_is_invalid_request_at_revocation_and_introspe
     let rp = app.create_client("rp1", |_| {}).await;
     for path in ["/revoke", "/introspect"] {
         for form in [vec![], vec![("token", "")], vec![("token_type_hint", "x")]] {
-            let res = reqwest::Client::new()
-                .post(app.url(path))
-                .basic_auth(&rp.id, rp.secret.as_deref())
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            let res = app.post_as(&rp, path, &form).await;
             assert_eq!(res.status(), 400, "{path} {form:?}");
             assert_no_store(&res);
-            assert_eq!(oauth_error(res).await, "invalid_request", "{path} {form:?}");
+            assert_eq!(error_of(res).await, "invalid_request", "{path} {form:?}");
         }
     }
 }
@@ -349,31 +276,31 @@ async fn a_missing_token_parameter_is_invalid_request_at_revocation_and_introspe
 
 #[tokio::test]
 async fn introspection_never_sends_cors_headers() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let access = at(&tokens);
     for token in [access.as_str(), "garbage"] {
-        let res = reqwest::Client::new()
-            .post(app.url("/introspect"))
-            .basic_auth(&rp.id, rp.secret.as_deref())
-            .header("Origin", "https://rp.example")
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap();
+        let req = app
+            .post("/introspect")
+            .basic_auth(&rp.id, rp.secret.as_deref());
+        let res = send(
+            req.header("Origin", "https://rp.example")
+                .form(&[("token", token)]),
+        )
+        .await;
         assert_eq!(res.status(), 200);
         assert_no_store(&res);
-        assert!(res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+        assert_eq!(allowed_origin(&res), None);
     }
-    let res = reqwest::Client::new()
-        .request(reqwest::Method::OPTIONS, app.url("/introspect"))
-        .header("Origin", "https://rp.example")
-        .header("Access-Control-Request-Method", "POST")
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
+    let res = send(
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, app.url("/introspect"))
+            .header("Origin", "https://rp.example")
+            .header("Access-Control-Request-Method", "POST"),
+    )
+    .await;
+    assert_eq!(
+        allowed_origin(&res),
+        None,
         "no preflight approval for introspection"
     );
 }

@@ -7,64 +7,6 @@ use scraper::{Html, Selector};
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::session_helpers::*;
-
-/// Posts the login form found in `page` from `http`.
-async fn post_login(
-    app: &TestApp,
-    http: &reqwest::Client,
-    page: &str,
-    username: &str,
-    password: &str,
-) -> reqwest::Response {
-    let mut form = vec![
-        ("csrf", hidden(page, "csrf").expect("csrf field")),
-        ("username", username.into()),
-        ("password", password.into()),
-    ];
-    if let Some(f) = hidden(page, "flow") {
-        form.push(("flow", f));
-    }
-    http.post(app.url("/login"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Opens the login page of an authorization request for `client` from `http`.
-async fn login_page(
-    app: &TestApp,
-    http: &reqwest::Client,
-    client: &TestClient,
-    extra: &[(&str, &str)],
-) -> String {
-    let res = http
-        .get(app.url("/authorize"))
-        .query(&auth_params(client, extra))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    assert!(
-        page.contains("name=\"password\""),
-        "not a login page: {page}"
-    );
-    page
-}
-
-/// Signs in from `http` through an authorization request; returns the login POST response.
-async fn sign_in(
-    app: &TestApp,
-    http: &reqwest::Client,
-    client: &TestClient,
-    username: &str,
-    extra: &[(&str, &str)],
-) -> reqwest::Response {
-    let page = login_page(app, http, client, extra).await;
-    post_login(app, http, &page, username, PASSWORD).await
-}
 
 /// The attributes of a `Set-Cookie` line, lower-cased, without the name=value pair.
 fn cookie_attrs(line: &str) -> Vec<String> {
@@ -109,10 +51,7 @@ async fn each_sign_in_sets_a_new_session_cookie_and_the_old_one_no_longer_authen
         prompt_none_with(&app, &replay, &client, Some(&new)).await,
         SIGNED_IN
     );
-    let login = |cookie: String| {
-        let req = replay.get(app.url("/login")).header(COOKIE, cookie);
-        async move { req.send().await.unwrap().text().await.unwrap() }
-    };
+    let login = |cookie: String| text_of(replay.get(app.url("/login")).header(COOKIE, cookie));
     assert!(login(old).await.contains("name=\"password\""));
     let page = login(new).await;
     assert!(!page.contains("name=\"password\""));
@@ -125,15 +64,7 @@ async fn after_logout_the_old_session_cookie_is_worthless() {
     let res = sign_in(&app, &app.browser, &client, "alice", &[]).await;
     let cookie = format!("guichet_session={}", session_cookie(&res));
     let code = query_param(&location(&res), "code").unwrap();
-    let tokens: Value = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &client.redirect_uri),
-            ],
-        )
+    let tokens: Value = redeem(&app, &client, &code, None)
         .await
         .json()
         .await
@@ -144,29 +75,13 @@ async fn after_logout_the_old_session_cookie_is_worthless() {
         SIGNED_IN
     );
 
-    let res = end_session(
-        &app.browser,
-        &app,
-        &[
-            ("id_token_hint", str_of(&tokens, "id_token")),
-            ("post_logout_redirect_uri", BYE),
-        ],
-    )
-    .await;
+    let res = logout_with_hint(&app, str_of(&tokens, "id_token"), None).await;
     assert!(res.status().is_redirection());
     assert_eq!(
         prompt_none_with(&app, &replay, &client, Some(&cookie)).await,
         "login_required"
     );
-    let page = replay
-        .get(app.url("/login"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(replay.get(app.url("/login")).header(COOKIE, &cookie)).await;
     assert!(page.contains("name=\"password\""), "not signed out: {page}");
 }
 
@@ -283,15 +198,7 @@ async fn with_an_https_issuer_cookies_are_secure_host_prefixed_and_every_respons
     }
     // The session works from that cookie.
     let session_cookie = format!("__Host-guichet_session={}", cookie_value(&session_line));
-    let signed_in = http
-        .get(app.url("/login"))
-        .header(COOKIE, &session_cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let signed_in = text_of(http.get(app.url("/login")).header(COOKIE, &session_cookie)).await;
     assert!(!signed_in.contains("name=\"password\""));
 
     let discovery = http
@@ -587,40 +494,31 @@ async fn every_response_carries_the_security_headers() {
         ("logout page", get("/logout").await.unwrap()),
         ("userinfo 401", get("/userinfo").await.unwrap()),
     ];
-    responses.push((
-        "token error",
-        http.post(app.url("/token"))
-            .form(&[("grant_type", "password")])
-            .send()
-            .await
-            .unwrap(),
-    ));
-    responses.push((
-        "token 401",
-        http.post(app.url("/token"))
-            .basic_auth("rp1", Some("wrong"))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap(),
-    ));
-    responses.push((
-        "login csrf refusal",
-        http.post(app.url("/login"))
-            .form(&[("username", "alice")])
-            .send()
-            .await
-            .unwrap(),
-    ));
-    responses.push((
-        "login not a form",
-        http.post(app.url("/login"))
-            .header("content-type", "application/json")
-            .body("{}")
-            .send()
-            .await
-            .unwrap(),
-    ));
+    let post = |path: &str| http.post(app.url(path));
+    for (what, req) in [
+        (
+            "token error",
+            post("/token").form(&[("grant_type", "password")]),
+        ),
+        (
+            "token 401",
+            post("/token")
+                .basic_auth("rp1", Some("wrong"))
+                .form(&[("grant_type", "client_credentials")]),
+        ),
+        (
+            "login csrf refusal",
+            post("/login").form(&[("username", "alice")]),
+        ),
+        (
+            "login not a form",
+            post("/login")
+                .header("content-type", "application/json")
+                .body("{}"),
+        ),
+    ] {
+        responses.push((what, send(req).await));
+    }
     let signed_in = sign_in(&app, &app.browser, &client, "alice", &[]).await;
     responses.push(("login success", signed_in));
     responses.push((
@@ -743,16 +641,7 @@ async fn a_user_signs_in_with_any_identifier_whatever_its_case_and_surrounding_s
         assert_eq!(res.status(), 303, "{typed:?}");
         let cb = location(&res);
         let code = query_param(&cb, "code").unwrap_or_else(|| panic!("{typed:?}: {cb}"));
-        let res = app
-            .token(
-                &client,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", &client.redirect_uri),
-                ],
-            )
-            .await;
+        let res = redeem(&app, &client, &code, None).await;
         assert_eq!(res.status(), 200);
         let tokens: Value = res.json().await.unwrap();
         let claims = jwt_claims(str_of(&tokens, "id_token"));

@@ -1,11 +1,10 @@
 //! The token endpoint for public clients (RFC 6749 §2.1), the client_credentials grant (§4.4)
 //! and CORS, per issue 2 points 6–7.
 
-use reqwest::header::{ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, VARY};
+use reqwest::header::{ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN};
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::token_helpers::*;
 
 // ---- Public clients ------------------------------------------------------------------------
 
@@ -48,7 +47,7 @@ async fn a_public_client_redeems_its_code_with_its_client_id_and_no_secret() {
     // No Authorization header: client_id in the body only.
     let res = redeem(&app, &p1, &code, Some(&verifier)).await;
     assert_eq!(res.status(), 200);
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(jwt_claims(str_of(&body, "id_token"))["aud"], "p1");
     assert!(body["refresh_token"].is_string());
@@ -62,34 +61,13 @@ async fn a_public_client_redeems_its_code_with_its_client_id_and_no_secret() {
 async fn a_public_client_presenting_a_secret_is_refused() {
     let (app, p1) = public_setup().await;
     let (code, verifier) = pkce_code(&app, &p1, "openid").await;
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", p1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-            ("client_id", "p1"),
-            ("client_secret", "anything"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (status, _) = oauth_error(res, "invalid_client").await;
+    let form = code_form(&p1, &code, Some(&verifier));
+    let mut in_body = form.clone();
+    in_body.extend([("client_id", "p1"), ("client_secret", "anything")]);
+    let (status, _) = oauth_error(app.post_form("/token", &in_body).await, "invalid_client").await;
     assert!(status == 400 || status == 401, "{status}");
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("p1", Some("anything"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", p1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_invalid_client(res).await;
+    let with_secret = p1.with_credentials("p1", Some("anything"));
+    assert_invalid_client(app.token(&with_secret, &form).await).await;
 }
 
 #[tokio::test]
@@ -123,7 +101,7 @@ async fn client_credentials_without_scope_gets_the_clients_api_scopes_and_no_use
         .token(&svc, &[("grant_type", "client_credentials")])
         .await;
     assert_eq!(res.status(), 200);
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert!(body["expires_in"].as_i64().is_some_and(|e| e > 0));
@@ -169,7 +147,7 @@ async fn client_credentials_refuses_scopes_not_registered_for_the_client() {
 
 #[tokio::test]
 async fn a_client_without_the_client_credentials_grant_is_unauthorized_for_it() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let res = app
         .token(&c1, &[("grant_type", "client_credentials")])
         .await;
@@ -208,55 +186,22 @@ async fn the_token_endpoint_echoes_only_the_origin_of_the_authenticating_clients
         s.redirect_uris = vec!["https://other.example/cb".into()];
     })
     .await;
-    let with_origin = |origin: &'static str| {
-        let url = app.url("/token");
-        let secret = svc.secret.clone();
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .basic_auth("svc", secret)
-                .header("Origin", origin)
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await
-                .unwrap()
-        }
+    let from = |origin: &str, form: &[(&str, &str)]| {
+        let req = app.post("/token").basic_auth("svc", svc.secret.as_deref());
+        send(req.header("Origin", origin).form(form))
     };
+    let with_origin = |origin| from(origin, &[("grant_type", "client_credentials")]);
     let res = with_origin("https://rp.example").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.headers()
-            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
-            .map(|v| v.to_str().unwrap()),
-        Some("https://rp.example")
-    );
-    let vary = res.headers().get_all(VARY);
-    assert!(
-        vary.iter()
-            .any(|v| v.to_str().unwrap().to_ascii_lowercase().contains("origin")),
-        "no Vary: Origin"
-    );
-    assert!(
-        res.headers()
-            .get(ACCESS_CONTROL_ALLOW_CREDENTIALS)
-            .is_none()
-    );
+    assert_cors_echoes(&res, "https://rp.example");
 
     // Error responses are readable by the client's page too.
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("svc", svc.secret.clone())
-        .header("Origin", "https://rp.example")
-        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.headers()
-            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
-            .map(|v| v.to_str().unwrap()),
-        Some("https://rp.example")
-    );
+    let res = from(
+        "https://rp.example",
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(allowed_origin(&res), Some("https://rp.example"));
     oauth_error(res, "invalid_scope").await;
 
     for origin in [
@@ -268,31 +213,24 @@ async fn the_token_endpoint_echoes_only_the_origin_of_the_authenticating_clients
     ] {
         let res = with_origin(origin).await;
         assert_eq!(res.status(), 200);
-        assert!(
-            res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
-            "{origin} allowed"
-        );
+        assert_eq!(allowed_origin(&res), None, "{origin} allowed");
     }
 }
 
 #[tokio::test]
 async fn a_preflight_from_a_registered_origin_is_allowed_and_others_are_not() {
-    let (app, _c1) = setup().await;
-    let preflight = |origin: &'static str| {
-        let url = app.url("/token");
-        async move {
+    let (app, _c1) = app_with_alice_and("c1").await;
+    let preflight = |origin: &str| {
+        send(
             reqwest::Client::new()
-                .request(reqwest::Method::OPTIONS, url)
+                .request(reqwest::Method::OPTIONS, app.url("/token"))
                 .header("Origin", origin)
                 .header("Access-Control-Request-Method", "POST")
                 .header(
                     "Access-Control-Request-Headers",
                     "authorization, content-type",
-                )
-                .send()
-                .await
-                .unwrap()
-        }
+                ),
+        )
     };
     let res = preflight("https://rp.example").await;
     assert_eq!(res.status(), 204);
@@ -312,5 +250,5 @@ async fn a_preflight_from_a_registered_origin_is_allowed_and_others_are_not() {
     assert!(h.get(ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
 
     let res = preflight("https://evil.example").await;
-    assert!(res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    assert_eq!(allowed_origin(&res), None);
 }

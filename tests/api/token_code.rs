@@ -3,27 +3,30 @@
 //! CONFORMANCE.md rows C01–C11, C13, D01–D03, D05.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde_json::Value;
-use sha2::Digest;
 
 use crate::helpers::*;
-use crate::token_helpers::*;
 
 /// RFC 7636 Appendix B.
 const RFC7636_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const RFC7636_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+/// A code issued with this S256 challenge.
+async fn challenged_code(app: &TestApp, client: &TestClient, challenge: &str) -> String {
+    let pkce = [
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    code_with(app, client, &pkce).await
 }
 
 // ---- C: authorization code and client authentication -------------------------------------
 
 #[tokio::test]
 async fn a_code_redeemed_with_basic_authentication_returns_bearer_tokens_no_cache_may_keep() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid email").await;
     // C13: the code itself is 256 bits of base64url.
     assert_eq!(code.len(), 43);
@@ -36,7 +39,7 @@ async fn a_code_redeemed_with_basic_authentication_returns_bearer_tokens_no_cach
             .unwrap()
             .starts_with("application/json")
     );
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert!(body["expires_in"].as_i64().is_some_and(|e| e > 0), "{body}");
@@ -65,25 +68,26 @@ async fn a_code_redeemed_with_basic_authentication_returns_bearer_tokens_no_cach
 
 #[tokio::test]
 async fn a_code_redeemed_with_the_secret_in_the_body_returns_tokens() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", c1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-            ("client_id", "c1"),
-            ("client_secret", c1.secret.as_deref().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = secret_in_body(&c1, &code, &verifier);
+    let res = app.post_form("/token", &form).await;
     assert_eq!(res.status(), 200);
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert!(body["id_token"].is_string() && body["access_token"].is_string());
+}
+
+/// A code redemption with the client's id and secret in the body (client_secret_post).
+fn secret_in_body<'a>(
+    client: &'a TestClient,
+    code: &'a str,
+    verifier: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = code_form(client, code, Some(verifier));
+    form.push(("client_id", &client.id));
+    form.push(("client_secret", client.secret.as_deref().unwrap()));
+    form
 }
 
 /// Form-urlencodes every byte, even those that need no encoding.
@@ -105,27 +109,13 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
 
     let basic =
         |id: &str, secret: &str| format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
-    let attempt = |header: String, code: String, verifier: String| {
-        let app_url = app.url("/token");
-        let redirect = client.redirect_uri.clone();
-        async move {
-            reqwest::Client::new()
-                .post(app_url)
-                .header(AUTHORIZATION, header)
-                .form(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code.as_str()),
-                    ("redirect_uri", redirect.as_str()),
-                    ("code_verifier", verifier.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+    let attempt = |header: String, code: &str, verifier: &str| {
+        let form = code_form(&client, code, Some(verifier));
+        send(app.post("/token").header(AUTHORIZATION, header).form(&form))
     };
 
     let (code, verifier) = pkce_code(&app, &client, "openid").await;
-    let res = attempt(basic(&encoded_id, &secret), code, verifier).await;
+    let res = attempt(basic(&encoded_id, &secret), &code, &verifier).await;
     assert_eq!(res.status(), 200, "urlencoded Basic credentials refused");
     let body: Value = res.json().await.unwrap();
     assert_eq!(jwt_claims(str_of(&body, "id_token"))["aud"], "rp+1%/x");
@@ -134,8 +124,8 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
     let (code, verifier) = pkce_code(&app, &client, "openid").await;
     let res = attempt(
         basic(&encode_all(&client.id), &encode_all(&secret)),
-        code,
-        verifier,
+        &code,
+        &verifier,
     )
     .await;
     assert_eq!(
@@ -147,120 +137,63 @@ async fn basic_credentials_are_form_urlencoded_before_base64() {
 
 #[tokio::test]
 async fn a_wrong_basic_secret_gets_401_invalid_client_with_a_basic_challenge() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let wrong = TestClient {
-        id: c1.id.clone(),
-        secret: Some(format!("{}x", c1.secret.as_deref().unwrap())),
-        redirect_uri: c1.redirect_uri.clone(),
-    };
+    let wrong_secret = format!("{}x", c1.secret.as_deref().unwrap());
+    let wrong = c1.with_credentials(&c1.id, Some(&wrong_secret));
     assert_invalid_client(redeem(&app, &wrong, &code, Some(&verifier)).await).await;
     // Undecodable Basic credentials, and a scheme that is not Basic, fail the same way.
+    let form = code_form(&c1, &code, Some(&verifier));
     for header in ["Basic !!!", "Basic YzE=", "Bearer abc"] {
-        let res = reqwest::Client::new()
-            .post(app.url("/token"))
-            .header(AUTHORIZATION, header)
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", c1.redirect_uri.as_str()),
-                ("code_verifier", verifier.as_str()),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = send(app.post("/token").header(AUTHORIZATION, header).form(&form)).await;
         assert_invalid_client(res).await;
     }
     // A failed authentication does not burn the code.
-    let res = redeem(&app, &c1, &code, Some(&verifier)).await;
-    assert_eq!(res.status(), 200);
+    redeem_ok(&app, &c1, &code, &verifier).await;
 }
 
 #[tokio::test]
 async fn a_wrong_body_secret_an_unknown_client_or_no_authentication_get_invalid_client() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let base = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", c1.redirect_uri.as_str()),
-        ("code_verifier", verifier.as_str()),
-    ];
-    let post = |extra: Vec<(&'static str, String)>| {
-        let mut form: Vec<(&str, String)> =
-            base.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        form.extend(extra);
-        let url = app.url("/token");
-        async move {
-            reqwest::Client::new()
-                .post(url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let cases: Vec<Vec<(&'static str, String)>> = vec![
+    let secret = c1.secret.as_deref().unwrap();
+    let cases: Vec<Vec<(&str, &str)>> = vec![
         // Wrong body secret.
-        vec![
-            ("client_id", "c1".into()),
-            ("client_secret", "not-the-secret".into()),
-        ],
+        vec![("client_id", "c1"), ("client_secret", "not-the-secret")],
         // Unknown client.
-        vec![
-            ("client_id", "nobody".into()),
-            ("client_secret", c1.secret.clone().unwrap()),
-        ],
+        vec![("client_id", "nobody"), ("client_secret", secret)],
         // A confidential client without its secret.
-        vec![("client_id", "c1".into())],
+        vec![("client_id", "c1")],
         // No authentication at all.
         vec![],
     ];
     for extra in cases {
-        let what = format!("{extra:?}");
-        let (status, _) = oauth_error(post(extra).await, "invalid_client").await;
-        assert!(status == 400 || status == 401, "{what}: {status}");
+        let mut form = code_form(&c1, &code, Some(&verifier));
+        form.extend(&extra);
+        let res = app.post_form("/token", &form).await;
+        let (status, _) = oauth_error(res, "invalid_client").await;
+        assert!(status == 400 || status == 401, "{extra:?}: {status}");
     }
     // Unknown client through Basic: 401 with a challenge.
-    let ghost = TestClient {
-        id: "nobody".into(),
-        secret: c1.secret.clone(),
-        redirect_uri: c1.redirect_uri.clone(),
-    };
+    let ghost = c1.with_credentials("nobody", Some(secret));
     assert_invalid_client(redeem(&app, &ghost, &code, Some(&verifier)).await).await;
     // None of these consumed the code.
-    assert_eq!(
-        redeem(&app, &c1, &code, Some(&verifier)).await.status(),
-        200
-    );
+    redeem_ok(&app, &c1, &code, &verifier).await;
 }
 
 #[tokio::test]
 async fn basic_and_body_secrets_together_are_an_invalid_request() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
-    let secret = c1.secret.as_deref().unwrap();
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("c1", Some(secret))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", c1.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-            ("client_id", "c1"),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (status, _) = oauth_error(res, "invalid_request").await;
+    let form = secret_in_body(&c1, &code, &verifier);
+    // Basic credentials too.
+    let (status, _) = oauth_error(app.token(&c1, &form).await, "invalid_request").await;
     assert_eq!(status, 400);
 }
 
 #[tokio::test]
 async fn a_code_redeemed_twice_fails_and_revokes_the_tokens_of_its_first_redemption() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let first = redeem_ok(&app, &c1, &code, &verifier).await;
     let at = str_of(&first, "access_token");
@@ -277,7 +210,7 @@ async fn a_code_redeemed_twice_fails_and_revokes_the_tokens_of_its_first_redempt
 
 #[tokio::test]
 async fn concurrent_redemptions_of_one_code_never_both_succeed() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     for _ in 0..3 {
         let (code, verifier) = pkce_code(&app, &c1, "openid").await;
         let mut tasks = tokio::task::JoinSet::new();
@@ -332,7 +265,7 @@ async fn concurrent_redemptions_of_one_code_never_both_succeed() {
 
 #[tokio::test]
 async fn a_code_issued_to_one_client_cannot_be_redeemed_by_another() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let c2 = app.create_client("c2", |_| {}).await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     // Same redirect URI for both clients: only the binding to the client differs.
@@ -368,7 +301,7 @@ async fn a_code_needs_the_redirect_uri_of_its_authorization_request() {
 
 #[tokio::test]
 async fn a_code_expires_sixty_seconds_after_it_was_issued() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (young, young_verifier) = pkce_code(&app, &c1, "openid").await;
     let (old, old_verifier) = pkce_code(&app, &c1, "openid").await;
     app.clock.advance(50);
@@ -385,7 +318,7 @@ async fn a_code_expires_sixty_seconds_after_it_was_issued() {
 
 #[tokio::test]
 async fn unknown_and_password_grant_types_are_unsupported() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     for grant in [
         "foo",
         "password",
@@ -408,7 +341,7 @@ async fn unknown_and_password_grant_types_are_unsupported() {
 
 #[tokio::test]
 async fn the_token_endpoint_refuses_get() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let res = reqwest::Client::new()
         .get(app.url("/token"))
         .basic_auth("c1", c1.secret.as_deref())
@@ -423,7 +356,7 @@ async fn the_token_endpoint_refuses_get() {
 
 #[tokio::test]
 async fn malformed_token_requests_are_invalid_requests() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid").await;
     let r = c1.redirect_uri.as_str();
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -485,83 +418,47 @@ async fn malformed_token_requests_are_invalid_requests() {
         "redirect_uri": r,
         "code_verifier": verifier,
     });
-    let res = reqwest::Client::new()
-        .post(app.url("/token"))
-        .basic_auth("c1", c1.secret.as_deref())
-        .json(&json)
-        .send()
-        .await
-        .unwrap();
+    let res = send(
+        app.post("/token")
+            .basic_auth("c1", c1.secret.as_deref())
+            .json(&json),
+    )
+    .await;
     let (status, _) = oauth_error(res, "invalid_request").await;
     assert_eq!(status, 400, "JSON body");
     // None of the malformed requests consumed the code.
-    assert_eq!(
-        redeem(&app, &c1, &code, Some(&verifier)).await.status(),
-        200
-    );
+    redeem_ok(&app, &c1, &code, &verifier).await;
 }
 
 // ---- D: PKCE -------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn the_rfc_7636_example_verifier_redeems_its_code() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     assert_eq!(s256(RFC7636_VERIFIER), RFC7636_CHALLENGE);
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     let body = redeem_ok(&app, &c1, &code, RFC7636_VERIFIER).await;
     assert!(body["id_token"].is_string());
 }
 
 #[tokio::test]
 async fn a_wrong_or_missing_code_verifier_gets_invalid_grant() {
-    let (app, c1) = setup().await;
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let (app, c1) = app_with_alice_and("c1").await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     // Well-formed, 43 characters, but not the one.
     let wrong = "eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     assert_invalid_grant(redeem(&app, &c1, &code, Some(wrong)).await).await;
 
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     assert_invalid_grant(redeem(&app, &c1, &code, None).await).await;
     // Nor does an empty verifier count as one.
-    let code = code_with(
-        &app,
-        &c1,
-        &[
-            ("code_challenge", RFC7636_CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ],
-    )
-    .await;
+    let code = challenged_code(&app, &c1, RFC7636_CHALLENGE).await;
     assert_invalid_grant(redeem(&app, &c1, &code, Some("")).await).await;
 }
 
 #[tokio::test]
 async fn a_code_verifier_for_a_code_issued_without_a_challenge_is_a_downgrade() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let code = code_with(&app, &c1, &[]).await;
     assert_invalid_grant(redeem(&app, &c1, &code, Some(RFC7636_VERIFIER)).await).await;
     // Without a verifier, a confidential client's code without a challenge works.
@@ -571,30 +468,14 @@ async fn a_code_verifier_for_a_code_issued_without_a_challenge_is_a_downgrade() 
 
 #[tokio::test]
 async fn code_verifiers_outside_rfc_7636_syntax_are_refused_even_when_their_hash_matches() {
-    let (app, c1) = setup().await;
-    let with_challenge = |verifier: &str| {
-        let challenge = s256(verifier);
-        let app = &app;
-        let c1 = &c1;
-        async move {
-            code_with(
-                app,
-                c1,
-                &[
-                    ("code_challenge", &challenge),
-                    ("code_challenge_method", "S256"),
-                ],
-            )
-            .await
-        }
-    };
+    let (app, c1) = app_with_alice_and("c1").await;
     let too_short = "a".repeat(42);
     let too_long = "b".repeat(129);
     // base64 instead of base64url: '+' and '/' are outside [A-Za-z0-9-._~].
     let bad_chars = "dBjftJeZ4CVP+mB92K27uhbUJU1p1r/wW1gFWFOEjXk";
     let with_space = "dBjftJeZ4CVP mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     for verifier in [too_short.as_str(), too_long.as_str(), bad_chars, with_space] {
-        let code = with_challenge(verifier).await;
+        let code = challenged_code(&app, &c1, &s256(verifier)).await;
         let (status, _) = oauth_error(
             redeem(&app, &c1, &code, Some(verifier)).await,
             "invalid_grant",
@@ -604,6 +485,6 @@ async fn code_verifiers_outside_rfc_7636_syntax_are_refused_even_when_their_hash
     }
     // The bounds themselves are legal: 128 characters using every allowed symbol.
     let longest: String = "AZaz09-._~".chars().cycle().take(128).collect();
-    let code = with_challenge(&longest).await;
+    let code = challenged_code(&app, &c1, &s256(&longest)).await;
     redeem_ok(&app, &c1, &code, &longest).await;
 }

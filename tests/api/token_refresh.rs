@@ -5,18 +5,17 @@
 use serde_json::Value;
 
 use crate::helpers::*;
-use crate::token_helpers::*;
 
 // ---- F: refresh tokens ---------------------------------------------------------------------
 
 #[tokio::test]
 async fn a_refresh_token_returns_a_new_bearer_access_token_that_no_cache_may_keep() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let tokens = app.code_flow_tokens(&c1, "alice", "openid email").await;
     let rt = str_of(&tokens, "refresh_token");
     let res = refresh_with(&app, &c1, rt, None).await;
     assert_eq!(res.status(), 200);
-    assert_no_store(res.headers());
+    assert_no_store_no_cache(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert!(body["expires_in"].as_i64().is_some_and(|e| e > 0));
@@ -32,7 +31,7 @@ async fn a_refresh_token_returns_a_new_bearer_access_token_that_no_cache_may_kee
 
 #[tokio::test]
 async fn a_refreshed_id_token_keeps_the_identity_claims_with_a_newer_iat() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let tokens = app.code_flow_tokens(&c1, "alice", "openid").await;
     let before = jwt_claims(str_of(&tokens, "id_token"));
     app.clock.advance(10);
@@ -58,7 +57,7 @@ async fn a_refreshed_id_token_keeps_the_identity_claims_with_a_newer_iat() {
 
 #[tokio::test]
 async fn a_refresh_token_of_another_client_is_refused_and_stays_valid_for_its_owner() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let c2 = app.create_client("c2", |_| {}).await;
     let tokens = app.code_flow_tokens(&c2, "alice", "openid").await;
     let rt = str_of(&tokens, "refresh_token");
@@ -72,7 +71,7 @@ async fn a_refresh_token_of_another_client_is_refused_and_stays_valid_for_its_ow
 /// scope is compared; a foreign or revoked token is `invalid_grant` whatever scope is asked.
 #[tokio::test]
 async fn a_foreign_or_revoked_refresh_token_is_an_invalid_grant_whatever_scope_it_asks_for() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let c2 = app.create_client("c2", |_| {}).await;
     let foreign = app.code_flow_tokens(&c2, "alice", "openid").await;
     assert_invalid_grant(
@@ -87,13 +86,7 @@ async fn a_foreign_or_revoked_refresh_token_is_an_invalid_grant_whatever_scope_i
     .await;
 
     let revoked = app.code_flow_tokens(&c1, "alice", "openid").await;
-    let res = reqwest::Client::new()
-        .post(app.url("/revoke"))
-        .basic_auth("c1", c1.secret.as_deref())
-        .form(&[("token", str_of(&revoked, "refresh_token"))])
-        .send()
-        .await
-        .unwrap();
+    let res = revoke(&app, &c1, &[("token", str_of(&revoked, "refresh_token"))]).await;
     assert_eq!(res.status(), 200);
     assert_invalid_grant(
         refresh_with(
@@ -109,7 +102,7 @@ async fn a_foreign_or_revoked_refresh_token_is_an_invalid_grant_whatever_scope_i
 
 #[tokio::test]
 async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let tokens = app
         .code_flow_tokens(&c1, "alice", "openid email profile")
         .await;
@@ -132,7 +125,7 @@ async fn a_refresh_may_narrow_the_scope_but_never_widen_it() {
     assert_eq!(jwt_claims(at)["scope"], "openid email");
     let id = jwt_claims(str_of(&body, "id_token"));
     assert!(id.get("given_name").is_none(), "profile claims released");
-    let info: Value = userinfo(&app, at).await.json().await.unwrap();
+    let info: Value = userinfo_get(&app, at).await.json().await.unwrap();
     assert_eq!(info["email"], "alice@example.org");
     assert!(info.get("family_name").is_none(), "profile claims released");
 }
@@ -157,7 +150,7 @@ async fn rotation_family_dies_on_replay(app: &TestApp, client: &TestClient) {
 
 #[tokio::test]
 async fn replaying_a_rotated_refresh_token_revokes_the_whole_family() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     rotation_family_dies_on_replay(&app, &c1).await;
     let p1 = app
         .create_client("p1", |s| {
@@ -169,7 +162,7 @@ async fn replaying_a_rotated_refresh_token_revokes_the_whole_family() {
 
 #[tokio::test]
 async fn logout_ends_session_refresh_tokens_but_offline_ones_survive() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let session_bound = app.code_flow_tokens(&c1, "alice", "openid").await;
     // Same SSO session, now with offline_access (first-party: consent is implied).
     let (challenge, verifier) = pkce_pair();
@@ -191,16 +184,7 @@ async fn logout_ends_session_refresh_tokens_but_offline_ones_survive() {
         jwt_claims(str_of(&session_bound, "id_token"))["sid"]
     );
 
-    let res = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
-            ("id_token_hint", str_of(&session_bound, "id_token")),
-            ("post_logout_redirect_uri", "https://rp.example/bye"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = logout_with_hint(&app, str_of(&session_bound, "id_token"), None).await;
     assert!(res.status().is_redirection(), "logout: {}", res.status());
 
     assert_invalid_grant(
@@ -220,7 +204,7 @@ async fn logout_ends_session_refresh_tokens_but_offline_ones_survive() {
 
 #[tokio::test]
 async fn concurrent_refreshes_of_one_token_never_both_succeed() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let tokens = app.code_flow_tokens(&c1, "alice", "openid").await;
     let rt = str_of(&tokens, "refresh_token").to_owned();
     let mut tasks = tokio::task::JoinSet::new();
@@ -262,7 +246,7 @@ async fn concurrent_refreshes_of_one_token_never_both_succeed() {
 
 #[tokio::test]
 async fn session_refresh_tokens_die_at_the_session_limit_and_offline_ones_when_idle() {
-    let (app, c1) = setup().await;
+    let (app, c1) = app_with_alice_and("c1").await;
     let session_bound = app.code_flow_tokens(&c1, "alice", "openid").await;
     let offline = app
         .code_flow_tokens(&c1, "alice", "openid offline_access")

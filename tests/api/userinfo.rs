@@ -2,26 +2,18 @@
 //! (RFC 9068), which introspection (RFC 7662) applies too.
 //! CONFORMANCE rows E01–E05, L18 and the standard claims of B24.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE, VARY};
+use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::resource_helpers::*;
 
 const ALL_SCOPES: &str = "openid profile email phone address";
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
 
 // ----- E01–E03: where the token may travel -----
 
 #[tokio::test]
 async fn userinfo_get_with_a_bearer_header_returns_the_id_token_subject() {
-    let app = spawn_app().await;
-    let (user, _rp, tokens) = signed_in(&app, "openid").await;
+    let (app, user, _rp, tokens) = app_signed_in("openid").await;
     let id_sub = jwt_claims(tokens["id_token"].as_str().unwrap())["sub"].clone();
     assert_eq!(id_sub, user.as_str());
 
@@ -43,30 +35,20 @@ async fn userinfo_get_with_a_bearer_header_returns_the_id_token_subject() {
 
 #[tokio::test]
 async fn userinfo_post_accepts_the_token_in_the_header_or_in_the_form_body() {
-    let app = spawn_app().await;
-    let (user, _rp, tokens) = signed_in(&app, "openid").await;
+    let (app, user, _rp, tokens) = app_signed_in("openid").await;
     let token = at(&tokens);
-    let http = reqwest::Client::new();
 
     // E02: POST with the Authorization header (and an empty body).
-    let res = http
-        .post(app.url("/userinfo"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = send(app.post("/userinfo").bearer_auth(&token)).await;
     assert_eq!(res.status(), 200);
     assert_no_store(&res);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["sub"], user.as_str());
 
     // E03: RFC 6750 §2.2 form-encoded body parameter.
-    let res = http
-        .post(app.url("/userinfo"))
-        .form(&[("access_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_form("/userinfo", &[("access_token", token.as_str())])
+        .await;
     assert_eq!(res.status(), 200);
     assert_no_store(&res);
     let body: Value = res.json().await.unwrap();
@@ -78,15 +60,10 @@ async fn userinfo_post_accepts_the_token_in_the_header_or_in_the_form_body() {
 #[tokio::test]
 async fn userinfo_without_a_token_answers_401_with_a_bare_bearer_challenge() {
     let app = spawn_app().await;
-    let http = reqwest::Client::new();
     for res in [
-        http.get(app.url("/userinfo")).send().await.unwrap(),
-        http.post(app.url("/userinfo")).send().await.unwrap(),
-        http.post(app.url("/userinfo"))
-            .form(&[("other", "x")])
-            .send()
-            .await
-            .unwrap(),
+        send(reqwest::Client::new().get(app.url("/userinfo"))).await,
+        send(app.post("/userinfo")).await,
+        app.post_form("/userinfo", &[("other", "x")]).await,
     ] {
         assert_eq!(res.status(), 401);
         assert_no_store(&res);
@@ -97,8 +74,7 @@ async fn userinfo_without_a_token_answers_401_with_a_bare_bearer_challenge() {
 
 #[tokio::test]
 async fn userinfo_refuses_garbage_tampered_and_unsigned_tokens_with_invalid_token() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid profile").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid profile").await;
     let token = at(&tokens);
     let (header, rest) = token.split_once('.').unwrap();
     let (payload, signature) = rest.split_once('.').unwrap();
@@ -160,8 +136,7 @@ fn sign_with_server_key(app: &TestApp, typ: Option<&str>, claims: &Value) -> Str
 
 #[tokio::test]
 async fn a_validly_signed_token_with_the_wrong_type_issuer_audience_or_expiry_is_refused() {
-    let app = spawn_app().await;
-    let (user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, user, rp, tokens) = app_signed_in("openid").await;
     let genuine = jwt_claims(&at(&tokens));
 
     // Control: the same claims re-signed as an at+jwt are accepted, so each refusal below is
@@ -214,8 +189,7 @@ async fn a_validly_signed_token_with_the_wrong_type_issuer_audience_or_expiry_is
 
 #[tokio::test]
 async fn an_expired_access_token_is_invalid_at_userinfo_and_inactive_at_introspection() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let token = at(&tokens);
     assert_eq!(tokens["expires_in"], 300);
     // A margin of a few seconds: real time passes between minting and this request.
@@ -229,16 +203,14 @@ async fn an_expired_access_token_is_invalid_at_userinfo_and_inactive_at_introspe
 
 #[tokio::test]
 async fn userinfo_refuses_a_token_sent_both_in_the_header_and_in_the_body() {
-    let app = spawn_app().await;
-    let (_user, _rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, _rp, tokens) = app_signed_in("openid").await;
     let token = at(&tokens);
-    let res = reqwest::Client::new()
-        .post(app.url("/userinfo"))
-        .bearer_auth(&token)
-        .form(&[("access_token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let res = send(
+        app.post("/userinfo")
+            .bearer_auth(&token)
+            .form(&[("access_token", token.as_str())]),
+    )
+    .await;
     // RFC 6750 §2: one method only.
     assert_eq!(res.status(), 400);
     assert_eq!(bearer_error(&res).as_deref(), Some("invalid_request"));
@@ -249,32 +221,15 @@ async fn userinfo_refuses_a_token_sent_both_in_the_header_and_in_the_body() {
 #[tokio::test]
 async fn a_token_without_the_openid_scope_gets_403_insufficient_scope() {
     let app = spawn_app().await;
-    let api = app
-        .create_client("api1", |s| {
-            s.grant_types = vec!["client_credentials".into()];
-            s.scopes = vec!["openid".into(), "api".into()];
-            s.redirect_uris = vec![];
-        })
-        .await;
-    let res = app
-        .token(
-            &api,
-            &[("grant_type", "client_credentials"), ("scope", "api")],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-    let tokens: Value = res.json().await.unwrap();
+    let api = api_client(&app, "api1").await;
+    let tokens = client_credentials(&app, &api, "api").await;
     assert_eq!(tokens["scope"], "api");
     let token = at(&tokens);
 
     for res in [
         userinfo_get(&app, &token).await,
-        reqwest::Client::new()
-            .post(app.url("/userinfo"))
-            .form(&[("access_token", token.as_str())])
-            .send()
-            .await
-            .unwrap(),
+        app.post_form("/userinfo", &[("access_token", token.as_str())])
+            .await,
     ] {
         assert_eq!(res.status(), 403);
         assert_eq!(bearer_error(&res).as_deref(), Some("insufficient_scope"));
@@ -285,8 +240,7 @@ async fn a_token_without_the_openid_scope_gets_403_insufficient_scope() {
 
 #[tokio::test]
 async fn an_id_token_presented_as_an_access_token_is_refused() {
-    let app = spawn_app().await;
-    let (_user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, rp, tokens) = app_signed_in("openid").await;
     let id_token = tokens["id_token"].as_str().unwrap();
     assert_ne!(jwt_header(id_token)["typ"], "at+jwt");
     // RFC 9068 §4: the typ must be at+jwt, so that an ID token is never taken for one.
@@ -297,8 +251,7 @@ async fn an_id_token_presented_as_an_access_token_is_refused() {
 
 #[tokio::test]
 async fn a_disabled_user_s_tokens_stop_working_at_userinfo_and_introspection() {
-    let app = spawn_app().await;
-    let (user, rp, tokens) = signed_in(&app, "openid").await;
+    let (app, user, rp, tokens) = app_signed_in("openid").await;
     let token = at(&tokens);
     assert_eq!(userinfo_get(&app, &token).await.status(), 200);
     assert_eq!(introspect_json(&app, &rp, &token).await["active"], true);
@@ -324,20 +277,23 @@ async fn a_disabled_user_s_tokens_stop_working_at_userinfo_and_introspection() {
 
 // ----- B24: standard claims per scope (Core §5.4) -----
 
+/// Alice with a name, a verified email and a phone number.
+fn alice_with_a_phone() -> guichet::domain::user::NewUser {
+    guichet::domain::user::NewUser {
+        login: "alice".into(),
+        email: Some("alice@example.org".into()),
+        email_verified: true,
+        given_name: Some("Alice".into()),
+        family_name: Some("Martin".into()),
+        phone_number: Some("+33 1 23 45 67 89".into()),
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
 async fn userinfo_releases_the_standard_claims_of_each_granted_scope() {
     let app = spawn_app().await;
-    let user = app
-        .create_user_with(guichet::domain::user::NewUser {
-            login: "alice".into(),
-            email: Some("alice@example.org".into()),
-            email_verified: true,
-            given_name: Some("Alice".into()),
-            family_name: Some("Martin".into()),
-            phone_number: Some("+33 1 23 45 67 89".into()),
-            ..Default::default()
-        })
-        .await;
+    let user = app.create_user_with(alice_with_a_phone()).await;
     // NewUser has no address: the column holds the §5.1.1 object as JSON text.
     let address = json!({
         "street_address": "1 rue de la Paix",
@@ -386,16 +342,7 @@ async fn userinfo_releases_the_standard_claims_of_each_granted_scope() {
 #[tokio::test]
 async fn userinfo_releases_no_claims_of_scopes_that_were_not_granted() {
     let app = spawn_app().await;
-    app.create_user_with(guichet::domain::user::NewUser {
-        login: "alice".into(),
-        email: Some("alice@example.org".into()),
-        email_verified: true,
-        given_name: Some("Alice".into()),
-        family_name: Some("Martin".into()),
-        phone_number: Some("+33 1 23 45 67 89".into()),
-        ..Default::default()
-    })
-    .await;
+    app.create_user_with(alice_with_a_phone()).await;
     let rp = app.create_client("rp1", |_| {}).await;
 
     let tokens = app.code_flow_tokens(&rp, "alice", "openid").await;
@@ -428,44 +375,22 @@ async fn userinfo_releases_no_claims_of_scopes_that_were_not_granted() {
 
 #[tokio::test]
 async fn userinfo_echoes_only_the_origin_of_the_token_s_client() {
-    let app = spawn_app().await;
-    let (_user, _rp, tokens) = signed_in(&app, "openid").await;
+    let (app, _user, _rp, tokens) = app_signed_in("openid").await;
     let access = at(&tokens);
     // Another client's origin is registered too, but the token is not its.
     app.create_client("rp2", |s| {
         s.redirect_uris = vec!["https://other.example/cb".into()];
     })
     .await;
-    let http = reqwest::Client::new();
+    let from = |origin: &str| {
+        let req = reqwest::Client::new().get(app.url("/userinfo"));
+        send(req.bearer_auth(&access).header("Origin", origin))
+    };
 
-    let res = http
-        .get(app.url("/userinfo"))
-        .bearer_auth(&access)
-        .header("Origin", "https://rp.example")
-        .send()
-        .await
-        .unwrap();
+    let res = from("https://rp.example").await;
     assert_eq!(res.status(), 200);
     assert_no_store(&res);
-    assert_eq!(
-        res.headers()
-            .get(ACCESS_CONTROL_ALLOW_ORIGIN)
-            .map(|v| v.to_str().unwrap()),
-        Some("https://rp.example")
-    );
-    assert!(
-        res.headers().get_all(VARY).iter().any(|v| v
-            .to_str()
-            .unwrap()
-            .to_ascii_lowercase()
-            .contains("origin")),
-        "Vary: Origin"
-    );
-    assert!(
-        res.headers()
-            .get("access-control-allow-credentials")
-            .is_none()
-    );
+    assert_cors_echoes(&res, "https://rp.example");
 
     for origin in [
         "https://evil.example",
@@ -473,17 +398,8 @@ async fn userinfo_echoes_only_the_origin_of_the_token_s_client() {
         "http://rp.example",
         "https://rp.example:8443",
     ] {
-        let res = http
-            .get(app.url("/userinfo"))
-            .bearer_auth(&access)
-            .header("Origin", origin)
-            .send()
-            .await
-            .unwrap();
+        let res = from(origin).await;
         assert_eq!(res.status(), 200);
-        assert!(
-            res.headers().get(ACCESS_CONTROL_ALLOW_ORIGIN).is_none(),
-            "ACAO for {origin}"
-        );
+        assert_eq!(allowed_origin(&res), None, "ACAO for {origin}");
     }
 }

@@ -1,10 +1,28 @@
-//! The real application on port 0, one database and key prefix per test.
+//! The test kit: the real application on port 0, one database and key prefix per test, and
+//! everything the tests drive it with. Test files import it whole: `use crate::helpers::*;`.
 //!
 //! SQLite + in-process store by default; PostgreSQL + Redis when `GUICHET_TEST_DATABASE_URL`
 //! and `GUICHET_TEST_REDIS_URL` name servers (each test creates its own database and prefix).
 //! A variable that is set but unreachable fails the test.
+//!
+//! - this file: spawning the application, users and clients, the usual starting points;
+//! - `browser`: the browser's side: pages, forms, redirects, cookies, `prompt=none`, logout;
+//! - `flows`: the protocol's requests: codes and their redemption, refresh, revocation,
+//!   introspection, userinfo, client credentials;
+//! - `assert`: checks shared by several areas (OAuth and Bearer errors, caching, pages);
+//! - `jwt`: reading tokens and JSON bodies.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod assert;
+mod browser;
+mod flows;
+mod jwt;
+
+pub use assert::*;
+pub use browser::*;
+pub use flows::*;
+pub use jwt::*;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,8 +34,7 @@ use guichet::crypto::keys::Alg;
 use guichet::domain::user::NewUser;
 use guichet::service::clients::{ClientSpec, register};
 use guichet::service::core::Core;
-use reqwest::header::LOCATION;
-use reqwest::redirect::Policy;
+use serde_json::Value;
 use sqlx::Connection;
 use url::Url;
 
@@ -92,14 +109,6 @@ pub fn test_redis_url() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(Policy::none())
-        .build()
-        .unwrap()
-}
-
 pub async fn spawn_app() -> TestApp {
     spawn_with(Options::default()).await
 }
@@ -162,6 +171,17 @@ pub struct TestClient {
     pub redirect_uri: String,
 }
 
+impl TestClient {
+    /// This client's redirect URI with other credentials: a wrong secret, an unknown client.
+    pub fn with_credentials(&self, id: &str, secret: Option<&str>) -> TestClient {
+        TestClient {
+            id: id.into(),
+            secret: secret.map(str::to_owned),
+            redirect_uri: self.redirect_uri.clone(),
+        }
+    }
+}
+
 impl TestApp {
     /// A URL on this node (its own port, whatever the issuer says).
     pub fn url(&self, path: &str) -> String {
@@ -198,7 +218,7 @@ impl TestApp {
             name: Some(format!("App {id}")),
             public: false,
             redirect_uris: vec![redirect_uri.clone()],
-            post_logout_redirect_uris: vec!["https://rp.example/bye".into()],
+            post_logout_redirect_uris: vec![BYE.into()],
             grant_types: vec![],
             scopes: vec![
                 "openid".into(),
@@ -224,182 +244,47 @@ impl TestApp {
             redirect_uri,
         }
     }
-
-    /// GET /authorize with these parameters, as the browser.
-    pub async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
-        self.browser
-            .get(self.url("/authorize"))
-            .query(params)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Posts the login form found in `page` with these credentials.
-    pub async fn submit_login(
-        &self,
-        page: &str,
-        username: &str,
-        password: &str,
-    ) -> reqwest::Response {
-        let csrf = hidden(page, "csrf").expect("csrf field");
-        let mut form = vec![
-            ("csrf", csrf),
-            ("username", username.into()),
-            ("password", password.into()),
-        ];
-        if let Some(f) = hidden(page, "flow") {
-            form.push(("flow", f));
-        }
-        self.browser
-            .post(self.url("/login"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Approves (or denies) the consent form found in `page`.
-    pub async fn submit_consent(&self, page: &str, approve: bool) -> reqwest::Response {
-        let csrf = hidden(page, "csrf").expect("csrf field");
-        let request = hidden(page, "request").expect("request field");
-        let binding = hidden(page, "binding").expect("binding field");
-        let decision = if approve { "approve" } else { "deny" };
-        self.browser
-            .post(self.url("/consent"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("request", request.as_str()),
-                ("binding", binding.as_str()),
-                ("decision", decision),
-            ])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Drives an authorization request to its redirect: signs in as `login` if asked, approves
-    /// consent if asked. Returns the callback URL.
-    pub async fn authorize_through(&self, params: &[(&str, &str)], login: &str) -> Url {
-        let mut res = self.authorize(params).await;
-        for _ in 0..3 {
-            if res.status().is_redirection() {
-                return location(&res);
-            }
-            assert_eq!(res.status(), 200, "unexpected status");
-            let page = res.text().await.unwrap();
-            res = if page.contains("name=\"password\"") {
-                self.submit_login(&page, login, PASSWORD).await
-            } else if page.contains("name=\"decision\"") {
-                self.submit_consent(&page, true).await
-            } else {
-                panic!("unexpected page: {page}");
-            };
-        }
-        panic!("no redirect after login and consent");
-    }
-
-    /// Posts to the token endpoint with client_secret_basic.
-    pub async fn token(&self, client: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut req = reqwest::Client::new().post(self.url("/token")).form(form);
-        req = match &client.secret {
-            Some(s) => req.basic_auth(&client.id, Some(s)),
-            None => req,
-        };
-        req.send().await.unwrap()
-    }
-
-    /// Runs the code flow for `client` and redeems the code: the token response JSON.
-    pub async fn code_flow_tokens(
-        &self,
-        client: &TestClient,
-        login: &str,
-        scope: &str,
-    ) -> serde_json::Value {
-        let (challenge, verifier) = pkce_pair();
-        let cb = self
-            .authorize_through(
-                &[
-                    ("response_type", "code"),
-                    ("client_id", &client.id),
-                    ("redirect_uri", &client.redirect_uri),
-                    ("scope", scope),
-                    ("state", "s1"),
-                    ("nonce", "n1"),
-                    ("code_challenge", &challenge),
-                    ("code_challenge_method", "S256"),
-                ],
-                login,
-            )
-            .await;
-        let code = query_param(&cb, "code").expect("code in callback");
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", client.redirect_uri.as_str()),
-            ("code_verifier", verifier.as_str()),
-        ];
-        if client.secret.is_none() {
-            form.push(("client_id", client.id.as_str()));
-        }
-        let res = self.token(client, &form).await;
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
-    }
 }
 
-/// A PKCE (challenge, verifier) pair, S256.
-pub fn pkce_pair() -> (String, String) {
-    use base64::Engine;
-    use sha2::Digest;
-    let verifier = guichet::crypto::token::random_token();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (challenge, verifier)
+// ---- Starting points ------------------------------------------------------------------------
+
+/// An application with the user alice and one confidential first-party client `client_id`.
+pub async fn app_with_alice_and(client_id: &str) -> (TestApp, TestClient) {
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    let client = app.create_client(client_id, |_| {}).await;
+    (app, client)
 }
 
-pub fn location(res: &reqwest::Response) -> Url {
-    let l = res
-        .headers()
-        .get(LOCATION)
-        .expect("Location header")
-        .to_str()
-        .unwrap();
-    Url::parse(l).unwrap()
+/// An application with the user alice and the first-party client `rp1`.
+pub async fn app_with_alice() -> (TestApp, TestClient) {
+    app_with_alice_and("rp1").await
 }
 
-pub fn query_param(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+/// A signed-in user `alice`, a first-party confidential client `rp1` and the token response
+/// of a code flow with `scope`.
+pub async fn signed_in(app: &TestApp, scope: &str) -> (String, TestClient, Value) {
+    let user = app.create_user("alice").await;
+    let rp = app.create_client("rp1", |_| {}).await;
+    let tokens = app.code_flow_tokens(&rp, "alice", scope).await;
+    (user, rp, tokens)
 }
 
-/// The value of the hidden input `name` in an HTML page.
-pub fn hidden(page: &str, name: &str) -> Option<String> {
-    let doc = scraper::Html::parse_document(page);
-    let sel = scraper::Selector::parse(&format!("input[name=\"{name}\"]")).ok()?;
-    doc.select(&sel)
-        .next()?
-        .value()
-        .attr("value")
-        .map(str::to_owned)
+/// A fresh application where alice signed in to `rp1` with `scope`: the application, alice's
+/// id, the client and the token response.
+pub async fn app_signed_in(scope: &str) -> (TestApp, String, TestClient, Value) {
+    let app = spawn_app().await;
+    let (user, rp, tokens) = signed_in(&app, scope).await;
+    (app, user, rp, tokens)
 }
 
-/// The claims of a JWT, unverified (tests check signatures through the client library).
-pub fn jwt_claims(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
-pub fn jwt_header(token: &str) -> serde_json::Value {
-    use base64::Engine;
-    let header = token.split('.').next().unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+/// A confidential client `id` for the client_credentials grant only, registered for the
+/// scopes `openid` and `api`, without redirect URIs.
+pub async fn api_client(app: &TestApp, id: &str) -> TestClient {
+    app.create_client(id, |s| {
+        s.grant_types = vec!["client_credentials".into()];
+        s.scopes = vec!["openid".into(), "api".into()];
+        s.redirect_uris = vec![];
+    })
+    .await
 }
