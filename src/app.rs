@@ -109,10 +109,9 @@ impl Application {
         let (audit, audit_writer) = Audit::start(db.clone());
         let urls = Urls::new(&settings.issuer);
         let pages = Pages::new(&urls.base_path).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
-        let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(discovery_document(
-            &urls,
-            &keys.current(),
-        ))));
+        let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(
+            discovery_document(&urls, &keys.current()).context("discovery document")?,
+        )));
         let core = Arc::new(Core {
             policy: policy(&settings),
             clients: ClientCache::new(Duration::from_secs(10)),
@@ -239,11 +238,10 @@ fn spawn_key_reloader(
             }
             #[cfg(not(unix))]
             tick.tick().await;
-            match keys.reload() {
-                Ok(()) => discovery.store(Arc::new(Bytes::from(discovery_document(
-                    &urls,
-                    &keys.current(),
-                )))),
+            match keys.reload().map_err(|e| e.to_string()).and_then(|()| {
+                discovery_document(&urls, &keys.current()).map_err(|e| e.to_string())
+            }) {
+                Ok(doc) => discovery.store(Arc::new(Bytes::from(doc))),
                 Err(e) => {
                     tracing::error!(error = %e, "keys reload failed; keeping the previous keys");
                 }

@@ -14,7 +14,6 @@ pub mod state;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -276,11 +275,7 @@ pub fn csrf_ok(
 /// 303 See Other: after a POST, the browser follows with a GET (RFC 9700 §4.12: never 307).
 pub fn see_other(location: &str) -> Response {
     match HeaderValue::from_str(location) {
-        Ok(v) => Response::builder()
-            .status(StatusCode::SEE_OTHER)
-            .header(header::LOCATION, v)
-            .body(Body::empty())
-            .unwrap_or_default(),
+        Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
         Err(_) => StatusCode::BAD_REQUEST.into_response(),
     }
 }

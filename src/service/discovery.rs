@@ -7,7 +7,7 @@ use crate::crypto::keys::KeySet;
 use crate::service::core::Urls;
 
 /// The discovery document, built at start-up and after each keys reload.
-pub fn document(urls: &Urls, keys: &KeySet) -> Vec<u8> {
+pub fn document(urls: &Urls, keys: &KeySet) -> Result<Vec<u8>, serde_json::Error> {
     let algs: Vec<&str> = keys.algs().iter().map(|a| a.as_str()).collect();
     let doc = json!({
         "issuer": urls.issuer,
@@ -44,5 +44,5 @@ pub fn document(urls: &Urls, keys: &KeySet) -> Vec<u8> {
         "frontchannel_logout_supported": false,
         "backchannel_logout_supported": false,
     });
-    serde_json::to_vec(&doc).unwrap_or_default()
+    serde_json::to_vec(&doc)
 }
