@@ -164,7 +164,7 @@ async fn discovery_and_jwks_are_public_json_with_every_endpoint() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
     // Caches may keep discovery and the JWKS a few minutes, never a token response.
-    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(res.headers()["cache-control"], "public, max-age=120");
     assert!(
         res.headers()["content-type"]
             .to_str()
@@ -199,7 +199,7 @@ async fn discovery_and_jwks_are_public_json_with_every_endpoint() {
     );
 
     let res = reqwest::get(app.url("/jwks")).await.unwrap();
-    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(res.headers()["cache-control"], "public, max-age=120");
     let jwks: serde_json::Value = res.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);

@@ -455,7 +455,7 @@ fn assert_security_headers(res: &reqwest::Response, what: &str) {
     assert_eq!(get("referrer-policy"), "no-referrer", "{what}");
     // Only the public metadata may be cached (a few minutes); nothing else at all.
     if what == "discovery" || what == "jwks" {
-        assert_eq!(get("cache-control"), "public, max-age=300", "{what}");
+        assert_eq!(get("cache-control"), "public, max-age=120", "{what}");
     } else {
         assert!(get("cache-control").contains("no-store"), "{what}");
     }

@@ -1,9 +1,10 @@
 //! OpenID Connect Discovery 1.0 and the JWKS: pre-serialised bytes, sent with
-//! `Access-Control-Allow-Origin: *` and `Cache-Control: public, max-age=300`.
+//! `Access-Control-Allow-Origin: *` and `Cache-Control: public, max-age=120`.
 //!
-//! Caches may keep them five minutes: less than a key's life in the JWKS before it is retired
-//! (at least the longest token lifetime), and short enough that a relying party that does not
-//! refetch on an unknown `kid` sees a rotated key within minutes.
+//! Caches may keep them two minutes: less than the overlap of a key rotation (the old key stays
+//! published at least the longest token lifetime, 300 s by default, after the new one signs),
+//! and short enough that a relying party that does not refetch on an unknown `kid` sees a
+//! rotated key within two minutes.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::http::state::AppState;
 
-/// Five minutes (see above).
-pub const CACHE_CONTROL: &str = "public, max-age=300";
+/// Two minutes (see above).
+pub const CACHE_CONTROL: &str = "public, max-age=120";
 
 fn json_bytes(body: impl IntoResponse) -> Response {
     (
