@@ -131,11 +131,12 @@ impl Input<'_> {
     }
 }
 
-/// Who is signing in, from where; `previous_sid` is the browser's session, if any, which ends
-/// when a new one starts (a new id at every sign-in, OWASP ASVS 7.2.4).
+/// Who is signing in, from where; `previous_cookie` is the browser's session cookie, if any:
+/// the session it proves (secret checked: a session id alone is public, it is the `sid` of ID
+/// tokens) ends when a new one starts (a new id at every sign-in, OWASP ASVS 7.2.4).
 pub struct Attempt<'a> {
     pub ip: Option<IpAddr>,
-    pub previous_sid: Option<&'a str>,
+    pub previous_cookie: Option<&'a str>,
 }
 
 /// A finished sign-in: the session cookie value, the session, and where to go.
@@ -405,8 +406,11 @@ async fn finish(
     if let Some(id) = flow_id {
         discard(core, id).await?;
     }
-    if let Some(old) = attempt.previous_sid {
-        session::end(core.ephemeral.as_ref(), old).await?;
+    if let Some(cookie) = attempt.previous_cookie
+        && let Some(old) =
+            session::load(core.ephemeral.as_ref(), core.policy.session, cookie, now).await?
+    {
+        session::end(core.ephemeral.as_ref(), &old.sid).await?;
     }
     let amr = flow.amr();
     let auth_time = flow.auth_time().unwrap_or(now);

@@ -29,7 +29,7 @@ fn password<'a>(identifier: &'a str, password: &str) -> Input<'a> {
 fn anonymous() -> Attempt<'static> {
     Attempt {
         ip: None,
-        previous_sid: None,
+        previous_cookie: None,
     }
 }
 
@@ -96,7 +96,7 @@ async fn the_right_password_finishes_the_flow_with_a_new_session_and_ends_the_pr
         password("alice", PASSWORD),
         Attempt {
             ip: None,
-            previous_sid: Some(&first.session.sid),
+            previous_cookie: Some(&first.cookie),
         },
         later,
     )
@@ -294,4 +294,44 @@ async fn a_sealed_first_step_opens_as_it_was_and_a_tampered_seal_does_not_open()
     }
     // A page left open more than a day starts over.
     assert!(authn::open(&app.core, &sealed, now + 86_401).is_none());
+}
+
+#[tokio::test]
+async fn a_forged_cookie_naming_someone_else_s_session_does_not_end_it_at_sign_in() {
+    // Session ids are public (the `sid` of ID tokens): only a cookie with the session's secret
+    // may end it when its browser signs in again.
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    app.create_user("bob").await;
+    let now = app.clock.now();
+    let Outcome::Done(alice) = advance(
+        &app,
+        account_flow(now),
+        None,
+        password("alice", PASSWORD),
+        anonymous(),
+        now,
+    )
+    .await
+    else {
+        panic!("alice did not sign in");
+    };
+    let forged = format!("{}.{}", alice.session.sid, "A".repeat(43));
+    let outcome = advance(
+        &app,
+        account_flow(now),
+        None,
+        password("bob", PASSWORD),
+        Attempt {
+            ip: None,
+            previous_cookie: Some(&forged),
+        },
+        now,
+    )
+    .await;
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+    assert!(
+        load_session(&app, &alice.cookie, now).await.is_some(),
+        "bob's sign-in with a forged cookie ended alice's session"
+    );
 }

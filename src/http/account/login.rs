@@ -89,7 +89,7 @@ pub async fn login_post(
     };
     let attempt = Attempt {
         ip: ip.0,
-        previous_sid: cookie.sid(),
+        previous_cookie: cookie.value(),
     };
     let outcome = authn::advance(core, flow.clone(), flow_id.as_deref(), input, attempt, now)
         .await
