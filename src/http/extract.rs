@@ -85,11 +85,6 @@ impl SessionCookie {
     pub fn value(&self) -> Option<&str> {
         self.0.as_deref()
     }
-
-    /// The session id the cookie names (public: it is the `sid` claim of ID tokens).
-    pub fn sid(&self) -> Option<&str> {
-        self.value().and_then(crate::service::session::cookie_sid)
-    }
 }
 
 impl FromRequestParts<AppState> for SessionCookie {

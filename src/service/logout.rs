@@ -122,19 +122,25 @@ pub async fn request(core: &Core, req: LogoutRequest<'_>, now: i64) -> Result<Lo
     })
 }
 
-/// The confirmation form's answer: ends the browser's session and returns where the request
-/// asked, if that address is (still) registered for the client.
+/// The confirmation form's answer: ends the browser's session (the one its cookie proves) and
+/// returns where the request asked, if that address is (still) registered for the client.
 pub async fn confirm(
     core: &Core,
-    cookie_sid: Option<&str>,
+    cookie: Option<&str>,
     client_id: Option<&str>,
     uri: Option<&str>,
     state: Option<&str>,
     now: i64,
 ) -> Result<Option<ReturnTo>> {
-    if let Some(sid) = cookie_sid {
-        end_sso(core, sid, now).await?;
-        core.audit.record(AuditEvent::new(now, AuditKind::Logout));
+    // Only the session the cookie proves (its secret checked): a session id alone is public.
+    let session = match cookie {
+        Some(c) => session::load(core.ephemeral.as_ref(), core.policy.session, c, now).await?,
+        None => None,
+    };
+    if let Some(s) = session {
+        end_sso(core, &s.sid, now).await?;
+        core.audit
+            .record(AuditEvent::new(now, AuditKind::Logout).user(&s.user_id));
     }
     match (client_id, uri) {
         (Some(id), Some(uri)) => return_to(core, id, uri, state).await,

@@ -53,14 +53,6 @@ impl Session {
     }
 }
 
-/// The `sid` part of a session cookie value, if it has the shape of one.
-pub fn cookie_sid(cookie: &str) -> Option<&str> {
-    cookie
-        .split_once('.')
-        .map(|(sid, _)| sid)
-        .filter(|sid| sid.len() == 43)
-}
-
 /// Starts a session with a fresh id; returns the cookie value and the session.
 pub async fn create(
     store: &dyn Ephemeral,

@@ -376,3 +376,34 @@ async fn logout_with_client_id_never_returns_to_an_unregistered_uri_nor_for_an_u
         assert_eq!(prompt_none(&app, &client).await, "login_required");
     }
 }
+
+#[tokio::test]
+async fn a_confirmed_logout_with_a_forged_cookie_ends_no_one_else_s_session() {
+    // Session ids are public (the `sid` of ID tokens): the confirmation ends only the session
+    // whose secret the cookie proves.
+    let (app, client) = app_with_alice().await;
+    let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
+    let sid = jwt_claims(tokens["id_token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let forged = format!("guichet_session={sid}.{}", "A".repeat(43));
+    let other = bare_client();
+    let res = other
+        .get(app.url("/logout"))
+        .header("cookie", &forged)
+        .send()
+        .await
+        .unwrap();
+    let csrf_cookie = cookie_value(&set_cookie(&res, "guichet_csrf").unwrap());
+    let page = res.text().await.unwrap();
+    let res = other
+        .post(app.url("/logout/confirm"))
+        .header("cookie", format!("{forged}; guichet_csrf={csrf_cookie}"))
+        .form(&[("csrf", hidden(&page, "csrf").unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(prompt_none(&app, &client).await, SIGNED_IN);
+}

@@ -125,7 +125,7 @@ pub async fn logout_confirm_post(
         .filter(|s| !s.is_empty());
     let return_to = logout::confirm(
         core,
-        cookie.sid(),
+        cookie.value(),
         form.get("client_id").filter(|s| !s.is_empty()),
         uri,
         form.get("state"),
@@ -134,7 +134,7 @@ pub async fn logout_confirm_post(
     .await
     .page(locale)?;
     let bad_uri = uri.is_some() && return_to.is_none();
-    let jar = match cookie.sid() {
+    let jar = match cookie.value() {
         Some(_) => jar.add(removal_cookie(&state, session_cookie_name(&state))),
         None => jar,
     };
