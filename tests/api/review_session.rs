@@ -12,7 +12,6 @@ use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::redirect::Policy;
 
 use crate::helpers::*;
-use crate::review_helpers::*;
 
 // ----- 1. Consent passes the session checks of /authorize and is bound to its page -----
 
@@ -391,7 +390,7 @@ async fn with_bob_s_id_token_hint_alice_s_password_gets_no_code_and_bob_s_does()
     let res = app.submit_login(&page, "bob", PASSWORD).await;
     assert_eq!(res.status(), 303);
     let code = query_param(&location(&res), "code").expect("a code for bob");
-    let tokens = redeem_code(&app, &client, &code, &verifier).await;
+    let tokens = redeem_ok(&app, &client, &code, &verifier).await;
     assert_eq!(jwt_claims(&id_token(&tokens))["sub"], bob.as_str());
 }
 

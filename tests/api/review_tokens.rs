@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use crate::cli::Run;
 use crate::cluster::two_nodes;
 use crate::helpers::*;
-use crate::review_helpers::*;
 
 /// Waits (up to ~2 s) for the audit writer to have written a row of `kind`; returns how many
 /// rows of each kind of `count` there are then.
