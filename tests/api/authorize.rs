@@ -569,11 +569,7 @@ async fn authorization_pages_cannot_be_framed_and_send_no_cors() {
 async fn an_anonymous_authorization_request_writes_nothing_to_the_store() {
     // The request travels in the login form; only a sign-in writes (the session).
     let store = guichet::ephemeral::MemoryStore::new(1000);
-    let app = spawn_with(Options {
-        store: Some(store.clone()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_with_store(store.clone()).await;
     app.create_user("alice").await;
     app.create_client("c1", |_| {}).await;
     let (challenge, _) = pkce_pair();

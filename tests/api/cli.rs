@@ -315,11 +315,7 @@ async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
     assert_ne!(svc_secret, secret);
 
     // The printed secret is the one the server accepts.
-    let app = spawn_with(Options {
-        database_url: Some(run.database_url.clone()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_on(&run.database_url).await;
     let mut client = TestClient {
         id: "svc".into(),
         secret: Some(svc_secret),
@@ -513,14 +509,6 @@ impl Running {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
     let run = Run::new().await;
@@ -581,13 +569,7 @@ async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets() {
     let run = Run::new().await;
-    let app = spawn_with(Options {
-        database_url: Some(run.database_url.clone()),
-        ..Options::default()
-    })
-    .await;
-    app.create_user("alice").await;
-    let client = app.create_client("c1", |_| {}).await;
+    let (app, client) = with_alice_and(spawn_on(&run.database_url).await, "c1").await;
     let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let (challenge, _) = pkce_pair();

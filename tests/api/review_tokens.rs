@@ -49,12 +49,7 @@ impl Store {
             }
             None => {
                 let store = MemoryStore::new(10_000);
-                let app = spawn_with(Options {
-                    store: Some(store.clone()),
-                    ..Options::default()
-                })
-                .await;
-                (app, Store::Memory(store))
+                (spawn_with_store(store.clone()).await, Store::Memory(store))
             }
         }
     }
@@ -303,13 +298,7 @@ async fn a_client_introspects_only_its_own_tokens_and_a_resource_server_any_clie
 #[tokio::test]
 async fn a_client_added_with_the_introspect_flag_introspects_other_clients_tokens() {
     let run = Run::new().await;
-    let app = spawn_with(Options {
-        database_url: Some(run.database_url.clone()),
-        ..Options::default()
-    })
-    .await;
-    app.create_user("alice").await;
-    let rp = app.create_client("rp", |_| {}).await;
+    let (app, rp) = with_alice_and(spawn_on(&run.database_url).await, "rp").await;
     let tokens = app.code_flow_tokens(&rp, "alice", "openid").await;
 
     let added = |id: &'static str, flag: Option<&'static str>| {
