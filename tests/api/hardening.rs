@@ -64,33 +64,15 @@ async fn a_full_short_lived_store_answers_503_with_retry_after_never_500() {
     // A sign-in (another browser) needs a counter and a session: a 503 page, not a 500.
     let other = browser();
     let (challenge, _) = pkce_pair();
-    let page = other
-        .get(app.url("/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", c1.id.as_str()),
-            ("redirect_uri", c1.redirect_uri.as_str()),
-            ("scope", "openid"),
-            ("code_challenge", challenge.as_str()),
+    let params = auth_params(
+        &c1,
+        &[
+            ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = other
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("flow", hidden(&page, "flow").unwrap().as_str()),
-            ("username", "alice"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    );
+    let page = login_page_from(&app, &other, &params).await;
+    let res = post_login(&app, &other, &page, "alice", PASSWORD).await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().get("retry-after").is_some());
     // A refresh-token replay must write a revocation marker: temporarily_unavailable, 503.

@@ -137,15 +137,7 @@ async fn a_consent_form_with_a_tampered_request_is_refused() {
 async fn the_login_page_ends_a_session_whose_password_changed_and_shows_the_form() {
     let (app, client) = app_with_alice().await;
     app.code_flow_tokens(&client, "alice", "openid").await;
-    let page = app
-        .browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &app.browser).await;
     assert!(!is_login_form(&page), "alice is signed in: {page}");
 
     change_password(&app, "alice").await;
@@ -235,15 +227,7 @@ async fn a_burst_of_wrong_passwords_for_one_identifier_gets_at_most_twenty_passw
     let app = spawn_app().await;
     app.create_user("alice").await;
     at_window_start(&app);
-    let page = app
-        .browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &app.browser).await;
     let csrf = hidden(&page, "csrf").unwrap();
     let flow = hidden(&page, "flow").unwrap();
     let mut jobs = Vec::new();
@@ -297,15 +281,7 @@ async fn failed_sign_ins_count_per_account_across_its_identifiers() {
     })
     .await;
     at_window_start(&app);
-    let page = app
-        .browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &app.browser).await;
     // Eight failures each: no identifier comes near its own limit of twenty.
     let identifiers = ["carol", "carol@example.org", "20240017"];
     let mut n = 0;

@@ -115,14 +115,7 @@ async fn a_replayed_code_revokes_its_grant_and_is_audited_once() {
     }
     // A failed sign-in queued after the replays: once it is written, so are they.
     let fresh = browser();
-    let page = fresh
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &fresh).await;
     let res = post_login(&app, &fresh, &page, "alice", "wrong password").await;
     assert_eq!(res.status(), 200);
     assert_eq!(

@@ -269,6 +269,12 @@ pub async fn login_page_from(
     page
 }
 
+/// The page `GET /login` shows `http` (no authorization request): the login form, or the
+/// signed-in page.
+pub async fn get_login(app: &TestApp, http: &reqwest::Client) -> String {
+    text_of(http.get(app.url("/login"))).await
+}
+
 /// Opens the login page of an authorization request for `client` from `http`.
 pub async fn login_page(
     app: &TestApp,
