@@ -613,7 +613,7 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
     assert_eq!(res.status(), 303);
 
     // Disabled: no sign-in, and the access tokens stop working at once.
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
     let out = run.run(&["user", "disable", "--login", "alice"]).json();
     assert_eq!(out["disabled"], true);
     let page = app.authorize(&params).await.text().await.unwrap();

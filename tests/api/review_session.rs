@@ -67,7 +67,7 @@ async fn a_consent_form_posted_from_another_browser_s_session_is_refused() {
     // The form was good in the browser it was shown to.
     let res = app.submit_consent(&shown, true).await;
     assert_eq!(res.status(), 303);
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
 }
 
 #[tokio::test]
@@ -79,12 +79,8 @@ async fn a_consent_form_older_than_ten_minutes_is_refused() {
     let res = app.submit_consent(&page, true).await;
     assert_refused_page(res).await;
     // The session is still good (idle 30 minutes): a fresh page may be answered.
-    let res = app.authorize(&auth_params(&tp, &[])).await;
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    assert!(is_consent_form(&page));
-    let res = app.submit_consent(&page, true).await;
-    assert!(query_param(&location(&res), "code").is_some());
+    let page = assert_consent_page(app.authorize(&auth_params(&tp, &[])).await).await;
+    assert_code_issued(&app.submit_consent(&page, true).await);
 }
 
 #[tokio::test]
@@ -97,12 +93,8 @@ async fn a_consent_form_posted_after_max_age_asks_for_the_password_again() {
     let res = app.submit_consent(&page, true).await;
     let login = assert_login_asked_again(res).await;
     // Signing in again leads back to the consent page, which now gives a code.
-    let res = app.submit_login(&login, "alice", PASSWORD).await;
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    assert!(is_consent_form(&page));
-    let res = app.submit_consent(&page, true).await;
-    assert!(query_param(&location(&res), "code").is_some());
+    let page = assert_consent_page(app.submit_login(&login, "alice", PASSWORD).await).await;
+    assert_code_issued(&app.submit_consent(&page, true).await);
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use reqwest::header::{
 use url::Url;
 
 use super::{
-    TestApp, TestClient, cookie_value, first_form, is_login_form, query_param, refresh, set_cookie,
-    str_of, userinfo_get,
+    TestApp, TestClient, cookie_value, first_form, is_consent_form, is_login_form, query_param,
+    refresh, set_cookie, str_of, userinfo_get,
 };
 
 // ---- OAuth errors ---------------------------------------------------------------------------
@@ -221,6 +221,20 @@ pub async fn assert_refused_page(res: reqwest::Response) {
     assert_no_code(&res);
     assert_eq!(res.status(), 400);
     assert_html_no_redirect(&res, "refusal");
+}
+
+/// The answer is the consent page (200, a consent form): its text.
+pub async fn assert_consent_page(res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 200, "the consent page was expected");
+    let page = res.text().await.unwrap();
+    assert!(is_consent_form(&page), "not a consent page: {page}");
+    page
+}
+
+/// The response redirects with an authorization code.
+pub fn assert_code_issued(res: &reqwest::Response) {
+    let cb = super::location(res);
+    assert!(query_param(&cb, "code").is_some(), "no code in {cb}");
 }
 
 /// The session cookie was removed by this response.

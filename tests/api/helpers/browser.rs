@@ -6,7 +6,7 @@ use reqwest::redirect::Policy;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{PASSWORD, TestApp, TestClient};
+use super::{PASSWORD, TestApp, TestClient, assert_consent_page};
 
 /// The post-logout redirect URI every test client registers.
 pub const BYE: &str = "https://rp.example/bye";
@@ -294,10 +294,7 @@ pub async fn consent_page_from(
 ) -> String {
     let page = login_page_from(app, http, params).await;
     let res = post_login(app, http, &page, "alice", PASSWORD).await;
-    assert_eq!(res.status(), 200, "the consent page follows the sign-in");
-    let page = res.text().await.unwrap();
-    assert!(is_consent_form(&page), "not a consent page: {page}");
-    page
+    assert_consent_page(res).await
 }
 
 /// Approves (or denies) the consent form found in `page`, from `http`.
