@@ -231,6 +231,12 @@ pub async fn assert_consent_page(res: reqwest::Response) -> String {
     page
 }
 
+/// A 303 See Other to exactly `to`.
+pub fn assert_see_other(res: &reqwest::Response, to: &str) {
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[LOCATION].to_str().unwrap(), to);
+}
+
 /// The response redirects with an authorization code.
 pub fn assert_code_issued(res: &reqwest::Response) {
     let cb = super::location(res);

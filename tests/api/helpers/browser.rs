@@ -121,6 +121,15 @@ pub fn first_form(page: &str) -> Form {
     out
 }
 
+/// Submits `form` from `http` as a browser would: its hidden fields, posted to its action.
+pub async fn submit_form(app: &TestApp, http: &reqwest::Client, form: &Form) -> reqwest::Response {
+    http.post(app.url(&form.action))
+        .form(&form.hidden)
+        .send()
+        .await
+        .unwrap()
+}
+
 // ---- Cookies --------------------------------------------------------------------------------
 
 /// The `Set-Cookie` header line that sets `name`, if any.
