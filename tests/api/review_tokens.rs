@@ -295,16 +295,9 @@ async fn a_client_added_with_the_introspect_flag_introspects_other_clients_token
     let tokens = app.code_flow_tokens(&rp, "alice", "openid").await;
 
     let added = |id: &'static str, flag: Option<&'static str>| {
-        let mut args = vec![
-            "client",
-            "add",
-            "--client-id",
-            id,
-            "--grant-type",
-            "client_credentials",
-        ];
+        let mut args = vec!["--grant-type", "client_credentials"];
         args.extend(flag);
-        let out = run.run(&args).json();
+        let out = run.client_add(id, &args).json();
         TestClient {
             id: id.into(),
             secret: Some(out["client_secret"].as_str().unwrap().to_owned()),
