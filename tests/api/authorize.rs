@@ -305,7 +305,7 @@ async fn the_authorization_request_may_be_posted_and_is_answered_as_the_same_get
     assert!(again.starts_with("/authorize?"), "{again}");
     let res = app.browser.get(app.url(again)).send().await.unwrap();
     assert_eq!(res.status(), 302);
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
 }
 
 #[tokio::test]
@@ -364,7 +364,7 @@ async fn a_signed_in_user_gets_codes_silently_with_prompt_none_and_the_id_token_
         &hint,
     );
     let res = app.authorize(&p).await;
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
     let res = app
         .authorize(&with(base("c1", &challenge), "max_age", "15000"))
         .await;
@@ -465,9 +465,9 @@ async fn third_party_clients_ask_consent_once_per_scope_set() {
     let consent = res.text().await.unwrap();
     let res = app.submit_consent(&consent, true).await;
     assert_eq!(res.status(), 303);
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
     let res = app.authorize(&with(p.clone(), "prompt", "none")).await;
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
 
     // New scopes or prompt=consent ask again.
     let res = app
@@ -569,11 +569,7 @@ async fn authorization_pages_cannot_be_framed_and_send_no_cors() {
 async fn an_anonymous_authorization_request_writes_nothing_to_the_store() {
     // The request travels in the login form; only a sign-in writes (the session).
     let store = guichet::ephemeral::MemoryStore::new(1000);
-    let app = spawn_with(Options {
-        store: Some(store.clone()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_with_store(store.clone()).await;
     app.create_user("alice").await;
     app.create_client("c1", |_| {}).await;
     let (challenge, _) = pkce_pair();

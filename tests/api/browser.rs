@@ -223,15 +223,6 @@ fn chromedriver() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A port free a moment ago (chromedriver takes a port number, not a listener).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `chromedriver` as a child in a process group of its own. Dropping the guard kills the group
 /// (the driver and any Chromium it started), also when the test panics.
 struct Driver {

@@ -61,6 +61,16 @@ impl Run {
         Out::from(self.command(args).output().unwrap())
     }
 
+    /// `guichet user add --login LOGIN MORE...`.
+    pub fn user_add(&self, login: &str, more: &[&str]) -> Out {
+        self.run(&[&["user", "add", "--login", login], more].concat())
+    }
+
+    /// `guichet client add --client-id ID MORE...`.
+    pub fn client_add(&self, id: &str, more: &[&str]) -> Out {
+        self.run(&[&["client", "add", "--client-id", id], more].concat())
+    }
+
     fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> Out {
         let mut cmd = self.command(args);
         f(&mut cmd);
@@ -154,23 +164,22 @@ async fn migrate_applies_the_migrations_once_and_prints_only_json() {
 async fn user_add_on_a_fresh_folder_prints_the_user_who_can_then_sign_in() {
     let run = Run::new().await;
     let out = run
-        .run(&[
-            "user",
-            "add",
-            "--login",
+        .user_add(
             "alice",
-            "--password",
-            "correct horse battery",
-            "--email",
-            "alice@example.org",
-            "--email-verified",
-            "--identifier",
-            "E1",
-            "--given-name",
-            "Alice",
-            "--category",
-            "staff",
-        ])
+            &[
+                "--password",
+                "correct horse battery",
+                "--email",
+                "alice@example.org",
+                "--email-verified",
+                "--identifier",
+                "E1",
+                "--given-name",
+                "Alice",
+                "--category",
+                "staff",
+            ],
+        )
         .json();
     assert_eq!(keys_of(&out), ["id", "identifiers", "login"]);
     let id = out["id"].as_str().unwrap();
@@ -236,29 +245,17 @@ async fn user_add_reads_the_password_from_stdin() {
 #[tokio::test]
 async fn a_duplicate_identifier_fails_with_one_line_on_stderr_and_nothing_on_stdout() {
     let run = Run::new().await;
-    run.run(&[
-        "user",
-        "add",
-        "--login",
+    run.user_add(
         "alice",
-        "--password",
-        "correct horse battery",
-        "--identifier",
-        "E1",
-    ])
+        &["--password", "correct horse battery", "--identifier", "E1"],
+    )
     .json();
     // Identifiers compare case-insensitively.
     let line = run
-        .run(&[
-            "user",
-            "add",
-            "--login",
+        .user_add(
             "bob",
-            "--password",
-            "correct horse battery",
-            "--identifier",
-            "e1",
-        ])
+            &["--password", "correct horse battery", "--identifier", "e1"],
+        )
         .failure();
     assert!(line.contains("e1") || line.contains("E1"), "{line}");
     let db = run.db().await;
@@ -270,14 +267,7 @@ async fn a_duplicate_identifier_fails_with_one_line_on_stderr_and_nothing_on_std
 async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
     let run = Run::new().await;
     let out = run
-        .run(&[
-            "client",
-            "add",
-            "--client-id",
-            "rp1",
-            "--redirect-uri",
-            "https://rp.example/cb",
-        ])
+        .client_add("rp1", &["--redirect-uri", "https://rp.example/cb"])
         .json();
     assert_eq!(keys_of(&out), ["client_id", "client_secret"]);
     assert_eq!(out["client_id"], "rp1");
@@ -286,15 +276,10 @@ async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
     assert!(is_base64url(secret));
 
     let public = run
-        .run(&[
-            "client",
-            "add",
-            "--client-id",
+        .client_add(
             "spa",
-            "--public",
-            "--redirect-uri",
-            "http://127.0.0.1/cb",
-        ])
+            &["--public", "--redirect-uri", "http://127.0.0.1/cb"],
+        )
         .json();
     assert_eq!(public, json!({"client_id": "spa"}));
 
@@ -302,24 +287,13 @@ async fn client_add_prints_a_working_secret_once_and_none_for_public_clients() {
     run.run(&["client", "add", "--client-id", "noredirect"])
         .failure();
     let svc = run
-        .run(&[
-            "client",
-            "add",
-            "--client-id",
-            "svc",
-            "--grant-type",
-            "client_credentials",
-        ])
+        .client_add("svc", &["--grant-type", "client_credentials"])
         .json();
     let svc_secret = svc["client_secret"].as_str().unwrap().to_owned();
     assert_ne!(svc_secret, secret);
 
     // The printed secret is the one the server accepts.
-    let app = spawn_with(Options {
-        database_url: Some(run.database_url.clone()),
-        ..Options::default()
-    })
-    .await;
+    let app = spawn_on(&run.database_url).await;
     let mut client = TestClient {
         id: "svc".into(),
         secret: Some(svc_secret),
@@ -513,14 +487,6 @@ impl Running {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
     let run = Run::new().await;
@@ -581,13 +547,7 @@ async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets() {
     let run = Run::new().await;
-    let app = spawn_with(Options {
-        database_url: Some(run.database_url.clone()),
-        ..Options::default()
-    })
-    .await;
-    app.create_user("alice").await;
-    let client = app.create_client("c1", |_| {}).await;
+    let (app, client) = with_alice_and(spawn_on(&run.database_url).await, "c1").await;
     let tokens = app.code_flow_tokens(&client, "alice", "openid").await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let (challenge, _) = pkce_pair();
@@ -631,7 +591,7 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
     assert_eq!(res.status(), 303);
 
     // Disabled: no sign-in, and the access tokens stop working at once.
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
     let out = run.run(&["user", "disable", "--login", "alice"]).json();
     assert_eq!(out["disabled"], true);
     let page = app.authorize(&params).await.text().await.unwrap();
@@ -654,18 +614,8 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
     );
 
     // A client's secret is replaced; a public client has none to replace.
-    let out = run
-        .run(&[
-            "client",
-            "add",
-            "--client-id",
-            "m2m",
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "api",
-        ])
-        .json();
+    let m2m_args = ["--grant-type", "client_credentials", "--scope", "api"];
+    let out = run.client_add("m2m", &m2m_args).json();
     let old = out["client_secret"].as_str().unwrap().to_owned();
     let out = run
         .run(&["client", "rotate-secret", "--client-id", "m2m"])
@@ -676,31 +626,16 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
     let m2m = |secret: &str| client.with_credentials("m2m", Some(secret));
     assert_eq!(app.token(&m2m(&old), &cc).await.status(), 401);
     assert_eq!(app.token(&m2m(&new), &cc).await.status(), 200);
-    run.run(&[
-        "client",
-        "add",
-        "--client-id",
+    run.client_add(
         "spa",
-        "--public",
-        "--redirect-uri",
-        "https://spa.example/cb",
-    ])
+        &["--public", "--redirect-uri", "https://spa.example/cb"],
+    )
     .json();
     run.run(&["client", "rotate-secret", "--client-id", "spa"])
         .failure();
 
     // A disabled client is refused (this one was never cached by the server).
-    run.run(&[
-        "client",
-        "add",
-        "--client-id",
-        "m2m-b",
-        "--grant-type",
-        "client_credentials",
-        "--scope",
-        "api",
-    ])
-    .json();
+    run.client_add("m2m-b", &m2m_args).json();
     let out = run
         .run(&["client", "disable", "--client-id", "m2m-b"])
         .json();

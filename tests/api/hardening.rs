@@ -1,8 +1,6 @@
 //! Hardening: what an attacker can make the server store, how it stores it, and which redirect
 //! URIs an administrator may register.
 
-use std::sync::Arc;
-
 use guichet::crypto::keys::Alg;
 use guichet::ephemeral::{Ephemeral, MemoryStore};
 use guichet::service::authorize::code_key;
@@ -16,13 +14,7 @@ async fn unknown_codes_presented_to_the_token_endpoint_leave_nothing_in_the_stor
     // A small in-process store (whatever the database): before, each unknown code left a
     // six-minute tombstone, and the 21st unknown code got a 500 from a full store.
     let store = MemoryStore::new(20);
-    let app = spawn_with(Options {
-        store: Some(store.clone() as Arc<_>),
-        ..Options::default()
-    })
-    .await;
-    app.create_user("alice").await;
-    let c1 = app.create_client("c1", |_| {}).await;
+    let (app, c1) = with_alice_and(spawn_with_store(store.clone()).await, "c1").await;
     let held = store.len();
     for i in 0..50 {
         let code = format!("made-up-code-{i}");
@@ -57,13 +49,7 @@ fn spec(id: &str, redirect_uri: &str) -> ClientSpec {
 #[tokio::test]
 async fn a_full_short_lived_store_answers_503_with_retry_after_never_500() {
     let store = MemoryStore::new(4);
-    let app = spawn_with(Options {
-        store: Some(store.clone() as Arc<_>),
-        ..Options::default()
-    })
-    .await;
-    app.create_user("alice").await;
-    let c1 = app.create_client("c1", |_| {}).await;
+    let (app, c1) = with_alice_and(spawn_with_store(store.clone()).await, "c1").await;
     let (code, verifier) = pkce_code(&app, &c1, "openid offline_access").await;
     let res = redeem(&app, &c1, &code, Some(&verifier)).await;
     assert_eq!(res.status(), 200);
@@ -78,33 +64,15 @@ async fn a_full_short_lived_store_answers_503_with_retry_after_never_500() {
     // A sign-in (another browser) needs a counter and a session: a 503 page, not a 500.
     let other = browser();
     let (challenge, _) = pkce_pair();
-    let page = other
-        .get(app.url("/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", c1.id.as_str()),
-            ("redirect_uri", c1.redirect_uri.as_str()),
-            ("scope", "openid"),
-            ("code_challenge", challenge.as_str()),
+    let params = auth_params(
+        &c1,
+        &[
+            ("code_challenge", &challenge),
             ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = other
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", hidden(&page, "csrf").unwrap().as_str()),
-            ("flow", hidden(&page, "flow").unwrap().as_str()),
-            ("username", "alice"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    );
+    let page = login_page_from(&app, &other, &params).await;
+    let res = post_login(&app, &other, &page, "alice", PASSWORD).await;
     assert_eq!(res.status(), 503);
     assert!(res.headers().get("retry-after").is_some());
     // A refresh-token replay must write a revocation marker: temporarily_unavailable, 503.

@@ -11,7 +11,6 @@ mod hardening;
 mod helpers;
 mod logout;
 mod oidc_flow;
-mod review_helpers;
 mod review_session;
 mod review_tokens;
 mod revocation;

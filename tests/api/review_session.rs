@@ -12,7 +12,6 @@ use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::redirect::Policy;
 
 use crate::helpers::*;
-use crate::review_helpers::*;
 
 // ----- 1. Consent passes the session checks of /authorize and is bound to its page -----
 
@@ -68,7 +67,7 @@ async fn a_consent_form_posted_from_another_browser_s_session_is_refused() {
     // The form was good in the browser it was shown to.
     let res = app.submit_consent(&shown, true).await;
     assert_eq!(res.status(), 303);
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
 }
 
 #[tokio::test]
@@ -80,12 +79,8 @@ async fn a_consent_form_older_than_ten_minutes_is_refused() {
     let res = app.submit_consent(&page, true).await;
     assert_refused_page(res).await;
     // The session is still good (idle 30 minutes): a fresh page may be answered.
-    let res = app.authorize(&auth_params(&tp, &[])).await;
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    assert!(is_consent_form(&page));
-    let res = app.submit_consent(&page, true).await;
-    assert!(query_param(&location(&res), "code").is_some());
+    let page = assert_consent_page(app.authorize(&auth_params(&tp, &[])).await).await;
+    assert_code_issued(&app.submit_consent(&page, true).await);
 }
 
 #[tokio::test]
@@ -98,12 +93,8 @@ async fn a_consent_form_posted_after_max_age_asks_for_the_password_again() {
     let res = app.submit_consent(&page, true).await;
     let login = assert_login_asked_again(res).await;
     // Signing in again leads back to the consent page, which now gives a code.
-    let res = app.submit_login(&login, "alice", PASSWORD).await;
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    assert!(is_consent_form(&page));
-    let res = app.submit_consent(&page, true).await;
-    assert!(query_param(&location(&res), "code").is_some());
+    let page = assert_consent_page(app.submit_login(&login, "alice", PASSWORD).await).await;
+    assert_code_issued(&app.submit_consent(&page, true).await);
 }
 
 #[tokio::test]
@@ -138,15 +129,7 @@ async fn a_consent_form_with_a_tampered_request_is_refused() {
 async fn the_login_page_ends_a_session_whose_password_changed_and_shows_the_form() {
     let (app, client) = app_with_alice().await;
     app.code_flow_tokens(&client, "alice", "openid").await;
-    let page = app
-        .browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &app.browser).await;
     assert!(!is_login_form(&page), "alice is signed in: {page}");
 
     change_password(&app, "alice").await;
@@ -236,15 +219,7 @@ async fn a_burst_of_wrong_passwords_for_one_identifier_gets_at_most_twenty_passw
     let app = spawn_app().await;
     app.create_user("alice").await;
     at_window_start(&app);
-    let page = app
-        .browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &app.browser).await;
     let csrf = hidden(&page, "csrf").unwrap();
     let flow = hidden(&page, "flow").unwrap();
     let mut jobs = Vec::new();
@@ -298,15 +273,7 @@ async fn failed_sign_ins_count_per_account_across_its_identifiers() {
     })
     .await;
     at_window_start(&app);
-    let page = app
-        .browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &app.browser).await;
     // Eight failures each: no identifier comes near its own limit of twenty.
     let identifiers = ["carol", "carol@example.org", "20240017"];
     let mut n = 0;
@@ -391,7 +358,7 @@ async fn with_bob_s_id_token_hint_alice_s_password_gets_no_code_and_bob_s_does()
     let res = app.submit_login(&page, "bob", PASSWORD).await;
     assert_eq!(res.status(), 303);
     let code = query_param(&location(&res), "code").expect("a code for bob");
-    let tokens = redeem_code(&app, &client, &code, &verifier).await;
+    let tokens = redeem_ok(&app, &client, &code, &verifier).await;
     assert_eq!(jwt_claims(&id_token(&tokens))["sub"], bob.as_str());
 }
 

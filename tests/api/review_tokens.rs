@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use crate::cli::Run;
 use crate::cluster::two_nodes;
 use crate::helpers::*;
-use crate::review_helpers::*;
 
 /// Waits (up to ~2 s) for the audit writer to have written a row of `kind`; returns how many
 /// rows of each kind of `count` there are then.
@@ -50,12 +49,7 @@ impl Store {
             }
             None => {
                 let store = MemoryStore::new(10_000);
-                let app = spawn_with(Options {
-                    store: Some(store.clone()),
-                    ..Options::default()
-                })
-                .await;
-                (app, Store::Memory(store))
+                (spawn_with_store(store.clone()).await, Store::Memory(store))
             }
         }
     }
@@ -121,14 +115,7 @@ async fn a_replayed_code_revokes_its_grant_and_is_audited_once() {
     }
     // A failed sign-in queued after the replays: once it is written, so are they.
     let fresh = browser();
-    let page = fresh
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_login(&app, &fresh).await;
     let res = post_login(&app, &fresh, &page, "alice", "wrong password").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
@@ -304,26 +291,13 @@ async fn a_client_introspects_only_its_own_tokens_and_a_resource_server_any_clie
 #[tokio::test]
 async fn a_client_added_with_the_introspect_flag_introspects_other_clients_tokens() {
     let run = Run::new().await;
-    let app = spawn_with(Options {
-        database_url: Some(run.database_url.clone()),
-        ..Options::default()
-    })
-    .await;
-    app.create_user("alice").await;
-    let rp = app.create_client("rp", |_| {}).await;
+    let (app, rp) = with_alice_and(spawn_on(&run.database_url).await, "rp").await;
     let tokens = app.code_flow_tokens(&rp, "alice", "openid").await;
 
     let added = |id: &'static str, flag: Option<&'static str>| {
-        let mut args = vec![
-            "client",
-            "add",
-            "--client-id",
-            id,
-            "--grant-type",
-            "client_credentials",
-        ];
+        let mut args = vec!["--grant-type", "client_credentials"];
         args.extend(flag);
-        let out = run.run(&args).json();
+        let out = run.client_add(id, &args).json();
         TestClient {
             id: id.into(),
             secret: Some(out["client_secret"].as_str().unwrap().to_owned()),

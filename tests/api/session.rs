@@ -306,7 +306,7 @@ async fn a_login_post_without_a_valid_csrf_token_or_from_another_origin_is_refus
     // `Origin: null` (sent under Referrer-Policy: no-referrer) with the right token is fine.
     let res = post(Some(token.as_str()), Some("null")).await;
     assert_eq!(res.status(), 303);
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
     assert!(!no_session_cookie_set(&res));
     assert_eq!(prompt_none(&app, &client).await, SIGNED_IN);
 }
@@ -354,7 +354,7 @@ async fn consent_and_logout_confirmation_posts_without_a_csrf_token_are_refused(
     }
     let res = app.submit_consent(&consent, true).await;
     assert_eq!(res.status(), 303);
-    assert!(query_param(&location(&res), "code").is_some());
+    assert_code_issued(&res);
 
     let page = assert_confirmation_page(end_session(&app.browser, &app, &[]).await).await;
     let token = hidden(&page, "csrf").unwrap();

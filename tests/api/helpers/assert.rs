@@ -7,7 +7,12 @@ use reqwest::header::{
     HeaderMap, LOCATION, PRAGMA, VARY, WWW_AUTHENTICATE,
 };
 
-use super::{TestApp, TestClient, first_form, refresh, str_of, userinfo_get};
+use url::Url;
+
+use super::{
+    TestApp, TestClient, cookie_value, first_form, is_consent_form, is_login_form, query_param,
+    refresh, set_cookie, str_of, userinfo_get,
+};
 
 // ---- OAuth errors ---------------------------------------------------------------------------
 
@@ -186,6 +191,62 @@ pub fn assert_html_no_redirect(res: &reqwest::Response, what: &str) {
             .starts_with("text/html"),
         "{what}: not HTML"
     );
+}
+
+/// No authorization code anywhere in the response's redirect.
+pub fn assert_no_code(res: &reqwest::Response) {
+    if let Some(l) = res.headers().get(LOCATION) {
+        let l = l.to_str().unwrap();
+        if let Ok(url) = Url::parse(l) {
+            assert!(
+                query_param(&url, "code").is_none(),
+                "a code was issued: {l}"
+            );
+        }
+    }
+}
+
+/// The answer is the login form again (200, no redirect, no code): sign in first.
+pub async fn assert_login_asked_again(res: reqwest::Response) -> String {
+    assert_no_code(&res);
+    assert_eq!(res.status(), 200, "the login form was expected");
+    assert!(res.headers().get(LOCATION).is_none());
+    let page = res.text().await.unwrap();
+    assert!(is_login_form(&page), "not the login form: {page}");
+    page
+}
+
+/// The answer is an error page (400, HTML, no redirect, so no code).
+pub async fn assert_refused_page(res: reqwest::Response) {
+    assert_no_code(&res);
+    assert_eq!(res.status(), 400);
+    assert_html_no_redirect(&res, "refusal");
+}
+
+/// The answer is the consent page (200, a consent form): its text.
+pub async fn assert_consent_page(res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 200, "the consent page was expected");
+    let page = res.text().await.unwrap();
+    assert!(is_consent_form(&page), "not a consent page: {page}");
+    page
+}
+
+/// A 303 See Other to exactly `to`.
+pub fn assert_see_other(res: &reqwest::Response, to: &str) {
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[LOCATION].to_str().unwrap(), to);
+}
+
+/// The response redirects with an authorization code.
+pub fn assert_code_issued(res: &reqwest::Response) {
+    let cb = super::location(res);
+    assert!(query_param(&cb, "code").is_some(), "no code in {cb}");
+}
+
+/// The session cookie was removed by this response.
+pub fn assert_session_cookie_removed(res: &reqwest::Response) {
+    let line = set_cookie(res, "guichet_session").expect("a Set-Cookie for the session");
+    assert!(cookie_value(&line).is_empty(), "not a removal: {line}");
 }
 
 /// The page is the logout confirmation: no redirect, HTML, and its first form is a POST made of

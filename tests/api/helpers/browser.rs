@@ -6,7 +6,7 @@ use reqwest::redirect::Policy;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::{PASSWORD, TestApp, TestClient};
+use super::{PASSWORD, TestApp, TestClient, assert_consent_page};
 
 /// The post-logout redirect URI every test client registers.
 pub const BYE: &str = "https://rp.example/bye";
@@ -121,6 +121,15 @@ pub fn first_form(page: &str) -> Form {
     out
 }
 
+/// Submits `form` from `http` as a browser would: its hidden fields, posted to its action.
+pub async fn submit_form(app: &TestApp, http: &reqwest::Client, form: &Form) -> reqwest::Response {
+    http.post(app.url(&form.action))
+        .form(&form.hidden)
+        .send()
+        .await
+        .unwrap()
+}
+
 // ---- Cookies --------------------------------------------------------------------------------
 
 /// The `Set-Cookie` header line that sets `name`, if any.
@@ -157,15 +166,18 @@ pub fn auth_params<'a>(
     params
 }
 
+pub fn is_login_form(page: &str) -> bool {
+    page.contains("name=\"password\"")
+}
+
+pub fn is_consent_form(page: &str) -> bool {
+    page.contains("name=\"decision\"")
+}
+
 impl TestApp {
     /// GET /authorize with these parameters, as the browser.
     pub async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
-        self.browser
-            .get(self.url("/authorize"))
-            .query(params)
-            .send()
-            .await
-            .unwrap()
+        authorize_from(self, &self.browser, params).await
     }
 
     /// Posts the login form found in `page` with these credentials, as the browser.
@@ -178,45 +190,55 @@ impl TestApp {
         post_login(self, &self.browser, page, username, password).await
     }
 
-    /// Approves (or denies) the consent form found in `page`.
+    /// Approves (or denies) the consent form found in `page`, as the browser.
     pub async fn submit_consent(&self, page: &str, approve: bool) -> reqwest::Response {
-        let csrf = hidden(page, "csrf").expect("csrf field");
-        let request = hidden(page, "request").expect("request field");
-        let binding = hidden(page, "binding").expect("binding field");
-        let decision = if approve { "approve" } else { "deny" };
-        self.browser
-            .post(self.url("/consent"))
-            .form(&[
-                ("csrf", csrf.as_str()),
-                ("request", request.as_str()),
-                ("binding", binding.as_str()),
-                ("decision", decision),
-            ])
-            .send()
-            .await
-            .unwrap()
+        answer_consent(self, &self.browser, page, approve).await
     }
 
-    /// Drives an authorization request to its redirect: signs in as `login` if asked, approves
-    /// consent if asked. Returns the callback URL.
+    /// Drives an authorization request to its redirect as the browser: signs in as `login` if
+    /// asked, approves consent if asked. Returns the callback URL.
     pub async fn authorize_through(&self, params: &[(&str, &str)], login: &str) -> Url {
-        let mut res = self.authorize(params).await;
-        for _ in 0..3 {
-            if res.status().is_redirection() {
-                return location(&res);
-            }
-            assert_eq!(res.status(), 200, "unexpected status");
-            let page = res.text().await.unwrap();
-            res = if page.contains("name=\"password\"") {
-                self.submit_login(&page, login, PASSWORD).await
-            } else if page.contains("name=\"decision\"") {
-                self.submit_consent(&page, true).await
-            } else {
-                panic!("unexpected page: {page}");
-            };
-        }
-        panic!("no redirect after login and consent");
+        authorize_through_from(self, &self.browser, params, login).await
     }
+}
+
+/// `GET /authorize` from `http`.
+pub async fn authorize_from(
+    app: &TestApp,
+    http: &reqwest::Client,
+    params: &[(&str, &str)],
+) -> reqwest::Response {
+    http.get(app.url("/authorize"))
+        .query(params)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Drives an authorization request from `http` to its redirect: signs in as `login` if asked,
+/// approves consent if asked. Returns the callback URL.
+pub async fn authorize_through_from(
+    app: &TestApp,
+    http: &reqwest::Client,
+    params: &[(&str, &str)],
+    login: &str,
+) -> Url {
+    let mut res = authorize_from(app, http, params).await;
+    for _ in 0..3 {
+        if res.status().is_redirection() {
+            return location(&res);
+        }
+        assert_eq!(res.status(), 200, "unexpected status");
+        let page = res.text().await.unwrap();
+        res = if is_login_form(&page) {
+            post_login(app, http, &page, login, PASSWORD).await
+        } else if is_consent_form(&page) {
+            answer_consent(app, http, &page, true).await
+        } else {
+            panic!("unexpected page: {page}");
+        };
+    }
+    panic!("no redirect after login and consent");
 }
 
 /// Posts the login form found in `page` from `http` (its CSRF token and sealed flow, if any).
@@ -242,6 +264,26 @@ pub async fn post_login(
         .unwrap()
 }
 
+/// The login page of an authorization request from `http` (which must have no usable
+/// session for it).
+pub async fn login_page_from(
+    app: &TestApp,
+    http: &reqwest::Client,
+    params: &[(&str, &str)],
+) -> String {
+    let res = authorize_from(app, http, params).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(is_login_form(&page), "not a login page: {page}");
+    page
+}
+
+/// The page `GET /login` shows `http` (no authorization request): the login form, or the
+/// signed-in page.
+pub async fn get_login(app: &TestApp, http: &reqwest::Client) -> String {
+    text_of(http.get(app.url("/login"))).await
+}
+
 /// Opens the login page of an authorization request for `client` from `http`.
 pub async fn login_page(
     app: &TestApp,
@@ -249,19 +291,62 @@ pub async fn login_page(
     client: &TestClient,
     extra: &[(&str, &str)],
 ) -> String {
-    let res = http
-        .get(app.url("/authorize"))
-        .query(&auth_params(client, extra))
+    login_page_from(app, http, &auth_params(client, extra)).await
+}
+
+/// From `http` without a session: the login form, alice's password, then the consent page
+/// (the client must ask consent).
+pub async fn consent_page_from(
+    app: &TestApp,
+    http: &reqwest::Client,
+    params: &[(&str, &str)],
+) -> String {
+    let page = login_page_from(app, http, params).await;
+    let res = post_login(app, http, &page, "alice", PASSWORD).await;
+    assert_consent_page(res).await
+}
+
+/// Approves (or denies) the consent form found in `page`, from `http`.
+pub async fn answer_consent(
+    app: &TestApp,
+    http: &reqwest::Client,
+    page: &str,
+    approve: bool,
+) -> reqwest::Response {
+    let field = |name: &str| hidden(page, name).unwrap_or_else(|| panic!("no {name} field"));
+    let decision = if approve { "approve" } else { "deny" };
+    let fields = [field("csrf"), field("request"), field("binding")];
+    consent_decision(app, http, &fields.each_ref().map(String::as_str), decision).await
+}
+
+/// Approves consent from `http` with these form fields, whichever page they come from.
+pub async fn post_consent(
+    app: &TestApp,
+    http: &reqwest::Client,
+    csrf: &str,
+    request: &str,
+    binding: &str,
+) -> reqwest::Response {
+    consent_decision(app, http, &[csrf, request, binding], "approve").await
+}
+
+/// Posts `decision` to /consent from `http` with the csrf, request and binding fields.
+async fn consent_decision(
+    app: &TestApp,
+    http: &reqwest::Client,
+    [csrf, request, binding]: &[&str; 3],
+    decision: &str,
+) -> reqwest::Response {
+    http.post(app.url("/consent"))
+        .form(&[
+            ("csrf", *csrf),
+            ("request", *request),
+            ("binding", *binding),
+            ("decision", decision),
+        ])
         .send()
         .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    assert!(
-        page.contains("name=\"password\""),
-        "not a login page: {page}"
-    );
-    page
+        .unwrap()
 }
 
 /// Signs in from `http` through an authorization request; returns the login POST response.

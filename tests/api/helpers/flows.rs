@@ -6,7 +6,10 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{TestApp, TestClient, assert_no_store, b64, query_param, send};
+use super::{
+    TestApp, TestClient, assert_no_store, auth_params, authorize_through_from, b64, query_param,
+    send,
+};
 
 /// A PKCE (challenge, verifier) pair, S256.
 pub fn pkce_pair() -> (String, String) {
@@ -94,6 +97,26 @@ pub async fn code_with(app: &TestApp, client: &TestClient, extra: &[(&str, &str)
     params.extend_from_slice(extra);
     let cb = app.authorize_through(&params, "alice").await;
     query_param(&cb, "code").unwrap_or_else(|| panic!("no code in {cb}"))
+}
+
+/// The code flow from `http` for `client` (S256 challenge), as `login`: the token response.
+pub async fn tokens_from(
+    app: &TestApp,
+    http: &reqwest::Client,
+    client: &TestClient,
+    login: &str,
+) -> Value {
+    let (challenge, verifier) = pkce_pair();
+    let params = auth_params(
+        client,
+        &[
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let cb = authorize_through_from(app, http, &params, login).await;
+    let code = query_param(&cb, "code").unwrap_or_else(|| panic!("no code in {cb}"));
+    redeem_ok(app, client, &code, &verifier).await
 }
 
 /// A code issued with a fresh S256 challenge, and its verifier.

@@ -34,6 +34,11 @@ pub fn at(tokens: &Value) -> String {
     tokens["access_token"].as_str().unwrap().to_owned()
 }
 
+/// The `id_token` of a token response.
+pub fn id_token(tokens: &Value) -> String {
+    str_of(tokens, "id_token").to_owned()
+}
+
 /// The refresh token of a token response.
 pub fn rt(tokens: &Value) -> String {
     tokens["refresh_token"]

@@ -5,7 +5,8 @@
 //! and `GUICHET_TEST_REDIS_URL` name servers (each test creates its own database and prefix).
 //! A variable that is set but unreachable fails the test.
 //!
-//! - this file: spawning the application, users and clients, the usual starting points;
+//! - this file: spawning the application, users and clients, administering them in-process,
+//!   the usual starting points;
 //! - `browser`: the browser's side: pages, forms, redirects, cookies, `prompt=none`, logout;
 //! - `flows`: the protocol's requests: codes and their redemption, refresh, revocation,
 //!   introspection, userinfo, client credentials;
@@ -31,7 +32,8 @@ use guichet::app::Application;
 use guichet::clock::Clock;
 use guichet::config::Settings;
 use guichet::crypto::keys::Alg;
-use guichet::domain::user::NewUser;
+use guichet::domain::user::{NewUser, User};
+use guichet::service::admin::Admin;
 use guichet::service::clients::{ClientSpec, register};
 use guichet::service::core::Core;
 use serde_json::Value;
@@ -111,6 +113,33 @@ pub fn test_redis_url() -> Option<String> {
 
 pub async fn spawn_app() -> TestApp {
     spawn_with(Options::default()).await
+}
+
+/// The application on an existing database (one a CLI run migrated and writes to).
+pub async fn spawn_on(database_url: &str) -> TestApp {
+    spawn_with(Options {
+        database_url: Some(database_url.to_owned()),
+        ..Options::default()
+    })
+    .await
+}
+
+/// The application with this in-process short-lived store (to count or fill it from outside).
+pub async fn spawn_with_store(store: guichet::ephemeral::DynEphemeral) -> TestApp {
+    spawn_with(Options {
+        store: Some(store),
+        ..Options::default()
+    })
+    .await
+}
+
+/// A port free a moment ago, for a process that takes a port number rather than a listener.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts the application. A node of a cluster passes the database, Redis prefix and keys
@@ -246,19 +275,70 @@ impl TestApp {
     }
 }
 
+// ---- Administration, in-process ------------------------------------------------------------
+
+/// The administration service on the application's own stores, as the CLI would use it.
+pub fn admin(app: &TestApp) -> Admin<'_> {
+    Admin {
+        db: &app.core.db,
+        ephemeral: app.core.ephemeral.as_ref(),
+        policy: &app.core.policy,
+    }
+}
+
+pub async fn find_user(app: &TestApp, login: &str) -> User {
+    admin(app).find_user(login).await.unwrap()
+}
+
+/// An administrator gives `login` a new password (`guichet user set-password`).
+pub async fn change_password(app: &TestApp, login: &str) {
+    let user = find_user(app, login).await;
+    let hash = app
+        .core
+        .hasher
+        .hash("a brand new passphrase".into())
+        .await
+        .unwrap();
+    admin(app)
+        .set_password(&user, &hash, app.clock.now())
+        .await
+        .unwrap();
+}
+
+/// An administrator disables (or enables) `login` (`guichet user disable` / `enable`).
+pub async fn set_disabled(app: &TestApp, login: &str, disabled: bool) {
+    let user = find_user(app, login).await;
+    admin(app)
+        .set_user_disabled(&user, disabled, app.clock.now())
+        .await
+        .unwrap();
+}
+
 // ---- Starting points ------------------------------------------------------------------------
 
-/// An application with the user alice and one confidential first-party client `client_id`.
-pub async fn app_with_alice_and(client_id: &str) -> (TestApp, TestClient) {
-    let app = spawn_app().await;
+/// `app` with the user alice and one confidential first-party client `client_id`.
+pub async fn with_alice_and(app: TestApp, client_id: &str) -> (TestApp, TestClient) {
     app.create_user("alice").await;
     let client = app.create_client(client_id, |_| {}).await;
     (app, client)
 }
 
+/// An application with the user alice and one confidential first-party client `client_id`.
+pub async fn app_with_alice_and(client_id: &str) -> (TestApp, TestClient) {
+    with_alice_and(spawn_app().await, client_id).await
+}
+
 /// An application with the user alice and the first-party client `rp1`.
 pub async fn app_with_alice() -> (TestApp, TestClient) {
     app_with_alice_and("rp1").await
+}
+
+/// An application with alice and a third-party client `tp` (it asks consent).
+pub async fn app_with_third_party() -> (TestApp, TestClient) {
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    let tp = app.create_client("tp", |s| s.first_party = false).await;
+    (app, tp)
 }
 
 /// A signed-in user `alice`, a first-party confidential client `rp1` and the token response
