@@ -1,13 +1,11 @@
 //! The edge's page errors. A page handler returns `Result<_, PageError>`; the error says what
-//! went wrong (a strings-table key, a status) and in which language, and one middleware,
-//! [`render_page_errors`], renders it as a page. Unexpected errors are logged with an id and
+//! went wrong (a strings-table key, a status) and in which language, and the edge's one
+//! middleware renders it as a page ([`render_page_error`]). Unexpected errors are logged with an id and
 //! shown as that id only; a full short-lived store or a saturated hashing pool is a 503 with
 //! `Retry-After`, never a 500. Protocol errors live with their protocol (the OAuth error, the
 //! authorization redirect, RFC 6750 challenges).
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::i18n::Locale;
@@ -90,7 +88,7 @@ impl<T, E: Into<Error>> OrPage<T> for Result<T, E> {
     }
 }
 
-/// The error travels to [`render_page_errors`] in the response's extensions.
+/// The error travels to [`render_page_error`] in the response's extensions.
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let mut res = self.status.into_response();
@@ -99,13 +97,10 @@ impl IntoResponse for PageError {
     }
 }
 
-/// Renders every `PageError` in its language, with `Retry-After` when it has one.
-pub async fn render_page_errors(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let mut res = next.run(req).await;
+/// Renders a response that carries a `PageError` as the page, in its language, with
+/// `Retry-After` when it has one; any other response passes through. Called by the edge's one
+/// middleware (`http::edge`), so that every handler's page errors are rendered in one place.
+pub fn render_page_error(state: &AppState, mut res: Response) -> Response {
     let Some(e) = res.extensions_mut().remove::<PageError>() else {
         return res;
     };

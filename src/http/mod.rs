@@ -42,14 +42,7 @@ pub fn router(state: AppState) -> Router {
     } else {
         Router::new().nest(&base, routes).fallback(not_found)
     };
-    app.layer(middleware::from_fn_with_state(
-        state.clone(),
-        error::render_page_errors,
-    ))
-    .layer(middleware::from_fn_with_state(
-        state.clone(),
-        security_headers,
-    ))
+    app.layer(middleware::from_fn_with_state(state.clone(), edge))
     .layer(DefaultBodyLimit::max(64 * 1024))
     .layer(CatchPanicLayer::custom(|_| {
         (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
@@ -84,10 +77,12 @@ async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Respons
 const CSP: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Headers on every response. No `form-action` in the CSP: browsers apply it to the redirect
-/// that follows a form post back to the client.
-async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
+/// The one middleware of every response: page errors rendered (`error::render_page_error`),
+/// then the security headers. One layer, not two: discovery answers in about 10 µs of CPU, and
+/// each layer costs a boxed future. No `form-action` in the CSP: browsers apply it to the
+/// redirect that follows a form post back to the client.
+async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = error::render_page_error(&state, next.run(req).await);
     let h = res.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
