@@ -651,3 +651,26 @@ async fn a_user_signs_in_with_any_identifier_whatever_its_case_and_surrounding_s
     assert_eq!(res.status(), 200, "a prefix of an identifier is not one");
     assert!(no_session_cookie_set(&res));
 }
+
+#[tokio::test]
+async fn a_session_ended_by_a_disable_is_answered_login_required_and_its_cookie_removed() {
+    let (app, client) = app_with_alice().await;
+    app.code_flow_tokens(&client, "alice", "openid").await;
+    set_disabled(&app, "alice", true).await;
+    let res = app
+        .browser
+        .get(app.url("/authorize"))
+        .query(&auth_params(&client, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query_param(&location(&res), "error").as_deref(),
+        Some("login_required")
+    );
+    let removal = set_cookie(&res, "guichet_session").expect("the session cookie is removed");
+    assert!(
+        removal.to_ascii_lowercase().contains("max-age=0"),
+        "{removal}"
+    );
+}

@@ -78,14 +78,18 @@ async fn authorize(
         Some(c) if session_satisfies(&req, &c.session, now) => {
             decide(&state, jar, locale, &req, &c, via_post).await
         }
-        _ if req.prompt.none => redirect_error(
-            &state,
-            locale,
-            &req.callback,
-            ErrorCode::LoginRequired,
-            "the user must sign in",
-            via_post,
-        ),
+        _ if req.prompt.none => (
+            jar,
+            redirect_error(
+                &state,
+                locale,
+                &req.callback,
+                ErrorCode::LoginRequired,
+                "the user must sign in",
+                via_post,
+            ),
+        )
+            .into_response(),
         _ => sign_in(
             &state,
             jar,
