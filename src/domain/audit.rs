@@ -45,12 +45,6 @@ impl AuditKind {
     }
 }
 
-impl std::fmt::Display for AuditKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub at: i64,

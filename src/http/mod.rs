@@ -173,7 +173,7 @@ impl FromRequestParts<AppState> for ClientIp {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        let trusted = |ip: &IpAddr| state.trusted_proxies.iter().any(|n| n.contains(ip));
+        let trusted = |ip: &IpAddr| state.is_trusted_proxy(ip);
         let Some(peer) = peer else {
             return Ok(ClientIp(None));
         };

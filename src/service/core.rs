@@ -78,7 +78,6 @@ pub struct Urls {
     pub revoke: String,
     pub introspect: String,
     pub end_session: String,
-    pub login: String,
     /// The issuer's origin (`scheme://host[:port]`), which browsers send as `Origin`.
     pub origin: String,
 }
@@ -99,7 +98,6 @@ impl Urls {
             revoke: at("/revoke"),
             introspect: at("/introspect"),
             end_session: at("/logout"),
-            login: at("/login"),
             origin: url::Url::parse(issuer)
                 .map(|u| u.origin().ascii_serialization())
                 .unwrap_or_default(),

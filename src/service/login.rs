@@ -6,14 +6,6 @@ use crate::crypto::password::{HashError, Hasher};
 use crate::domain::user::{User, normalize_identifier};
 use crate::store::{Db, StoreError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum LoginError {
-    #[error(transparent)]
-    Hash(#[from] HashError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// The user an identifier names, if any (before any password check, so that the throttle can
 /// count per account).
 pub async fn find_user(db: &Db, identifier: &str) -> Result<Option<User>, StoreError> {
@@ -37,17 +29,6 @@ pub async fn verify(
         Some(u) if ok && !u.disabled => Some(u),
         _ => None,
     })
-}
-
-/// The user if `identifier` names one whose password is `password` and who may sign in.
-pub async fn check_password(
-    db: &Db,
-    hasher: &Hasher,
-    identifier: &str,
-    password: String,
-) -> Result<Option<User>, LoginError> {
-    let user = find_user(db, identifier).await?;
-    Ok(verify(hasher, user, password).await?)
 }
 
 /// Sign-in attempts are counted in fixed windows of the injected clock, per typed identifier,
