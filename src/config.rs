@@ -22,6 +22,11 @@ pub struct Settings {
     pub redis_prefix: String,
     pub keys_dir: PathBuf,
     pub outbox_dir: PathBuf,
+    /// The SMS gateway; unset, SMS messages go to the outbox. Checked by `validate`; read it
+    /// through [`Settings::sms_url`].
+    pub sms_url: Option<String>,
+    /// The bearer token sent to the SMS gateway.
+    pub sms_token: Option<Secret>,
     pub log: String,
     pub log_format: LogFormat,
     #[serde(deserialize_with = "list_or_string")]
@@ -130,6 +135,37 @@ fn redact_userinfo(url: &str) -> String {
     }
 }
 
+/// A secret setting that is not a URL (a token). Loaded like a plain string; its `Debug` is
+/// `***`, and only the code that uses it calls [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself: for sending, never for logging.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(secret: String) -> Secret {
+        Secret(secret)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(secret: &str) -> Secret {
+        Secret(secret.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -147,6 +183,8 @@ impl Default for Settings {
             redis_prefix: "guichet:".into(),
             keys_dir: "keys".into(),
             outbox_dir: "outbox".into(),
+            sms_url: None,
+            sms_token: None,
             log: "info".into(),
             log_format: LogFormat::Text,
             trusted_proxies: Vec::new(),
@@ -172,6 +210,8 @@ pub const ENV_NAMES: &[&str] = &[
     "REDIS_PREFIX",
     "KEYS_DIR",
     "OUTBOX_DIR",
+    "SMS_URL",
+    "SMS_TOKEN",
     "LOG",
     "LOG_FORMAT",
     "TRUSTED_PROXIES",
@@ -267,6 +307,18 @@ impl Settings {
                 ));
             }
         }
+        if let Some(url) = &self.sms_url {
+            validate_sms_url(url)?;
+        }
+        if self
+            .sms_token
+            .as_ref()
+            .is_some_and(|t| t.expose().is_empty())
+        {
+            return Err(ConfigError(
+                "GUICHET_SMS_TOKEN must not be empty (leave it unset for no token)".into(),
+            ));
+        }
         self.trusted_proxy_nets()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return Err(ConfigError(format!(
@@ -336,6 +388,11 @@ impl Settings {
         self.issuer.starts_with("https://")
     }
 
+    /// The SMS gateway, if one is set (`validate` has checked it parses).
+    pub fn sms_url(&self) -> Option<Url> {
+        self.sms_url.as_deref().and_then(|u| Url::parse(u).ok())
+    }
+
     pub fn access_token_audience(&self) -> &str {
         self.access_token_audience
             .as_deref()
@@ -382,18 +439,39 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     }
     match url.scheme() {
         "https" => {}
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            };
-            if !loopback {
-                return Err(bad("must use https unless the host is loopback"));
-            }
-        }
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(bad("must use https unless the host is loopback")),
         _ => return Err(bad("must be an https URL")),
+    }
+    Ok(())
+}
+
+/// `127.0.0.0/8`, `[::1]` or `localhost`: where plain http never leaves the machine.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+/// The gateway receives codes and the bearer token, so plain http only on loopback (a local
+/// relay). The URL shows in `Debug` output, so it may not carry a password: that goes in
+/// `GUICHET_SMS_TOKEN`.
+fn validate_sms_url(sms_url: &str) -> Result<(), ConfigError> {
+    let bad = |why: &str| ConfigError(format!("GUICHET_SMS_URL {why}"));
+    let url = Url::parse(sms_url).map_err(|_| bad("is not a URL"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(
+            "must not carry credentials (set GUICHET_SMS_TOKEN instead)",
+        ));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(bad("must use https unless the host is loopback")),
+        _ => return Err(bad("must be an http or https URL")),
     }
     Ok(())
 }
@@ -510,6 +588,73 @@ mod tests {
             Settings::default().database_url.expose(),
             "sqlite://guichet.db"
         );
+    }
+
+    #[test]
+    fn the_sms_gateway_needs_https_unless_it_is_on_loopback() {
+        for bad in [
+            "http://sms.example.org/send",
+            "https://user:pass@sms.example.org/send",
+            "ftp://sms.example.org",
+            "sms.example.org/send",
+            "not a url",
+        ] {
+            assert!(validate_sms_url(bad).is_err(), "{bad} accepted");
+            let settings = Settings {
+                sms_url: Some(bad.into()),
+                ..Settings::default()
+            };
+            let err = settings.validate().map_err(|e| e.to_string()).err();
+            assert!(
+                err.as_ref().is_some_and(|e| e.contains("GUICHET_SMS_URL")),
+                "{err:?}"
+            );
+        }
+        for good in [
+            "https://sms.example.org/send?account=1",
+            "http://127.0.0.1:9000/sms",
+            "http://localhost/sms",
+            "http://[::1]:9000",
+        ] {
+            let settings = Settings {
+                sms_url: Some(good.into()),
+                ..Settings::default()
+            };
+            assert!(settings.validate().is_ok(), "{good} refused");
+            assert_eq!(
+                settings.sms_url().map(String::from),
+                Url::parse(good).ok().map(String::from)
+            );
+        }
+        assert_eq!(Settings::default().sms_url(), None);
+        let empty_token = Settings {
+            sms_token: Some("".into()),
+            ..Settings::default()
+        };
+        assert!(empty_token.validate().is_err());
+    }
+
+    #[test]
+    fn the_sms_token_loads_as_a_string_and_never_shows_in_debug_output() {
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(r#"sms_url = "https://sms.example.org/send""#))
+            .merge(Serialized::default("sms_token", "tok-hunter2"))
+            .extract()
+            .unwrap_or_default();
+        assert_eq!(
+            s.sms_token.as_ref().map(Secret::expose),
+            Some("tok-hunter2")
+        );
+        assert_eq!(s.sms_url.as_deref(), Some("https://sms.example.org/send"));
+        let shown = format!("{s:?}");
+        assert!(shown.contains(r#"sms_token: Some("***")"#), "{shown}");
+        let pretty = format!("{s:#?}");
+        assert!(
+            !shown.contains("hunter2") && !pretty.contains("hunter2"),
+            "{pretty}"
+        );
+        assert!(ENV_NAMES.contains(&"SMS_URL") && ENV_NAMES.contains(&"SMS_TOKEN"));
+        assert_eq!(Settings::default().outbox_dir, Path::new("outbox"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The layer rule, checked on the sources: `domain` imports nothing else of the crate;
-//! `store`, `ephemeral`, `crypto` import only `domain`; `service` imports those; `http` and
-//! `cli` sit on top; nothing below `http` imports `http` or `app`.
+//! `store`, `ephemeral`, `crypto`, `notify` import only `domain`; `service` imports those; `http`
+//! and `cli` sit on top; nothing below `http` imports `http` or `app`.
 
 use std::path::{Path, PathBuf};
 
@@ -41,13 +41,29 @@ fn each_layer_imports_only_the_layers_below_it() {
         ("store", &["domain", "store"]),
         ("ephemeral", &["domain", "ephemeral"]),
         ("crypto", &["domain", "crypto"]),
+        ("notify", &["domain", "notify"]),
         (
             "service",
-            &["domain", "store", "ephemeral", "crypto", "service"],
+            &[
+                "domain",
+                "store",
+                "ephemeral",
+                "crypto",
+                "notify",
+                "service",
+            ],
         ),
         (
             "http",
-            &["domain", "store", "ephemeral", "crypto", "service", "http"],
+            &[
+                "domain",
+                "store",
+                "ephemeral",
+                "crypto",
+                "notify",
+                "service",
+                "http",
+            ],
         ),
     ];
     let mut violations = Vec::new();

@@ -1,0 +1,9 @@
+//! Messages to people outside the browser: SMS codes through an HTTP gateway, and the outbox
+//! directory that receives them (and, later, e-mail) when no gateway is configured. An
+//! infrastructure layer beside `store`: it imports only `domain`.
+
+pub mod outbox;
+pub mod sms;
+
+pub use outbox::Outbox;
+pub use sms::{DynSms, GatewaySms, OutboxSms, SmsError, SmsSender, sender};
