@@ -20,6 +20,15 @@ pub enum AuditKind {
     ClientSecretRotated,
     ClientDisabled,
     ClientEnabled,
+    MfaEnrolled,
+    MfaRemoved,
+    MfaReset,
+    MfaSucceeded,
+    MfaFailed,
+    RecoveryCodesGenerated,
+    SmsSent,
+    AccountLocked,
+    AccountUnlocked,
 }
 
 impl AuditKind {
@@ -41,8 +50,50 @@ impl AuditKind {
             AuditKind::ClientSecretRotated => "client.secret_rotated",
             AuditKind::ClientDisabled => "client.disabled",
             AuditKind::ClientEnabled => "client.enabled",
+            AuditKind::MfaEnrolled => "mfa.enrolled",
+            AuditKind::MfaRemoved => "mfa.removed",
+            AuditKind::MfaReset => "mfa.reset",
+            AuditKind::MfaSucceeded => "mfa.success",
+            AuditKind::MfaFailed => "mfa.failure",
+            AuditKind::RecoveryCodesGenerated => "mfa.recovery_codes_generated",
+            AuditKind::SmsSent => "mfa.sms_sent",
+            AuditKind::AccountLocked => "account.locked",
+            AuditKind::AccountUnlocked => "account.unlocked",
         }
     }
+
+    /// The kind stored as `s` (reading the table back), if this version knows it.
+    pub fn parse(s: &str) -> Option<AuditKind> {
+        AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub const ALL: [AuditKind; 25] = [
+        AuditKind::LoginSuccess,
+        AuditKind::LoginFailure,
+        AuditKind::LoginThrottled,
+        AuditKind::ConsentGranted,
+        AuditKind::TokenIssued,
+        AuditKind::CodeReplayed,
+        AuditKind::RefreshReplayed,
+        AuditKind::Logout,
+        AuditKind::UserCreated,
+        AuditKind::UserPasswordChanged,
+        AuditKind::UserDisabled,
+        AuditKind::UserEnabled,
+        AuditKind::ClientCreated,
+        AuditKind::ClientSecretRotated,
+        AuditKind::ClientDisabled,
+        AuditKind::ClientEnabled,
+        AuditKind::MfaEnrolled,
+        AuditKind::MfaRemoved,
+        AuditKind::MfaReset,
+        AuditKind::MfaSucceeded,
+        AuditKind::MfaFailed,
+        AuditKind::RecoveryCodesGenerated,
+        AuditKind::SmsSent,
+        AuditKind::AccountLocked,
+        AuditKind::AccountUnlocked,
+    ];
 }
 
 #[derive(Debug, Clone)]
@@ -82,5 +133,26 @@ impl AuditEvent {
     pub fn detail(mut self, detail: serde_json::Value) -> Self {
         self.detail = Some(detail.to_string());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_stored_name_and_parses_back() {
+        let mut names: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+        for k in AuditKind::ALL {
+            assert_eq!(AuditKind::parse(k.as_str()), Some(k));
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditKind::ALL.len());
+        assert_eq!(
+            AuditKind::parse("mfa.success"),
+            Some(AuditKind::MfaSucceeded)
+        );
+        assert_eq!(AuditKind::parse("nope"), None);
     }
 }

@@ -24,6 +24,9 @@ pub struct Client {
     /// A resource server: may introspect other clients' access tokens (RFC 7662 §4).
     #[serde(default)]
     pub introspect: bool,
+    /// Every sign-in for this client takes a second factor, whatever the user's own policy.
+    #[serde(default)]
+    pub require_mfa: bool,
     pub id_token_alg: Alg,
     pub access_token_alg: Alg,
     pub code_ttl: Option<i64>,
@@ -194,6 +197,7 @@ mod tests {
             scopes: vec![],
             first_party: false,
             introspect: false,
+            require_mfa: false,
             id_token_alg: Alg::RS256,
             access_token_alg: Alg::ES256,
             code_ttl: None,

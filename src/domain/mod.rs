@@ -5,5 +5,6 @@ pub mod audit;
 pub mod client;
 pub mod clock;
 pub mod grant;
+pub mod mfa;
 pub mod scope;
 pub mod user;

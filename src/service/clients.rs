@@ -195,6 +195,7 @@ pub async fn register(
         scopes: spec.scopes,
         first_party: spec.first_party,
         introspect: spec.introspect,
+        require_mfa: false,
         id_token_alg: spec.id_token_alg,
         access_token_alg: spec.access_token_alg,
         code_ttl: spec.lifetimes.code,

@@ -26,6 +26,7 @@ struct ClientRow {
     id_token_ttl: Option<i64>,
     offline_ttl: Option<i64>,
     disabled: i64,
+    require_mfa: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -56,6 +57,7 @@ impl TryFrom<ClientRow> for Client {
             public: r.public != 0,
             first_party: r.first_party != 0,
             introspect: r.introspect != 0,
+            require_mfa: r.require_mfa != 0,
             code_ttl: r.code_ttl,
             access_token_ttl: r.access_token_ttl,
             id_token_ttl: r.id_token_ttl,
@@ -73,8 +75,9 @@ impl Db {
             "insert into clients (client_id, name, secret_hash, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
              access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
-             created_at, updated_at, introspect) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             created_at, updated_at, introspect, require_mfa) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
@@ -100,6 +103,7 @@ impl Db {
         .bind(c.created_at)
         .bind(c.updated_at)
         .bind(i64::from(c.introspect))
+        .bind(i64::from(c.require_mfa))
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, || format!("client_id {:?}", c.client_id)))?;
@@ -111,7 +115,7 @@ impl Db {
             "select client_id, name, secret_hash, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
              access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
-             created_at, updated_at, introspect from clients where client_id = $1",
+             created_at, updated_at, introspect, require_mfa from clients where client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
@@ -155,6 +159,24 @@ impl Db {
                 .bind(client_id)
                 .execute(&self.pool)
                 .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets or clears the client's demand for a second factor at every sign-in.
+    pub async fn client_set_require_mfa(
+        &self,
+        client_id: &str,
+        on: bool,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "update clients set require_mfa = $1, updated_at = $2 where client_id = $3",
+        )
+        .bind(i64::from(on))
+        .bind(now)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }

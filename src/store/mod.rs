@@ -5,6 +5,7 @@
 
 mod audit;
 mod clients;
+mod factors;
 mod grants;
 mod sqlite_file;
 mod users;

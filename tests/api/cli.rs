@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Every migration, in order, as `migrate` names them.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     "0001_initial",
     "0002_session_revocation_and_resource_servers",
+    "0003_second_factors",
 ];
 
 /// One run of the CLI: its own folder (the current directory), database and keys folder

@@ -7,6 +7,7 @@ mod authorize;
 mod browser;
 mod cli;
 mod cluster;
+mod factors;
 mod hardening;
 mod helpers;
 mod logout;

@@ -43,8 +43,9 @@ impl Scan {
                     .push(format!("ignoring {}: name is not UTF-8", path.display()));
                 continue;
             };
-            if name.starts_with('.') {
-                continue; // .lock, .gitignore, temporary files, Kubernetes ..data
+            if name.starts_with('.') || name == crate::crypto::secretbox::KEY_FILE {
+                // .lock, .gitignore, temporary files, Kubernetes ..data; the secret box's key
+                continue;
             }
             // follows symlinks (secret mounts); a file retired since the listing is skipped
             let meta = match fs::metadata(&path) {
