@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod logout;
 mod oidc_flow;
+mod outage;
 mod review_session;
 mod review_tokens;
 mod revocation;
