@@ -24,6 +24,7 @@ use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
 use crate::service::core::{Core, Policy, Urls};
 use crate::service::discovery::document as discovery_document;
+use crate::service::lockout::LockoutPolicy;
 use crate::service::session::Lifetimes;
 use crate::store::Db;
 
@@ -207,6 +208,12 @@ pub fn policy(settings: &Settings) -> Policy {
             absolute: settings.session_absolute_ttl,
         },
         access_token_audience: settings.access_token_audience().to_owned(),
+        lockout: LockoutPolicy {
+            threshold: settings.lockout_threshold,
+            duration: settings.lockout_duration,
+            address_capacity: settings.address_failure_limit,
+            address_period: settings.address_failure_period,
+        },
     }
 }
 

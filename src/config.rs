@@ -41,6 +41,14 @@ pub struct Settings {
     pub offline_ttl: i64,
     /// Upper bound on items in the in-process store.
     pub memory_store_max_items: usize,
+    /// Failed sign-in checks (passwords, codes) that lock an account.
+    pub lockout_threshold: u32,
+    /// How long a lock lasts, and the window failures are counted in (seconds).
+    pub lockout_duration: i64,
+    /// Failed sign-in checks one client address may make in a burst…
+    pub address_failure_limit: u32,
+    /// …refilled over this many seconds.
+    pub address_failure_period: i64,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -197,6 +205,10 @@ impl Default for Settings {
             session_absolute_ttl: 36000,
             offline_ttl: 2_592_000,
             memory_store_max_items: 1_000_000,
+            lockout_threshold: 5,
+            lockout_duration: 900,
+            address_failure_limit: 100,
+            address_failure_period: 300,
         }
     }
 }
@@ -224,6 +236,10 @@ pub const ENV_NAMES: &[&str] = &[
     "SESSION_ABSOLUTE_TTL",
     "OFFLINE_TTL",
     "MEMORY_STORE_MAX_ITEMS",
+    "LOCKOUT_THRESHOLD",
+    "LOCKOUT_DURATION",
+    "ADDRESS_FAILURE_LIMIT",
+    "ADDRESS_FAILURE_PERIOD",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -345,6 +361,27 @@ impl Settings {
                 )));
             }
         }
+        for (name, value) in [
+            ("GUICHET_LOCKOUT_THRESHOLD", self.lockout_threshold),
+            ("GUICHET_ADDRESS_FAILURE_LIMIT", self.address_failure_limit),
+        ] {
+            if value == 0 {
+                return Err(ConfigError(format!("{name} must be at least 1")));
+            }
+        }
+        for (name, value) in [
+            ("GUICHET_LOCKOUT_DURATION", self.lockout_duration),
+            (
+                "GUICHET_ADDRESS_FAILURE_PERIOD",
+                self.address_failure_period,
+            ),
+        ] {
+            if value <= 0 {
+                return Err(ConfigError(format!(
+                    "{name} must be a positive number of seconds"
+                )));
+            }
+        }
         if self.code_ttl > 600 {
             // RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes.
             return Err(ConfigError(
@@ -404,8 +441,16 @@ impl Settings {
 /// is reported against the variable's name.
 fn env_value(key: &str, value: &str) -> Result<figment::value::Value, ConfigError> {
     use figment::value::Value;
-    let numeric =
-        key.ends_with("_ttl") || key == "hash_concurrency" || key == "memory_store_max_items";
+    let numeric = key.ends_with("_ttl")
+        || matches!(
+            key,
+            "hash_concurrency"
+                | "memory_store_max_items"
+                | "lockout_threshold"
+                | "lockout_duration"
+                | "address_failure_limit"
+                | "address_failure_period"
+        );
     if numeric {
         let n: i64 = value.trim().parse().map_err(|_| {
             ConfigError(format!(
@@ -655,6 +700,60 @@ mod tests {
         );
         assert!(ENV_NAMES.contains(&"SMS_URL") && ENV_NAMES.contains(&"SMS_TOKEN"));
         assert_eq!(Settings::default().outbox_dir, Path::new("outbox"));
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn lockout_settings_default_load_and_must_be_positive() {
+        let s = Settings::default();
+        assert_eq!(
+            (
+                s.lockout_threshold,
+                s.lockout_duration,
+                s.address_failure_limit,
+                s.address_failure_period
+            ),
+            (5, 900, 100, 300)
+        );
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(
+                "lockout_threshold = 3\naddress_failure_period = 60",
+            ))
+            .merge(Serialized::default(
+                "lockout_duration",
+                env_value("lockout_duration", "1800").unwrap(),
+            ))
+            .extract()
+            .unwrap();
+        assert_eq!(s.lockout_threshold, 3);
+        assert_eq!(s.lockout_duration, 1800);
+        assert_eq!(s.address_failure_period, 60);
+        assert!(s.validate().is_ok());
+        assert!(env_value("address_failure_limit", "many").is_err());
+        for bad in [
+            Settings {
+                lockout_threshold: 0,
+                ..Settings::default()
+            },
+            Settings {
+                lockout_duration: 0,
+                ..Settings::default()
+            },
+            Settings {
+                address_failure_limit: 0,
+                ..Settings::default()
+            },
+            Settings {
+                address_failure_period: -1,
+                ..Settings::default()
+            },
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("GUICHET_LOCKOUT") || e.contains("GUICHET_ADDRESS"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

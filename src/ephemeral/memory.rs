@@ -9,7 +9,9 @@
 //! (`put` gets no `now`), so it assumes a clock that does not go backwards.
 //!
 //! A counter (`incr`) is an ordinary item whose value is its count in decimal ASCII, as in Redis,
-//! so `get` reads it the same way on both backends.
+//! so `get` reads it the same way on both backends; a token bucket (`bucket`) is one whose value
+//! is `seconds:remainder` (see the module above), computed by [`bucket_step`], which the Redis
+//! script mirrors line for line.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -246,6 +248,64 @@ fn write_count(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[start..]);
 }
 
+/// A token bucket's state: the time at which it is full again, `secs + rem / capacity` (GCRA's
+/// theoretical arrival time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tat {
+    secs: i64,
+    rem: i64,
+}
+
+/// The state stored in a bucket's value (`seconds:remainder` in decimal ASCII); anything else
+/// counts as a full bucket.
+fn parse_tat(value: &[u8]) -> Option<Tat> {
+    let (secs, rem) = std::str::from_utf8(value).ok()?.split_once(':')?;
+    Some(Tat {
+        secs: secs.parse().ok()?,
+        rem: rem.parse().ok()?,
+    })
+}
+
+fn write_tat(out: &mut Vec<u8>, tat: Tat) {
+    out.clear();
+    out.extend_from_slice(format!("{}:{}", tat.secs, tat.rem).as_bytes());
+}
+
+/// One token asked of a bucket in state `stored` (`None`: full): `Ok(state once it is taken)`
+/// when there is one, `Err(seconds until there is one)` (≥ 1) when the bucket is empty.
+/// Exact integer arithmetic: one token is `period / capacity` seconds, counted in units of
+/// `1 / capacity` of a second.
+fn bucket_step(
+    stored: Option<Tat>,
+    capacity: u32,
+    period: i64,
+    now: i64,
+) -> std::result::Result<Tat, i64> {
+    let c = i128::from(capacity.max(1));
+    let p = i128::from(period.max(1));
+    // A bucket full again before `now` is just full: its time starts from `now`.
+    let (mut secs, mut rem) = match stored {
+        Some(t) if t.secs > now || (t.secs == now && t.rem > 0) => {
+            (i128::from(t.secs), i128::from(t.rem).clamp(0, c - 1))
+        }
+        _ => (i128::from(now), 0),
+    };
+    let now = i128::from(now);
+    rem += p;
+    secs += rem / c;
+    rem %= c;
+    let clamp = |n: i128| i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX });
+    if secs < now + p || (secs == now + p && rem == 0) {
+        Ok(Tat {
+            secs: clamp(secs),
+            rem: clamp(rem),
+        })
+    } else {
+        // The token after this one is available once the state is at most `period` ahead.
+        Err(clamp(secs - p - now + i128::from(rem > 0)))
+    }
+}
+
 #[async_trait::async_trait]
 impl Ephemeral for MemoryStore {
     async fn put(&self, key: &str, value: &[u8], expires_at: i64) -> Result<()> {
@@ -360,6 +420,50 @@ impl Ephemeral for MemoryStore {
         })
     }
 
+    async fn bucket(
+        &self,
+        key: &str,
+        capacity: u32,
+        period: i64,
+        take: bool,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        self.observe(now);
+        if !take {
+            let map = lock(self.shard(key));
+            let stored = map
+                .get(key)
+                .filter(|item| item.is_live(now))
+                .and_then(|item| parse_tat(&item.value));
+            return Ok(bucket_step(stored, capacity, period, now).err());
+        }
+        // Full again at the latest `period` after this take: then it may be collected.
+        let expires_at = now.saturating_add(period.max(1));
+        self.write(key, |map| match map.get_mut(key) {
+            Some(item) => {
+                let stored = item.is_live(now).then(|| parse_tat(&item.value)).flatten();
+                match bucket_step(stored, capacity, period, now) {
+                    Ok(tat) => {
+                        write_tat(&mut item.value, tat);
+                        item.expires_at = expires_at;
+                        Ok(None)
+                    }
+                    Err(wait) => Ok(Some(wait)),
+                }
+            }
+            None => match bucket_step(None, capacity, period, now) {
+                Ok(tat) => {
+                    self.reserve()?;
+                    let mut item = Item::new(b"", expires_at);
+                    write_tat(&mut item.value, tat);
+                    map.insert(key.to_owned(), item);
+                    Ok(None)
+                }
+                Err(wait) => Ok(Some(wait)),
+            },
+        })
+    }
+
     async fn ping(&self) -> Result<()> {
         Ok(())
     }
@@ -404,7 +508,71 @@ mod tests {
         concurrent_swap,
         concurrent_incr,
         concurrent_put_if_absent,
+        bucket_takes_and_refills,
+        bucket_peek_writes_nothing,
+        bucket_with_uneven_rate,
+        concurrent_bucket,
     );
+
+    #[test]
+    fn bucket_step_is_exact() {
+        // 3 tokens per 10 s: one every 3⅓ s, counted in thirds of a second.
+        let now = 1_000;
+        let a = bucket_step(None, 3, 10, now).unwrap();
+        assert_eq!(a, Tat { secs: 1003, rem: 1 });
+        let b = bucket_step(Some(a), 3, 10, now).unwrap();
+        assert_eq!(b, Tat { secs: 1006, rem: 2 });
+        let c = bucket_step(Some(b), 3, 10, now).unwrap();
+        assert_eq!(c, Tat { secs: 1010, rem: 0 });
+        // empty: the next token is 3⅓ s away, so 4 whole seconds
+        assert_eq!(bucket_step(Some(c), 3, 10, now), Err(4));
+        assert_eq!(bucket_step(Some(c), 3, 10, now + 3), Err(1));
+        assert!(bucket_step(Some(c), 3, 10, now + 4).is_ok());
+        // a state in the past is a full bucket
+        assert_eq!(
+            bucket_step(Some(c), 3, 10, now + 50),
+            Ok(Tat { secs: 1053, rem: 1 })
+        );
+        // nonsense in, something sane out
+        assert!(bucket_step(None, 0, 0, now).is_ok());
+        assert_eq!(
+            bucket_step(
+                Some(Tat {
+                    secs: now + 1,
+                    rem: 0
+                }),
+                0,
+                0,
+                now
+            ),
+            Err(1)
+        );
+        assert!(bucket_step(None, u32::MAX, i64::MAX, i64::MAX).is_ok());
+        assert_eq!(parse_tat(b"12:3"), Some(Tat { secs: 12, rem: 3 }));
+        assert_eq!(parse_tat(b"12"), None);
+        let mut buf = Vec::new();
+        write_tat(&mut buf, Tat { secs: -5, rem: 7 });
+        assert_eq!(buf, b"-5:7");
+    }
+
+    #[tokio::test]
+    async fn a_full_store_still_answers_bucket_peeks_and_refuses_new_buckets() {
+        let now = base_now();
+        let store = MemoryStore::new(1);
+        assert_eq!(store.bucket("b1", 2, 60, true, now).await.unwrap(), None);
+        assert_eq!(store.bucket("b2", 2, 60, false, now).await.unwrap(), None);
+        assert!(matches!(
+            store.bucket("b2", 2, 60, true, now).await,
+            Err(EphemeralError::Full)
+        ));
+        // an existing bucket is updated in place
+        assert_eq!(store.bucket("b1", 2, 60, true, now).await.unwrap(), None);
+        assert_eq!(
+            store.bucket("b1", 2, 60, true, now).await.unwrap(),
+            Some(30)
+        );
+        assert_eq!(store.len(), 1);
+    }
 
     #[tokio::test]
     async fn full_store_refuses_new_keys() {

@@ -1,5 +1,5 @@
-//! Short-lived state: SSO sessions, authorization codes, rate counters, one-time tokens and
-//! revocation markers. Only what may be lost lives here.
+//! Short-lived state: SSO sessions, authorization codes, rate counters and token buckets,
+//! one-time tokens and revocation markers. Only what may be lost lives here.
 //!
 //! Every item carries its own `expires_at` (unix seconds) and every read checks it against the
 //! `now` the caller passes (taken from the injected clock), so tests move time instead of
@@ -7,7 +7,15 @@
 //!
 //! Consume-once operations (`take`, `swap`) are atomic on both implementations, so two nodes
 //! can never both redeem one code. `swap` writes only over a live item: an unknown key stays
-//! absent.
+//! absent. Counters (`incr`) and token buckets (`bucket`) are read and updated in one atomic
+//! step too, so a concurrent burst cannot overrun them.
+//!
+//! A token bucket is stored as an item whose value is its *theoretical arrival time* (GCRA,
+//! ITU-T I.371): the time at which it will be full again, as `seconds:remainder` in decimal
+//! ASCII, the remainder counting `1/capacity` of a second so that the arithmetic stays exact
+//! in integers (and in Redis's Lua doubles). Each token taken moves that time `period /
+//! capacity` seconds later; a token is available while it is at most `period` ahead of `now`.
+//! The item expires `period` after the last take, when the bucket is full whatever it held.
 
 mod memory;
 mod redis;
@@ -24,7 +32,8 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum EphemeralError {
     /// The backend failed or could not be reached (Redis down, a timeout, an encoding error).
-    /// Unexpected: logged with an id, answered as a server error (500).
+    /// An outage: the edge answers 503 Service Unavailable and lets nobody in without the
+    /// checks the store holds (fail closed); Redis reconnects by itself when it returns.
     #[error("short-lived store unavailable: {0}")]
     Backend(String),
     /// The in-process store holds `GUICHET_MEMORY_STORE_MAX_ITEMS` live items and refused a
@@ -81,6 +90,21 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// Adds one to the counter under `key`, creating it with `expires_at` if absent or expired,
     /// and returns the new count. Atomic across nodes.
     async fn incr(&self, key: &str, expires_at: i64, now: i64) -> Result<u64>;
+
+    /// Token bucket under `key`: `capacity` tokens, refilled continuously at `capacity` per
+    /// `period` seconds (a bucket untouched for `period` is full again and may be collected).
+    /// With `take`, removes one token if there is one. Returns `None` when a token was
+    /// available (taken if `take`), or `Some(seconds until one is)` (≥ 1) when the bucket is
+    /// empty (nothing taken). A new bucket is full; only a `take` writes. Atomic across nodes.
+    /// A `capacity` or `period` below 1 counts as 1.
+    async fn bucket(
+        &self,
+        key: &str,
+        capacity: u32,
+        period: i64,
+        take: bool,
+        now: i64,
+    ) -> Result<Option<i64>>;
 
     /// Checks that the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -6,8 +6,16 @@
 //! string whose payload is its count in decimal ASCII, updated by a Lua script.
 //!
 //! Every operation is one round trip: `SET … EXAT`, `GET`, `GETDEL` (`take`), `DEL`, `MGET`
-//! (`any_exists`), and a Lua script (`EVALSHA`) for `put_if_absent`, `swap` and `incr`.
-//! This needs Redis 6.2 or later (or a compatible server such as Valkey).
+//! (`any_exists`), and a Lua script (`EVALSHA`) for `put_if_absent`, `swap`, `incr` and
+//! `bucket`. This needs Redis 6.2 or later (or a compatible server such as Valkey).
+//!
+//! **Outages.** Each command is bounded by [`RESPONSE_TIMEOUT`] and each operation, waiting for
+//! a reconnection included, by [`OPERATION_TIMEOUT`], so a stopped or hung Redis fails requests
+//! within about a second ([`EphemeralError::Backend`], which the edge answers with 503) instead
+//! of holding them. The connection manager reconnects in the background after a dropped
+//! connection, and a request that finds the last attempt failed starts a new one: once Redis
+//! is back, requests succeed again by themselves (a restarted Redis that lost its scripts gets
+//! them again on the first `NOSCRIPT`).
 //!
 //! `swap` is a script rather than `SET … XX GET` (Redis 7.0+): `XX` only asks whether the key
 //! exists in Redis, and a key whose own expiry has passed per the caller's `now` still exists
@@ -23,8 +31,13 @@ use super::{Ephemeral, EphemeralError, Result};
 
 /// Bound on connecting (and loading the scripts) at start-up, and on each connection attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Bound on each command, so that a stalled Redis fails requests instead of hanging them.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bound on each command, so that a stalled Redis fails requests instead of hanging them. A
+/// healthy Redis answers in well under a millisecond.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Bound on a whole operation: a script's `NOSCRIPT` fallback is three commands, and a request
+/// may wait on a reconnection in progress (which retries for seconds while Redis is down).
+/// Dropping the wait does not stop the reconnection.
+const OPERATION_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Connection attempts after the first (with exponential back-off from 100 ms, at most 1 s).
 const CONNECT_RETRIES: usize = 3;
 const MAX_RETRY_DELAY_MS: u64 = 1000;
@@ -72,6 +85,41 @@ redis.call('SET', KEYS[1], ARGV[2] .. '1', 'EXAT', ARGV[3])
 return 1
 ";
 
+/// KEYS[1]: key. ARGV: capacity, period, take (1 or 0), now, 8-byte expiry prefix (now +
+/// period), garbage-collection time. Returns 0 when a token was available (taken if asked),
+/// else the seconds until one is. The same steps as `memory::bucket_step`: the state is the
+/// time the bucket is full again, `s + r / capacity`; the numbers stay far below 2^53, so Lua's
+/// doubles are exact.
+const BUCKET: &str = r"
+local c = tonumber(ARGV[1])
+local p = tonumber(ARGV[2])
+local now = tonumber(ARGV[4])
+local s, r = now, 0
+local v = redis.call('GET', KEYS[1])
+local e = expiry(v)
+if e and e > now then
+  local a, b = string.match(string.sub(v, 9), '^(%-?%d+):(%d+)$')
+  a = tonumber(a)
+  b = tonumber(b)
+  if a and b and (a > now or (a == now and b > 0)) then
+    s = a
+    r = math.min(b, c - 1)
+  end
+end
+r = r + p
+local q = math.floor(r / c)
+s = s + q
+r = r - q * c
+if s < now + p or (s == now + p and r == 0) then
+  if ARGV[3] == '1' then
+    redis.call('SET', KEYS[1], ARGV[5] .. string.format('%d:%d', s, r), 'EXAT', ARGV[6])
+  end
+  return 0
+end
+if r > 0 then s = s + 1 end
+return s - p - now
+";
+
 /// The Redis implementation of [`Ephemeral`], for several nodes.
 pub struct RedisStore {
     conn: ConnectionManager,
@@ -79,6 +127,7 @@ pub struct RedisStore {
     put_if_absent: Script,
     swap: Script,
     incr: Script,
+    bucket: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -92,6 +141,19 @@ impl std::fmt::Debug for RedisStore {
 fn backend(e: RedisError) -> EphemeralError {
     // Redis errors carry the server's message or the I/O error, never the URL or a password.
     EphemeralError::Backend(format!("redis: {e}"))
+}
+
+/// Runs one operation within [`OPERATION_TIMEOUT`].
+async fn bounded<T>(op: impl Future<Output = redis::RedisResult<T>>) -> Result<T> {
+    tokio::time::timeout(OPERATION_TIMEOUT, op)
+        .await
+        .map_err(|_| {
+            EphemeralError::Backend(format!(
+                "redis: no answer within {} ms",
+                OPERATION_TIMEOUT.as_millis()
+            ))
+        })?
+        .map_err(backend)
 }
 
 /// One key argument: `prefix` then `key`, written straight into the command buffer.
@@ -172,6 +234,7 @@ impl RedisStore {
         let put_if_absent = Script::new(&format!("{LUA_EXPIRY}{PUT_IF_ABSENT}"));
         let swap = Script::new(&format!("{LUA_EXPIRY}{SWAP}"));
         let incr = Script::new(&format!("{LUA_EXPIRY}{INCR}"));
+        let bucket = Script::new(&format!("{LUA_EXPIRY}{BUCKET}"));
         let start = async {
             let mut conn = ConnectionManager::new_with_config(client, config).await?;
             redis::cmd("PING").query_async::<()>(&mut conn).await?;
@@ -180,6 +243,7 @@ impl RedisStore {
             put_if_absent.prepare_invoke().load_async(&mut conn).await?;
             swap.prepare_invoke().load_async(&mut conn).await?;
             incr.prepare_invoke().load_async(&mut conn).await?;
+            bucket.prepare_invoke().load_async(&mut conn).await?;
             Ok::<_, RedisError>(conn)
         };
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, start)
@@ -197,6 +261,7 @@ impl RedisStore {
             put_if_absent,
             swap,
             incr,
+            bucket,
         }))
     }
 
@@ -211,17 +276,18 @@ impl RedisStore {
 #[async_trait::async_trait]
 impl Ephemeral for RedisStore {
     async fn put(&self, key: &str, value: &[u8], expires_at: i64) -> Result<()> {
-        redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(Encoded {
-                expires_at,
-                payload: value,
-            })
-            .arg("EXAT")
-            .arg(gc_at(expires_at))
-            .query_async::<()>(&mut self.conn.clone())
-            .await
-            .map_err(backend)
+        bounded(
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(Encoded {
+                    expires_at,
+                    payload: value,
+                })
+                .arg("EXAT")
+                .arg(gc_at(expires_at))
+                .query_async::<()>(&mut self.conn.clone()),
+        )
+        .await
     }
 
     async fn put_if_absent(
@@ -231,34 +297,37 @@ impl Ephemeral for RedisStore {
         expires_at: i64,
         now: i64,
     ) -> Result<bool> {
-        self.put_if_absent
-            .key(self.key(key))
-            .arg(Encoded {
-                expires_at,
-                payload: value,
-            })
-            .arg(gc_at(expires_at))
-            .arg(now)
-            .invoke_async::<bool>(&mut self.conn.clone())
-            .await
-            .map_err(backend)
+        bounded(
+            self.put_if_absent
+                .key(self.key(key))
+                .arg(Encoded {
+                    expires_at,
+                    payload: value,
+                })
+                .arg(gc_at(expires_at))
+                .arg(now)
+                .invoke_async::<bool>(&mut self.conn.clone()),
+        )
+        .await
     }
 
     async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>> {
-        let raw = redis::cmd("GET")
-            .arg(self.key(key))
-            .query_async::<Option<Vec<u8>>>(&mut self.conn.clone())
-            .await
-            .map_err(backend)?;
+        let raw = bounded(
+            redis::cmd("GET")
+                .arg(self.key(key))
+                .query_async::<Option<Vec<u8>>>(&mut self.conn.clone()),
+        )
+        .await?;
         Ok(payload(raw, now))
     }
 
     async fn take(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>> {
-        let raw = redis::cmd("GETDEL")
-            .arg(self.key(key))
-            .query_async::<Option<Vec<u8>>>(&mut self.conn.clone())
-            .await
-            .map_err(backend)?;
+        let raw = bounded(
+            redis::cmd("GETDEL")
+                .arg(self.key(key))
+                .query_async::<Option<Vec<u8>>>(&mut self.conn.clone()),
+        )
+        .await?;
         Ok(payload(raw, now))
     }
 
@@ -270,27 +339,28 @@ impl Ephemeral for RedisStore {
         now: i64,
     ) -> Result<Option<Vec<u8>>> {
         // One script, so atomic: of two concurrent swaps of one code, one sees the code.
-        let raw = self
-            .swap
-            .key(self.key(key))
-            .arg(Encoded {
-                expires_at,
-                payload: value,
-            })
-            .arg(gc_at(expires_at))
-            .arg(now)
-            .invoke_async::<Option<Vec<u8>>>(&mut self.conn.clone())
-            .await
-            .map_err(backend)?;
+        let raw = bounded(
+            self.swap
+                .key(self.key(key))
+                .arg(Encoded {
+                    expires_at,
+                    payload: value,
+                })
+                .arg(gc_at(expires_at))
+                .arg(now)
+                .invoke_async::<Option<Vec<u8>>>(&mut self.conn.clone()),
+        )
+        .await?;
         Ok(payload(raw, now))
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        redis::cmd("DEL")
-            .arg(self.key(key))
-            .query_async::<()>(&mut self.conn.clone())
-            .await
-            .map_err(backend)
+        bounded(
+            redis::cmd("DEL")
+                .arg(self.key(key))
+                .query_async::<()>(&mut self.conn.clone()),
+        )
+        .await
     }
 
     async fn any_exists(&self, keys: &[&str], now: i64) -> Result<bool> {
@@ -301,29 +371,50 @@ impl Ephemeral for RedisStore {
         for key in keys {
             cmd.arg(self.key(key));
         }
-        let raws = cmd
-            .query_async::<Vec<Option<Vec<u8>>>>(&mut self.conn.clone())
-            .await
-            .map_err(backend)?;
+        let raws = bounded(cmd.query_async::<Vec<Option<Vec<u8>>>>(&mut self.conn.clone())).await?;
         Ok(raws.iter().flatten().any(|raw| is_live(raw, now)))
     }
 
     async fn incr(&self, key: &str, expires_at: i64, now: i64) -> Result<u64> {
-        self.incr
-            .key(self.key(key))
-            .arg(now)
-            .arg(&expires_at.to_be_bytes()[..])
-            .arg(gc_at(expires_at))
-            .invoke_async::<u64>(&mut self.conn.clone())
-            .await
-            .map_err(backend)
+        bounded(
+            self.incr
+                .key(self.key(key))
+                .arg(now)
+                .arg(&expires_at.to_be_bytes()[..])
+                .arg(gc_at(expires_at))
+                .invoke_async::<u64>(&mut self.conn.clone()),
+        )
+        .await
+    }
+
+    async fn bucket(
+        &self,
+        key: &str,
+        capacity: u32,
+        period: i64,
+        take: bool,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let period = period.max(1);
+        // Full again at the latest `period` after this take: then it may be collected.
+        let expires_at = now.saturating_add(period);
+        let wait = bounded(
+            self.bucket
+                .key(self.key(key))
+                .arg(capacity.max(1))
+                .arg(period)
+                .arg(i32::from(take))
+                .arg(now)
+                .arg(&expires_at.to_be_bytes()[..])
+                .arg(gc_at(expires_at))
+                .invoke_async::<i64>(&mut self.conn.clone()),
+        )
+        .await?;
+        Ok((wait > 0).then_some(wait))
     }
 
     async fn ping(&self) -> Result<()> {
-        redis::cmd("PING")
-            .query_async::<()>(&mut self.conn.clone())
-            .await
-            .map_err(backend)
+        bounded(redis::cmd("PING").query_async::<()>(&mut self.conn.clone())).await
     }
 }
 
@@ -393,6 +484,10 @@ mod tests {
         concurrent_swap,
         concurrent_incr,
         concurrent_put_if_absent,
+        bucket_takes_and_refills,
+        bucket_peek_writes_nothing,
+        bucket_with_uneven_rate,
+        concurrent_bucket,
     );
 
     #[tokio::test]
@@ -433,6 +528,54 @@ mod tests {
         // nothing outside the prefix
         let other = RedisStore::connect(&url, &random_prefix()).await.unwrap();
         assert_eq!(other.get("k", now).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn buckets_answer_as_in_process_and_are_collected_a_period_after_the_last_take() {
+        let Some(url) = url() else { return };
+        let prefix = random_prefix();
+        let store = RedisStore::connect(&url, &prefix).await.unwrap();
+        let memory = crate::ephemeral::MemoryStore::new(1000);
+        let now = base_now();
+        // The script mirrors `memory::bucket_step`: the same answers on a random walk, for
+        // even and uneven rates alike.
+        for (capacity, period) in [(1, 1), (3, 10), (7, 60), (100, 300), (1000, 7)] {
+            let key = format!("walk:{capacity}:{period}");
+            let mut t = now;
+            for _ in 0..300 {
+                t += i64::from(rand::random::<u8>() % 4);
+                let take = !rand::random::<u8>().is_multiple_of(4);
+                let expected = memory
+                    .bucket(&key, capacity, period, take, t)
+                    .await
+                    .unwrap();
+                let got = store.bucket(&key, capacity, period, take, t).await.unwrap();
+                assert_eq!(got, expected, "{key} at {}", t - now);
+            }
+        }
+        store.bucket("b", 5, 300, true, now).await.unwrap();
+        let mut raw = raw().await;
+        let stored: Vec<u8> = redis::cmd("GET")
+            .arg(format!("{prefix}b"))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(&stored[..8], &(now + 300).to_be_bytes());
+        assert_eq!(&stored[8..], format!("{}:0", now + 60).as_bytes());
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(format!("{prefix}b"))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert!((200..=300).contains(&ttl), "{ttl}");
+        // a peek at a new bucket leaves no key
+        store.bucket("peek", 5, 300, false, now).await.unwrap();
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(format!("{prefix}peek"))
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(exists, 0);
     }
 
     #[tokio::test]

@@ -302,3 +302,120 @@ pub async fn concurrent_put_if_absent(store: Arc<dyn Ephemeral>) {
     }
     assert_eq!(stored, 1);
 }
+
+/// 5 tokens per 300 s: one every 60 s; a new bucket is full, an empty one says how long to
+/// wait, and it refills with time.
+pub async fn bucket_takes_and_refills(store: Arc<dyn Ephemeral>) {
+    let now = base_now();
+    for _ in 0..5 {
+        assert_eq!(store.bucket("b", 5, 300, true, now).await.unwrap(), None);
+    }
+    assert_eq!(
+        store.bucket("b", 5, 300, true, now).await.unwrap(),
+        Some(60)
+    );
+    assert_eq!(
+        store.bucket("b", 5, 300, false, now).await.unwrap(),
+        Some(60)
+    );
+    // a refused take takes nothing
+    assert_eq!(
+        store.bucket("b", 5, 300, true, now + 59).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store.bucket("b", 5, 300, true, now + 60).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.bucket("b", 5, 300, true, now + 60).await.unwrap(),
+        Some(60)
+    );
+    // two tokens back after 120 s
+    assert_eq!(
+        store.bucket("b", 5, 300, true, now + 180).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.bucket("b", 5, 300, true, now + 180).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.bucket("b", 5, 300, true, now + 180).await.unwrap(),
+        Some(60)
+    );
+    // untouched for a period: full again, and collected
+    let later = now + 180 + 300;
+    assert_eq!(store.get("b", later).await.unwrap(), None);
+    for _ in 0..5 {
+        assert_eq!(store.bucket("b", 5, 300, true, later).await.unwrap(), None);
+    }
+    assert_eq!(
+        store.bucket("b", 5, 300, true, later).await.unwrap(),
+        Some(60)
+    );
+    // buckets are independent
+    assert_eq!(
+        store.bucket("other", 5, 300, false, later).await.unwrap(),
+        None
+    );
+}
+
+/// Peeking at a bucket never writes, not even a new one.
+pub async fn bucket_peek_writes_nothing(store: Arc<dyn Ephemeral>) {
+    let now = base_now();
+    for _ in 0..3 {
+        assert_eq!(store.bucket("b", 1, 60, false, now).await.unwrap(), None);
+    }
+    assert_eq!(store.get("b", now).await.unwrap(), None);
+    assert_eq!(store.bucket("b", 1, 60, true, now).await.unwrap(), None);
+    assert!(store.get("b", now).await.unwrap().is_some());
+    assert_eq!(
+        store.bucket("b", 1, 60, false, now).await.unwrap(),
+        Some(60)
+    );
+    assert_eq!(
+        store.bucket("b", 1, 60, false, now + 60).await.unwrap(),
+        None
+    );
+}
+
+/// A rate that is not a whole number of seconds per token (3 per 10 s) stays exact: three
+/// tokens per 10 s over a long run, never four.
+pub async fn bucket_with_uneven_rate(store: Arc<dyn Ephemeral>) {
+    let now = base_now();
+    let mut taken = 0;
+    for t in 0..100 {
+        while store
+            .bucket("b", 3, 10, true, now + t)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            taken += 1;
+        }
+    }
+    // 3 at first, then one every 10/3 s for 99 s: 3 + floor(99 × 3 / 10)
+    assert_eq!(taken, 3 + 29);
+    let wait = store.bucket("b", 3, 10, true, now + 99).await.unwrap();
+    assert!(matches!(wait, Some(1..=4)), "{wait:?}");
+}
+
+/// 50 concurrent takes from a bucket of 10: exactly 10 succeed.
+pub async fn concurrent_bucket(store: Arc<dyn Ephemeral>) {
+    let now = base_now();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.bucket("b", 10, 600, true, now).await.unwrap() })
+        })
+        .collect();
+    let mut taken = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            None => taken += 1,
+            Some(wait) => assert_eq!(wait, 60),
+        }
+    }
+    assert_eq!(taken, 10);
+}

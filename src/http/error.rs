@@ -2,8 +2,9 @@
 //! went wrong (a strings-table key, a status) and in which language, and the edge's one
 //! middleware renders it as a page ([`render_page_error`]). Unexpected errors are logged with an id and
 //! shown as that id only; a full short-lived store or a saturated hashing pool is a 503 with
-//! `Retry-After`, never a 500. Protocol errors live with their protocol (the OAuth error, the
-//! authorization redirect, RFC 6750 challenges).
+//! `Retry-After`, never a 500, and so is an unreachable short-lived store (the "temporarily
+//! unavailable" page: sign-in fails closed). Protocol errors live with their protocol (the
+//! OAuth error, the authorization redirect, RFC 6750 challenges).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +12,9 @@ use axum::response::{IntoResponse, Response};
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
 use crate::service::error::Error;
+
+/// `Retry-After` of the "temporarily unavailable" page, in seconds.
+const UNAVAILABLE_RETRY_AFTER: i64 = 10;
 
 #[derive(Debug, Clone)]
 pub struct PageError {
@@ -49,6 +53,15 @@ impl PageError {
         }
     }
 
+    /// The short-lived store is down: sign-in cannot count attempts or check locks, so it
+    /// refuses everyone until the store is back.
+    pub fn unavailable(locale: Locale) -> PageError {
+        PageError {
+            retry_after: Some(UNAVAILABLE_RETRY_AFTER),
+            ..PageError::new(StatusCode::SERVICE_UNAVAILABLE, "err_unavailable", locale)
+        }
+    }
+
     pub fn throttled(locale: Locale, wait: i64) -> PageError {
         PageError {
             retry_after: Some(wait),
@@ -68,7 +81,10 @@ impl PageError {
 
     /// A service error: 503 when a backend is temporarily unavailable, else internal.
     pub fn service(locale: Locale, e: Error) -> PageError {
-        if e.is_unavailable() {
+        if e.is_outage() {
+            tracing::error!(error = %e, "short-lived store unavailable: refusing");
+            PageError::unavailable(locale)
+        } else if e.is_unavailable() {
             tracing::warn!(error = %e, "temporarily unavailable");
             PageError::busy(locale)
         } else {

@@ -199,6 +199,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "The service is very busy. Try again in a few seconds.",
     ),
     (
+        "err_unavailable",
+        "Le service est temporairement indisponible. Aucune connexion n’est possible pour le moment : réessayez dans quelques minutes.",
+        "The service is temporarily unavailable. Nobody can sign in at the moment: try again in a few minutes.",
+    ),
+    (
         "err_internal",
         "Une erreur interne est survenue.",
         "An internal error occurred.",

@@ -12,6 +12,7 @@ use crate::domain::clock::Clock;
 use crate::ephemeral::DynEphemeral;
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
+use crate::service::lockout::LockoutPolicy;
 use crate::service::session::Lifetimes;
 use crate::store::Db;
 
@@ -34,8 +35,8 @@ impl Core {
     }
 }
 
-/// Lifetimes and audiences of what guichet issues, from the settings; a client may override
-/// the token lifetimes for itself.
+/// Lifetimes and audiences of what guichet issues, and the sign-in lockout, from the settings;
+/// a client may override the token lifetimes for itself.
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub code_ttl: i64,
@@ -45,6 +46,8 @@ pub struct Policy {
     pub session: Lifetimes,
     /// `aud` of access tokens (RFC 9068 §2.2).
     pub access_token_audience: String,
+    /// Account lockout and the per-address throttle of sign-in.
+    pub lockout: LockoutPolicy,
 }
 
 impl Policy {

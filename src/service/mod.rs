@@ -10,6 +10,7 @@ pub mod csrf;
 pub mod discovery;
 pub mod error;
 pub mod health;
+pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod oauth;

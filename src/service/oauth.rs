@@ -95,13 +95,24 @@ impl OAuthError {
             "the server is busy, retry shortly",
         )
     }
+
+    /// `temporarily_unavailable`: the short-lived store cannot be reached.
+    pub fn unavailable() -> OAuthError {
+        OAuthError::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the service is temporarily unavailable, retry later",
+        )
+    }
 }
 
-/// A full store or a saturated pool is `temporarily_unavailable` (503), anything else
-/// `server_error` (500).
+/// A full or unreachable store or a saturated pool is `temporarily_unavailable` (503),
+/// anything else `server_error` (500).
 impl From<Error> for OAuthError {
     fn from(e: Error) -> OAuthError {
-        if e.is_unavailable() {
+        if e.is_outage() {
+            tracing::error!(error = %e, "short-lived store unavailable: refusing");
+            OAuthError::unavailable()
+        } else if e.is_unavailable() {
             tracing::warn!(error = %e, "temporarily unavailable");
             OAuthError::busy()
         } else {

@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod logout;
 mod oidc_flow;
+mod outage;
 mod review_session;
 mod review_tokens;
 mod revocation;
