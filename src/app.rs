@@ -15,16 +15,19 @@ use tokio::task::JoinHandle;
 use crate::config::Settings;
 use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
+use crate::crypto::secretbox::SecretBox;
 use crate::domain::clock::Clock;
 use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
 use crate::http;
 use crate::http::pages::Pages;
 use crate::http::state::{AppState, Edge};
+use crate::notify::sms::{self, DynSms};
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
 use crate::service::core::{Core, Policy, Urls};
 use crate::service::discovery::document as discovery_document;
 use crate::service::lockout::LockoutPolicy;
+use crate::service::mfa::MfaRequired;
 use crate::service::session::Lifetimes;
 use crate::store::Db;
 
@@ -106,6 +109,9 @@ impl Application {
             Keys::load_or_generate(&settings.keys_dir)
                 .with_context(|| format!("keys folder {}", settings.keys_dir.display()))?,
         );
+        let secrets = SecretBox::load_or_generate(&settings.keys_dir)
+            .with_context(|| format!("keys folder {}", settings.keys_dir.display()))?;
+        let sms = sms_sender(&settings)?;
         let hasher = Hasher::new(settings.hash_concurrency())?;
         let (audit, audit_writer) = Audit::start(db.clone());
         let urls = Urls::new(&settings.issuer);
@@ -119,6 +125,8 @@ impl Application {
             db,
             ephemeral: store,
             keys,
+            secrets,
+            sms,
             hasher,
             audit,
             clock,
@@ -214,7 +222,18 @@ pub fn policy(settings: &Settings) -> Policy {
             address_capacity: settings.address_failure_limit,
             address_period: settings.address_failure_period,
         },
+        mfa: MfaRequired::parse(&settings.mfa_required),
     }
+}
+
+/// The SMS gateway of `GUICHET_SMS_URL`, or the outbox.
+pub fn sms_sender(settings: &Settings) -> anyhow::Result<DynSms> {
+    sms::sender(
+        settings.sms_url().as_ref(),
+        settings.sms_token.as_ref().map(|t| t.expose()),
+        &settings.outbox_dir,
+    )
+    .context("GUICHET_SMS_URL")
 }
 
 /// Re-reads the keys folder every 60 s and on SIGHUP, then rebuilds the discovery document.

@@ -64,6 +64,12 @@ pub enum UserCommand {
     Disable(UserRef),
     /// Let a disabled user sign in again.
     Enable(UserRef),
+    /// Lift a lockout (too many failed passwords or codes) at once.
+    Unlock(UserRef),
+    /// Remove every second factor and recovery code (a lost phone).
+    MfaReset(UserRef),
+    /// Print the account: locked or not, second factors enrolled (never a secret).
+    Show(UserRef),
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +132,17 @@ pub enum ClientCommand {
     Disable(ClientRef),
     /// Accept a disabled client again.
     Enable(ClientRef),
+    /// Require (or stop requiring) a second factor of everyone who signs in to a client.
+    RequireMfa(ClientRequireMfa),
+}
+
+#[derive(Debug, Args)]
+pub struct ClientRequireMfa {
+    #[arg(long)]
+    pub client_id: String,
+    /// true or false.
+    #[arg(long, action = clap::ArgAction::Set, value_parser = clap::value_parser!(bool), default_value_t = true)]
+    pub on: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +177,10 @@ pub struct ClientAdd {
     /// A resource server: may introspect other clients' access tokens (RFC 7662 §4).
     #[arg(long)]
     pub introspect: bool,
+    /// Everyone who signs in to this client must pass a second factor (enrolling one first
+    /// if they have none).
+    #[arg(long)]
+    pub require_mfa: bool,
     #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
     pub id_token_alg: String,
     #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
@@ -215,6 +236,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::SetPassword(args)) => user_set_password(settings, args).await,
         Command::User(UserCommand::Disable(args)) => user_set_disabled(settings, args, true).await,
         Command::User(UserCommand::Enable(args)) => user_set_disabled(settings, args, false).await,
+        Command::User(UserCommand::Unlock(args)) => user_unlock(settings, args).await,
+        Command::User(UserCommand::MfaReset(args)) => user_mfa_reset(settings, args).await,
+        Command::User(UserCommand::Show(args)) => user_show(settings, args).await,
+        Command::Client(ClientCommand::RequireMfa(args)) => {
+            client_require_mfa(settings, args).await
+        }
         Command::Client(ClientCommand::Add(args)) => client_add(settings, *args).await,
         Command::Client(ClientCommand::RotateSecret(args)) => {
             client_rotate_secret(settings, args).await
@@ -374,6 +401,43 @@ async fn user_set_disabled(
     Ok(())
 }
 
+async fn user_unlock(settings: Settings, args: UserRef) -> anyhow::Result<()> {
+    let ctx = AdminContext::open(&settings).await?;
+    let user = ctx.admin().find_user(&args.login).await?;
+    let was_locked = ctx.admin().unlock(&user, Clock::system().now()).await?;
+    ctx.close().await;
+    print(json!({ "id": user.id, "login": user.login, "was_locked": was_locked }));
+    Ok(())
+}
+
+async fn user_mfa_reset(settings: Settings, args: UserRef) -> anyhow::Result<()> {
+    let ctx = AdminContext::open(&settings).await?;
+    let user = ctx.admin().find_user(&args.login).await?;
+    let removed = ctx.admin().mfa_reset(&user, Clock::system().now()).await?;
+    ctx.close().await;
+    print(json!({ "id": user.id, "login": user.login, "factors_removed": removed }));
+    Ok(())
+}
+
+async fn user_show(settings: Settings, args: UserRef) -> anyhow::Result<()> {
+    let ctx = AdminContext::open(&settings).await?;
+    let user = ctx.admin().find_user(&args.login).await?;
+    let shown = ctx.admin().show_user(&user, Clock::system().now()).await?;
+    ctx.close().await;
+    print(shown);
+    Ok(())
+}
+
+async fn client_require_mfa(settings: Settings, args: ClientRequireMfa) -> anyhow::Result<()> {
+    let ctx = AdminContext::open(&settings).await?;
+    ctx.admin()
+        .set_client_require_mfa(&args.client_id, args.on, Clock::system().now())
+        .await?;
+    ctx.close().await;
+    print(json!({ "client_id": args.client_id, "require_mfa": args.on }));
+    Ok(())
+}
+
 async fn client_rotate_secret(settings: Settings, args: ClientRef) -> anyhow::Result<()> {
     let ctx = AdminContext::open(&settings).await?;
     let secret = ctx
@@ -450,6 +514,7 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         scopes: args.scopes,
         first_party: args.first_party,
         introspect: args.introspect,
+        require_mfa: args.require_mfa,
         id_token_alg: alg(&args.id_token_alg)?,
         access_token_alg: alg(&args.access_token_alg)?,
         lifetimes: Lifetimes {

@@ -49,6 +49,9 @@ pub struct Settings {
     pub address_failure_limit: u32,
     /// …refilled over this many seconds.
     pub address_failure_period: i64,
+    /// Who must sign in with a second factor whatever the application: `none`, `all`, or a
+    /// comma-separated list of user categories (`staff,admin`).
+    pub mfa_required: String,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -209,6 +212,7 @@ impl Default for Settings {
             lockout_duration: 900,
             address_failure_limit: 100,
             address_failure_period: 300,
+            mfa_required: "none".into(),
         }
     }
 }
@@ -240,6 +244,7 @@ pub const ENV_NAMES: &[&str] = &[
     "LOCKOUT_DURATION",
     "ADDRESS_FAILURE_LIMIT",
     "ADDRESS_FAILURE_PERIOD",
+    "MFA_REQUIRED",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.

@@ -18,6 +18,7 @@ pub enum AuditKind {
     UserEnabled,
     ClientCreated,
     ClientSecretRotated,
+    ClientUpdated,
     ClientDisabled,
     ClientEnabled,
     MfaEnrolled,
@@ -48,6 +49,7 @@ impl AuditKind {
             AuditKind::UserEnabled => "user.enabled",
             AuditKind::ClientCreated => "client.created",
             AuditKind::ClientSecretRotated => "client.secret_rotated",
+            AuditKind::ClientUpdated => "client.updated",
             AuditKind::ClientDisabled => "client.disabled",
             AuditKind::ClientEnabled => "client.enabled",
             AuditKind::MfaEnrolled => "mfa.enrolled",
@@ -67,7 +69,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 25] = [
+    pub const ALL: [AuditKind; 26] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -82,6 +84,7 @@ impl AuditKind {
         AuditKind::UserEnabled,
         AuditKind::ClientCreated,
         AuditKind::ClientSecretRotated,
+        AuditKind::ClientUpdated,
         AuditKind::ClientDisabled,
         AuditKind::ClientEnabled,
         AuditKind::MfaEnrolled,
@@ -120,6 +123,10 @@ impl AuditEvent {
     }
     pub fn user(mut self, id: &str) -> Self {
         self.user_id = Some(id.to_owned());
+        self
+    }
+    pub fn user_opt(mut self, id: Option<&str>) -> Self {
+        self.user_id = id.map(str::to_owned);
         self
     }
     pub fn client(mut self, id: &str) -> Self {

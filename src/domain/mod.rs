@@ -1,5 +1,6 @@
 //! Plain types and rules: no axum, no sqlx.
 
+pub mod acr;
 pub mod alg;
 pub mod audit;
 pub mod client;

@@ -34,6 +34,42 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/account/signed_in.html"),
     ),
     (
+        "account/second_factor.html",
+        include_str!("../../templates/account/second_factor.html"),
+    ),
+    (
+        "account/totp_setup.html",
+        include_str!("../../templates/account/totp_setup.html"),
+    ),
+    (
+        "account/enrol_step.html",
+        include_str!("../../templates/account/enrol_step.html"),
+    ),
+    (
+        "account/recovery_list.html",
+        include_str!("../../templates/account/recovery_list.html"),
+    ),
+    (
+        "account/recovery_codes_step.html",
+        include_str!("../../templates/account/recovery_codes_step.html"),
+    ),
+    (
+        "account/home.html",
+        include_str!("../../templates/account/home.html"),
+    ),
+    (
+        "account/totp.html",
+        include_str!("../../templates/account/totp.html"),
+    ),
+    (
+        "account/sms.html",
+        include_str!("../../templates/account/sms.html"),
+    ),
+    (
+        "account/codes.html",
+        include_str!("../../templates/account/codes.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../../templates/errors/error.html"),
     ),

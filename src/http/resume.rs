@@ -29,7 +29,7 @@ pub async fn resume(
         }
         Continuation::Account => (
             jar,
-            see_other(&format!("{}/login", state.core.urls.base_path)),
+            see_other(&format!("{}/account", state.core.urls.base_path)),
         )
             .into_response(),
     }

@@ -5,10 +5,12 @@
 use crate::crypto::token::{digest, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::Client;
+use crate::domain::mfa::mask_phone;
 use crate::domain::user::{User, normalize_identifier};
 use crate::ephemeral::Ephemeral;
 use crate::service::core::Policy;
 use crate::service::error::Error;
+use crate::service::lockout;
 use crate::service::tokens::mark_revoked_in;
 use crate::store::Db;
 
@@ -133,6 +135,75 @@ impl Admin<'_> {
         self.audit(AuditEvent::new(now, kind).client(client_id))
             .await?;
         Ok(revoked)
+    }
+
+    /// Lifts a lockout at once (the count starts again).
+    pub async fn unlock(&self, user: &User, now: i64) -> Result<bool> {
+        let was = lockout::locked_until(self.ephemeral, &user.id, now)
+            .await
+            .map_err(Error::from)?
+            .is_some();
+        lockout::unlock(self.ephemeral, &user.id)
+            .await
+            .map_err(Error::from)?;
+        self.audit(AuditEvent::new(now, AuditKind::AccountUnlocked).user(&user.id))
+            .await?;
+        Ok(was)
+    }
+
+    /// Removes every second factor and recovery code of a user (a lost phone): the next
+    /// sign-in asks for the password only, or enrols again where a second factor is required.
+    pub async fn mfa_reset(&self, user: &User, now: i64) -> Result<u64> {
+        let removed = self.db.factors_delete_all(&user.id).await?;
+        self.audit(
+            AuditEvent::new(now, AuditKind::MfaReset)
+                .user(&user.id)
+                .detail(serde_json::json!({"factors_removed": removed})),
+        )
+        .await?;
+        Ok(removed)
+    }
+
+    /// What `user show` prints: the account, whether it is locked, its factors (never a
+    /// secret).
+    pub async fn show_user(&self, user: &User, now: i64) -> Result<serde_json::Value> {
+        let locked_until = lockout::locked_until(self.ephemeral, &user.id, now)
+            .await
+            .map_err(Error::from)?;
+        let factors = self.db.factors_of(&user.id).await?;
+        let (recovery_left, _) = self.db.recovery_codes_status(&user.id).await?;
+        let identifiers = self.db.user_identifiers(&user.id).await?;
+        Ok(serde_json::json!({
+            "id": user.id,
+            "login": user.login,
+            "identifiers": identifiers.iter().map(|(_, v)| v).collect::<Vec<_>>(),
+            "email": user.email,
+            "category": user.category,
+            "disabled": user.disabled,
+            "locked": locked_until.is_some(),
+            "locked_until": locked_until,
+            "factors": factors.iter().map(|f| serde_json::json!({
+                "kind": f.kind.as_str(),
+                "phone": f.phone.as_deref().map(mask_phone),
+                "created_at": f.created_at,
+                "last_used_at": f.last_used_at,
+            })).collect::<Vec<_>>(),
+            "recovery_codes_left": recovery_left,
+        }))
+    }
+
+    /// Whether a client requires a second factor of everyone who signs in to it (every node
+    /// applies it within the client cache's 10 s; sessions without one are asked for it).
+    pub async fn set_client_require_mfa(&self, client_id: &str, on: bool, now: i64) -> Result<()> {
+        if !self.db.client_set_require_mfa(client_id, on, now).await? {
+            return Err(AdminError::NotFound(format!("no client {client_id:?}")));
+        }
+        self.audit(
+            AuditEvent::new(now, AuditKind::ClientUpdated)
+                .client(client_id)
+                .detail(serde_json::json!({"require_mfa": on})),
+        )
+        .await
     }
 
     async fn client(&self, client_id: &str) -> Result<Client> {

@@ -7,8 +7,14 @@
 //! `Denied(reason)`. Only at `Done` is an SSO session created, with a fresh id, its `amr` taken
 //! from the factors passed; the protocol then resumes from the continuation with that session.
 //!
-//! Only the password step exists today; a second factor, a forced enrolment, a forced password
-//! change or a charter each become one more [`Step`] that neither OIDC nor CAS code knows of.
+//! Steps: the password, then a second factor for a user who enrolled one (a TOTP code, an SMS
+//! code or a recovery code in one `code` field), or a forced enrolment for a user who must have
+//! one and has none (the application requires it, `acr_values` asks for it, or the server's
+//! policy names the user's category), followed by the page that shows the recovery codes
+//! once. Neither OIDC nor CAS code knows of these steps.
+//!
+//! Every password and code check goes through the lockout (`service::lockout`): the per-address
+//! bucket first, then the account's count, incremented before the check.
 //!
 //! The flow is written to the short-lived store (under the digest of a random id carried by
 //! the page's hidden `flow` field) only when a step remains after a POST: the first step's page
@@ -23,11 +29,16 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::crypto::token::{ct_eq, digest, hmac, random_token};
+use crate::domain::acr::AMR_MFA;
 use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::domain::mfa::{FactorKind, mask_phone};
 use crate::domain::user::User;
+use crate::domain::user::normalize_identifier;
 use crate::service::core::{Core, Urls};
 use crate::service::error::{Error, Result};
-use crate::service::login::{self, throttle};
+use crate::service::lockout::{self, Gate, Subject};
+use crate::service::login;
+use crate::service::mfa::{self, Enrolled, Passed, SmsSent};
 use crate::service::session::{self, Session};
 
 /// How long a sign-in may take, from its first POST.
@@ -39,7 +50,7 @@ pub enum Continuation {
     /// An OpenID Connect authorization request, urlencoded: back to the authorization
     /// endpoint, which validates it again and answers the client.
     Authorize(String),
-    /// No protocol: the signed-in page.
+    /// No protocol: the account page.
     Account,
 }
 
@@ -49,7 +60,7 @@ impl Continuation {
     pub fn return_to(&self, urls: &Urls) -> String {
         match self {
             Continuation::Authorize(q) => format!("{}/authorize?{q}", urls.base_path),
-            Continuation::Account => format!("{}/login", urls.base_path),
+            Continuation::Account => format!("{}/account", urls.base_path),
         }
     }
 }
@@ -59,24 +70,38 @@ impl Continuation {
 pub struct Requirements {
     /// The only user who may sign in (an OpenID Connect `id_token_hint`'s `sub`).
     pub user: Option<String>,
+    /// A second factor is required (the application's `require_mfa`, or `acr_values`).
+    #[serde(default)]
+    pub mfa: bool,
 }
 
 /// One step of a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
     Password,
+    /// A code from an enrolled factor (TOTP, SMS) or a recovery code.
+    SecondFactor,
+    /// A user who must have a second factor and has none enrols one (TOTP).
+    Enrol,
+    /// The recovery codes of the factor just enrolled, shown once.
+    RecoveryCodes,
 }
 
 /// An authentication method, as named in `amr` (RFC 8176).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Method {
     Pwd,
+    /// A TOTP code or a recovery code (both one-time passwords).
+    Otp,
+    Sms,
 }
 
 impl Method {
     pub fn amr(self) -> &'static str {
         match self {
             Method::Pwd => "pwd",
+            Method::Otp => "otp",
+            Method::Sms => "sms",
         }
     }
 }
@@ -95,6 +120,19 @@ pub struct Display {
     pub client_name: Option<String>,
     /// The application's preferred languages (`ui_locales`).
     pub ui_locales: Option<String>,
+    /// The application's id, for the audit of the sign-in.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+/// What the second-factor page offers, found at the password step.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Offer {
+    pub totp: bool,
+    /// The enrolled number, masked, if the user has one.
+    pub sms: Option<String>,
+    /// Whether an SMS was sent in this sign-in.
+    pub sms_sent: bool,
 }
 
 /// A sign-in in progress.
@@ -111,6 +149,9 @@ pub struct Flow {
     pub steps: Vec<Step>,
     /// Failed attempts at the current step.
     pub attempts: u32,
+    /// The second factors the person may use.
+    #[serde(default)]
+    pub offer: Offer,
     pub started_at: i64,
     pub expires_at: i64,
 }
@@ -121,12 +162,23 @@ pub enum Input<'a> {
         identifier: &'a str,
         password: String,
     },
+    /// A TOTP, SMS or recovery code.
+    Code(&'a str),
+    /// Send (again) a code by SMS.
+    SendSms,
+    /// The code of a TOTP app being enrolled, with the enrolment field of its page.
+    Enrol { enrolment: &'a str, code: &'a str },
+    /// The recovery codes were seen: go on.
+    Acknowledge,
 }
 
 impl Input<'_> {
     fn step(&self) -> Step {
         match self {
             Input::Password { .. } => Step::Password,
+            Input::Code(_) | Input::SendSms => Step::SecondFactor,
+            Input::Enrol { .. } => Step::Enrol,
+            Input::Acknowledge => Step::RecoveryCodes,
         }
     }
 }
@@ -159,14 +211,29 @@ pub enum Denial {
     WrongAccount,
     /// The input is for another step than the current one.
     WrongStep,
+    /// The account is locked (too many failures): no password or code is checked until
+    /// that many seconds have passed (or the password is reset).
+    Locked(i64),
+    /// A wrong second-factor code.
+    BadCode,
+    /// A wrong code while enrolling.
+    BadEnrolmentCode,
+    /// An SMS was asked for less than a minute after the last one.
+    SmsTooSoon(i64),
 }
 
 #[derive(Debug)]
 pub enum Outcome {
     /// The flow goes on at `step`; it is saved under `flow_id` (the page's hidden field).
+    /// `shown` is what the step's page must show once and is stored nowhere (the recovery
+    /// codes of a factor just enrolled).
     Next {
         step: Step,
         flow_id: String,
+        shown: Vec<String>,
+        /// The flow as saved: what the next page shows (the second factors offered, the
+        /// user being enrolled).
+        flow: Box<Flow>,
     },
     Done(Box<SignedIn>),
     Denied(Denial),
@@ -188,6 +255,7 @@ impl Flow {
             factors: Vec::new(),
             steps: vec![Step::Password],
             attempts: 0,
+            offer: Offer::default(),
             started_at: now,
             expires_at: now + FLOW_TTL,
         }
@@ -197,13 +265,19 @@ impl Flow {
         self.steps.first().copied()
     }
 
-    /// `amr` of the session this flow would create.
+    /// `amr` of the session this flow would create: each method once, and `mfa` when a
+    /// second factor joined the password.
     pub fn amr(&self) -> Vec<String> {
-        let mut amr: Vec<String> = Vec::with_capacity(self.factors.len());
+        let mut amr: Vec<String> = Vec::with_capacity(self.factors.len() + 1);
         for f in &self.factors {
             if !amr.iter().any(|a| a == f.method.amr()) {
                 amr.push(f.method.amr().to_owned());
             }
+        }
+        if self.factors.iter().any(|f| f.method != Method::Pwd)
+            && self.factors.iter().any(|f| f.method == Method::Pwd)
+        {
+            amr.push(AMR_MFA.to_owned());
         }
         amr
     }
@@ -309,65 +383,144 @@ pub async fn advance(
     if flow.current_step() != Some(input.step()) {
         return Ok(Outcome::Denied(Denial::WrongStep));
     }
-    let user = match input {
+    let (checked, known) = match input {
         Input::Password {
             identifier,
             password,
-        } => match password_step(core, &flow, identifier, password, &attempt, now).await? {
-            Ok(user) => user,
-            Err(denial) => {
-                flow.attempts += 1;
-                if let Some(id) = flow_id {
-                    save(core, &flow, Some(id)).await?;
-                }
-                return Ok(Outcome::Denied(denial));
-            }
+        } => match password_step(core, &mut flow, identifier, password, &attempt, now).await? {
+            Ok(user) => (Ok(Method::Pwd), Some(user)),
+            Err(denial) => (Err(denial), None),
         },
+        Input::Code(code) => (code_step(core, &flow, code, &attempt, now).await?, None),
+        Input::SendSms => {
+            let user_id = flow.user_id.clone().unwrap_or_default();
+            return match mfa::send_login_sms(core, &user_id, ip_string(&attempt), now).await? {
+                SmsSent::Sent(_) => {
+                    flow.offer.sms_sent = true;
+                    let flow_id = save(core, &flow, flow_id).await?;
+                    Ok(Outcome::Next {
+                        step: Step::SecondFactor,
+                        flow_id,
+                        shown: Vec::new(),
+                        flow: Box::new(flow),
+                    })
+                }
+                SmsSent::TooSoon(wait) => Ok(Outcome::Denied(Denial::SmsTooSoon(wait))),
+                SmsSent::BadNumber => Ok(Outcome::Denied(Denial::WrongStep)),
+            };
+        }
+        Input::Enrol { enrolment, code } => {
+            return enrol_step(core, flow, flow_id, enrolment, code, attempt, now).await;
+        }
+        Input::Acknowledge => {
+            flow.steps.remove(0);
+            return next_or_finish(core, flow, flow_id, None, Vec::new(), attempt, now).await;
+        }
     };
-    flow.user_id = Some(user.id.clone());
-    flow.factors.push(Factor {
-        method: Method::Pwd,
-        at: now,
-    });
+    let method = match checked {
+        Ok(method) => method,
+        Err(denial) => {
+            flow.attempts += 1;
+            if let Some(id) = flow_id {
+                save(core, &flow, Some(id)).await?;
+            }
+            return Ok(Outcome::Denied(denial));
+        }
+    };
+    flow.factors.push(Factor { method, at: now });
     flow.steps.remove(0);
     flow.attempts = 0;
+    next_or_finish(core, flow, flow_id, known, Vec::new(), attempt, now).await
+}
+
+/// Saves the flow for its next step, or finishes it.
+async fn next_or_finish(
+    core: &Core,
+    flow: Flow,
+    flow_id: Option<&str>,
+    known: Option<User>,
+    shown: Vec<String>,
+    attempt: Attempt<'_>,
+    now: i64,
+) -> Result<Outcome> {
     if let Some(step) = flow.current_step() {
         let flow_id = save(core, &flow, flow_id).await?;
-        return Ok(Outcome::Next { step, flow_id });
+        return Ok(Outcome::Next {
+            step,
+            flow_id,
+            shown,
+            flow: Box::new(flow),
+        });
     }
+    let user = match (known, &flow.user_id) {
+        (Some(user), _) => Some(user),
+        (None, Some(id)) => core.db.user_by_id(id).await?,
+        (None, None) => None,
+    };
+    // The account went away (or was disabled) during the sign-in.
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        if let Some(id) = flow_id {
+            discard(core, id).await?;
+        }
+        return Ok(Outcome::Denied(Denial::BadCredentials));
+    };
     finish(core, flow, flow_id, user, attempt, now).await
 }
 
-/// The password step: throttle first (counted before any hashing), then one argon2id
-/// verification whether or not the identifier names someone.
+fn ip_string(attempt: &Attempt<'_>) -> Option<String> {
+    attempt.ip.map(|ip| ip.to_string())
+}
+
+type Checked = std::result::Result<Method, Denial>;
+
+/// The password step: the address's bucket, then the account's count (before any hashing),
+/// then one argon2id verification whether or not the identifier names someone. A right
+/// password decides the steps that follow.
 async fn password_step(
     core: &Core,
-    flow: &Flow,
+    flow: &mut Flow,
     identifier: &str,
     password: String,
     attempt: &Attempt<'_>,
     now: i64,
 ) -> Result<std::result::Result<User, Denial>> {
     let store = core.ephemeral.as_ref();
-    if let Some(wait) = throttle::attempt(store, identifier, attempt.ip, now).await? {
+    let policy = &core.policy.lockout;
+    if let Some(wait) = lockout::address_gate(store, policy, attempt.ip, now).await? {
         return Ok(Err(throttled(core, attempt, wait, now)));
     }
     let user = login::find_user(&core.db, identifier).await?;
-    if let Some(u) = &user
-        && let Some(wait) = throttle::attempt_account(store, &u.id, now).await?
-    {
-        return Ok(Err(throttled(core, attempt, wait, now)));
-    }
-    let Some(user) = login::verify(&core.hasher, user, password).await? else {
-        throttle::failed(store, attempt.ip, now).await?;
-        core.audit.record(
-            AuditEvent::new(now, AuditKind::LoginFailure)
-                .ip(attempt.ip.map(|ip| ip.to_string()))
-                .detail(serde_json::json!({"reason": "bad_credentials"})),
-        );
-        return Ok(Err(Denial::BadCredentials));
+    let normalized = normalize_identifier(identifier);
+    let user_id = user.as_ref().map(|u| u.id.clone());
+    let subject = match &user_id {
+        Some(id) => Subject::Account(id),
+        None => Subject::Unknown(&normalized),
     };
-    throttle::succeeded(store, identifier, &user.id, now).await?;
+    let count = match lockout::enter(store, policy, &subject, now).await? {
+        Gate::Open { count } => count,
+        Gate::Locked { retry_after } => {
+            core.audit.record(
+                AuditEvent::new(now, AuditKind::LoginFailure)
+                    .user_opt(user_id.as_deref())
+                    .ip(ip_string(attempt))
+                    .detail(serde_json::json!({"reason": "locked"})),
+            );
+            return Ok(Err(Denial::Locked(retry_after)));
+        }
+    };
+    let Some(user) = login::verify(&core.hasher, user, password).await? else {
+        return Ok(Err(failure(
+            core,
+            &subject,
+            count,
+            user_id.as_deref(),
+            attempt,
+            "bad_credentials",
+            now,
+        )
+        .await?));
+    };
+    lockout::succeeded(store, &subject).await?;
     if flow
         .requirements
         .user
@@ -377,18 +530,195 @@ async fn password_step(
         core.audit.record(
             AuditEvent::new(now, AuditKind::LoginFailure)
                 .user(&user.id)
-                .ip(attempt.ip.map(|ip| ip.to_string()))
+                .ip(ip_string(attempt))
                 .detail(serde_json::json!({"reason": "wrong_account"})),
         );
         return Ok(Err(Denial::WrongAccount));
     }
+    // What comes after the password: the enrolled factors, or an enrolment if one is due.
+    let overview = mfa::overview(core, &user.id).await?;
+    flow.offer = Offer {
+        totp: overview.has(FactorKind::Totp),
+        sms: overview.phone().map(mask_phone),
+        sms_sent: false,
+    };
+    let must = flow.requirements.mfa || core.policy.mfa.applies_to(&user);
+    if !overview.factors.is_empty() || overview.recovery_left > 0 {
+        flow.steps.push(Step::SecondFactor);
+        // Only SMS: the code goes out at once (a failure to send shows the page anyway,
+        // with the button to try again).
+        if !flow.offer.totp && flow.offer.sms.is_some() {
+            match mfa::send_login_sms(core, &user.id, ip_string(attempt), now).await {
+                Ok(SmsSent::Sent(_)) => flow.offer.sms_sent = true,
+                Ok(_) => {}
+                Err(e) if e.is_unavailable() => {
+                    tracing::warn!(error = %e, "sign-in SMS not sent");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    } else if must {
+        flow.steps.push(Step::Enrol);
+    }
+    flow.user_id = Some(user.id.clone());
     Ok(Ok(user))
+}
+
+/// A failed check: counted against the address and the account (which it may lock), and
+/// audited.
+async fn failure(
+    core: &Core,
+    subject: &Subject<'_>,
+    count: u64,
+    user_id: Option<&str>,
+    attempt: &Attempt<'_>,
+    reason: &str,
+    now: i64,
+) -> Result<Denial> {
+    let store = core.ephemeral.as_ref();
+    let policy = &core.policy.lockout;
+    lockout::address_failed(store, policy, attempt.ip, now).await?;
+    let locked = lockout::failed(store, policy, subject, count, now).await?;
+    let kind = if reason == "bad_code" {
+        AuditKind::MfaFailed
+    } else {
+        AuditKind::LoginFailure
+    };
+    core.audit.record(
+        AuditEvent::new(now, kind)
+            .user_opt(user_id)
+            .ip(ip_string(attempt))
+            .detail(serde_json::json!({"reason": reason})),
+    );
+    if locked {
+        core.audit.record(
+            AuditEvent::new(now, AuditKind::AccountLocked)
+                .user_opt(user_id)
+                .ip(ip_string(attempt))
+                .detail(serde_json::json!({"for": policy.duration})),
+        );
+        return Ok(Denial::Locked(policy.duration));
+    }
+    Ok(if reason == "bad_code" {
+        Denial::BadCode
+    } else {
+        Denial::BadCredentials
+    })
+}
+
+/// The second-factor step: the same gates as the password, then the code.
+async fn code_step(
+    core: &Core,
+    flow: &Flow,
+    code: &str,
+    attempt: &Attempt<'_>,
+    now: i64,
+) -> Result<Checked> {
+    let Some(user_id) = flow.user_id.as_deref() else {
+        return Ok(Err(Denial::WrongStep));
+    };
+    let store = core.ephemeral.as_ref();
+    let policy = &core.policy.lockout;
+    if let Some(wait) = lockout::address_gate(store, policy, attempt.ip, now).await? {
+        return Ok(Err(throttled(core, attempt, wait, now)));
+    }
+    let subject = Subject::Account(user_id);
+    let count = match lockout::enter(store, policy, &subject, now).await? {
+        Gate::Open { count } => count,
+        Gate::Locked { retry_after } => return Ok(Err(Denial::Locked(retry_after))),
+    };
+    let Some(passed) = mfa::check_code(core, user_id, code, now).await? else {
+        return Ok(Err(failure(
+            core,
+            &subject,
+            count,
+            Some(user_id),
+            attempt,
+            "bad_code",
+            now,
+        )
+        .await?));
+    };
+    lockout::succeeded(store, &subject).await?;
+    core.audit.record(
+        AuditEvent::new(now, AuditKind::MfaSucceeded)
+            .user(user_id)
+            .ip(ip_string(attempt))
+            .detail(serde_json::json!({"factor": passed.as_str()})),
+    );
+    Ok(Ok(match passed {
+        Passed::Totp | Passed::Recovery => Method::Otp,
+        Passed::Sms => Method::Sms,
+    }))
+}
+
+/// The forced enrolment: a right code enrols the app (and counts as the second factor);
+/// its recovery codes are shown next, once.
+async fn enrol_step(
+    core: &Core,
+    mut flow: Flow,
+    flow_id: Option<&str>,
+    enrolment: &str,
+    code: &str,
+    attempt: Attempt<'_>,
+    now: i64,
+) -> Result<Outcome> {
+    let user = match &flow.user_id {
+        Some(id) => core.db.user_by_id(id).await?,
+        None => None,
+    };
+    let Some(user) = user else {
+        return Ok(Outcome::Denied(Denial::WrongStep));
+    };
+    match mfa::totp_enrol(core, &user, enrolment, code, ip_string(&attempt), now).await? {
+        Enrolled::Done { recovery_codes } => {
+            flow.factors.push(Factor {
+                method: Method::Otp,
+                at: now,
+            });
+            flow.steps.remove(0);
+            flow.attempts = 0;
+            let shown = recovery_codes.unwrap_or_default();
+            if !shown.is_empty() {
+                flow.steps.insert(0, Step::RecoveryCodes);
+            }
+            next_or_finish(core, flow, flow_id, Some(user), shown, attempt, now).await
+        }
+        Enrolled::WrongCode | Enrolled::Expired => {
+            flow.attempts += 1;
+            if let Some(id) = flow_id {
+                save(core, &flow, Some(id)).await?;
+            }
+            Ok(Outcome::Denied(Denial::BadEnrolmentCode))
+        }
+    }
+}
+
+/// The TOTP enrolment the forced-enrolment step shows: the one its page carried (after a
+/// wrong code), or a new one.
+pub async fn enrol_setup(
+    core: &Core,
+    flow: &Flow,
+    enrolment: Option<&str>,
+    now: i64,
+) -> Result<Option<mfa::TotpSetup>> {
+    let user = match &flow.user_id {
+        Some(id) => core.db.user_by_id(id).await?,
+        None => None,
+    };
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    if let Some(again) = enrolment.and_then(|e| mfa::totp_setup_again(core, &user, e, now)) {
+        return Ok(Some(again));
+    }
+    mfa::totp_setup(core, &user, now).map(Some)
 }
 
 fn throttled(core: &Core, attempt: &Attempt<'_>, wait: i64, now: i64) -> Denial {
     core.audit.record(
         AuditEvent::new(now, AuditKind::LoginThrottled)
-            .ip(attempt.ip.map(|ip| ip.to_string()))
+            .ip(ip_string(attempt))
             .detail(serde_json::json!({"retry_after": wait})),
     );
     Denial::Throttled(wait)
@@ -423,12 +753,14 @@ async fn finish(
         now,
     )
     .await?;
-    core.audit.record(
-        AuditEvent::new(now, AuditKind::LoginSuccess)
-            .user(&user.id)
-            .ip(attempt.ip.map(|ip| ip.to_string()))
-            .detail(serde_json::json!({"amr": amr})),
-    );
+    let mut event = AuditEvent::new(now, AuditKind::LoginSuccess)
+        .user(&user.id)
+        .ip(ip_string(&attempt))
+        .detail(serde_json::json!({"amr": amr}));
+    if let Some(client_id) = &flow.display.client_id {
+        event = event.client(client_id);
+    }
+    core.audit.record(event);
     Ok(Outcome::Done(Box::new(SignedIn {
         cookie,
         session,

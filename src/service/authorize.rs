@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::token::{ct_eq, digest, hmac, random_token};
+use crate::domain::acr::{AMR_MFA, acr_values_ask_mfa};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::Client;
 use crate::domain::grant::GrantType;
@@ -95,6 +96,9 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
+    /// A second factor is required: the client's `require_mfa`, or `acr_values` asking for
+    /// the multi-factor class first.
+    pub mfa: bool,
     /// `sub` of a valid `id_token_hint`.
     pub hint_sub: Option<String>,
     pub pkce: Option<Pkce>,
@@ -128,6 +132,7 @@ const SINGLE: &[&str] = &[
     "login_hint",
     "id_token_hint",
     "ui_locales",
+    "acr_values",
     "code_challenge",
     "code_challenge_method",
     "response_mode",
@@ -238,6 +243,7 @@ pub async fn parse(
             }
         },
     };
+    let mfa = client.require_mfa || get("acr_values").is_some_and(acr_values_ask_mfa);
     Ok(AuthRequest {
         client,
         callback,
@@ -247,6 +253,7 @@ pub async fn parse(
         max_age,
         login_hint: get("login_hint").map(str::to_owned),
         ui_locales: get("ui_locales").map(str::to_owned),
+        mfa,
         hint_sub,
         pkce,
         encoded: encode_without_prompt_login(pairs),
@@ -383,10 +390,12 @@ pub fn sign_in(req: &AuthRequest, now: i64) -> Flow {
         Continuation::Authorize(req.encoded.clone()),
         Requirements {
             user: req.hint_sub.clone(),
+            mfa: req.mfa,
         },
         Display {
             client_name: Some(client_name(&req.client).to_owned()),
             ui_locales: req.ui_locales.clone(),
+            client_id: Some(req.client.client_id.clone()),
         },
         now,
     )
@@ -397,9 +406,14 @@ pub fn client_name(client: &Client) -> &str {
 }
 
 /// Whether the session may answer this request without signing in again: `prompt=login`,
-/// `max_age` and `id_token_hint` (Core §3.1.2.1) may each rule it out.
+/// `max_age` and `id_token_hint` (Core §3.1.2.1) may each rule it out, and so may a second
+/// factor the request requires and the session lacks (step-up: `max_age` then asks for a
+/// fresh one too, since the session's `auth_time` is its last factor's).
 pub fn session_satisfies(req: &AuthRequest, session: &Session, now: i64) -> bool {
     if req.prompt.login {
+        return false;
+    }
+    if req.mfa && !session.amr.iter().any(|m| m == AMR_MFA) {
         return false;
     }
     if let Some(max_age) = req.max_age

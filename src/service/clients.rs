@@ -90,6 +90,8 @@ pub struct ClientSpec {
     pub first_party: bool,
     /// A resource server, allowed to introspect other clients' access tokens.
     pub introspect: bool,
+    /// Everyone who signs in to it passes a second factor.
+    pub require_mfa: bool,
     pub id_token_alg: Alg,
     pub access_token_alg: Alg,
     /// Per-client lifetimes in seconds; `None` takes the server's setting.
@@ -195,7 +197,7 @@ pub async fn register(
         scopes: spec.scopes,
         first_party: spec.first_party,
         introspect: spec.introspect,
-        require_mfa: false,
+        require_mfa: spec.require_mfa,
         id_token_alg: spec.id_token_alg,
         access_token_alg: spec.access_token_alg,
         code_ttl: spec.lifetimes.code,

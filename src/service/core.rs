@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
+use crate::crypto::secretbox::SecretBox;
 use crate::domain::client::Client;
 use crate::domain::clock::Clock;
 use crate::ephemeral::DynEphemeral;
+use crate::notify::sms::DynSms;
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
 use crate::service::lockout::LockoutPolicy;
+use crate::service::mfa::MfaRequired;
 use crate::service::session::Lifetimes;
 use crate::store::Db;
 
@@ -21,6 +24,10 @@ pub struct Core {
     /// Short-lived state (sessions, codes, counters, revocation markers): in-process or Redis.
     pub ephemeral: DynEphemeral,
     pub keys: Arc<Keys>,
+    /// Seals second-factor secrets at rest (`secretbox.key` in the keys folder).
+    pub secrets: SecretBox,
+    /// Sends SMS codes (a gateway, or the outbox).
+    pub sms: DynSms,
     pub hasher: Hasher,
     pub clients: ClientCache,
     pub audit: Audit,
@@ -46,8 +53,10 @@ pub struct Policy {
     pub session: Lifetimes,
     /// `aud` of access tokens (RFC 9068 §2.2).
     pub access_token_audience: String,
-    /// Account lockout and the per-address throttle of sign-in.
+    /// Failed attempts before an account locks, and the per-address throttle.
     pub lockout: LockoutPolicy,
+    /// Who must sign in with a second factor, whatever the application.
+    pub mfa: MfaRequired,
 }
 
 impl Policy {

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::crypto::keys::KeySet;
+use crate::domain::acr::ACR_VALUES;
 use crate::service::core::Urls;
 
 /// The discovery document, built at start-up and after each keys reload.
@@ -30,11 +31,12 @@ pub fn document(urls: &Urls, keys: &KeySet) -> Result<Vec<u8>, serde_json::Error
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_supported": [
-            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "at_hash",
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash",
             "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
             "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
             "email", "email_verified", "phone_number", "phone_number_verified", "address"
         ],
+        "acr_values_supported": ACR_VALUES,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -16,6 +16,9 @@ pub enum Error {
     Hash(#[from] HashError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A service guichet depends on failed for now (the SMS gateway).
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl Error {
@@ -28,6 +31,7 @@ impl Error {
             self,
             Error::Ephemeral(EphemeralError::Full | EphemeralError::Backend(_))
                 | Error::Hash(HashError::Busy)
+                | Error::Unavailable(_)
         )
     }
 

@@ -1,5 +1,6 @@
 //! What the system does, taking `now` and the stores as inputs.
 
+pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod authn;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod lockout;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod oauth;
 pub mod resource;
 pub mod session;

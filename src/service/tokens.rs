@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::token::{ct_eq, digest, left_half_hash, random_token};
+use crate::domain::acr::acr_of;
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::Client;
 use crate::domain::grant::GrantType;
@@ -253,6 +254,7 @@ fn mint_id_token(
     claims.insert("iat".into(), json!(now));
     claims.insert("auth_time".into(), json!(p.auth_time));
     claims.insert("amr".into(), json!(p.amr));
+    claims.insert("acr".into(), json!(acr_of(p.amr)));
     if let Some(sid) = p.sid {
         claims.insert("sid".into(), json!(sid));
     }

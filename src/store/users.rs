@@ -154,6 +154,17 @@ impl Db {
             .map(User::from))
     }
 
+    /// The names a user signs in with, as (kind, value), login first.
+    pub async fn user_identifiers(&self, user_id: &str) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "select kind, value from user_identifiers where user_id = $1 \
+             order by case kind when 'login' then 0 when 'email' then 1 else 2 end, value",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
         let sql = format!("select {USER_COLUMNS} from users u where u.id = $1");
         Ok(sqlx::query_as::<_, UserRow>(&sql)

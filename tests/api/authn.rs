@@ -154,6 +154,7 @@ async fn a_flow_that_requires_another_user_denies_the_right_password_as_the_wron
             Continuation::Account,
             Requirements {
                 user: Some(bob.clone()),
+                mfa: false,
             },
             Display::default(),
             now,
@@ -256,10 +257,12 @@ async fn a_sealed_first_step_opens_as_it_was_and_a_tampered_seal_does_not_open()
         Continuation::Authorize("client_id=c1&scope=openid".into()),
         Requirements {
             user: Some("someone".into()),
+            mfa: false,
         },
         Display {
             client_name: Some("App".into()),
             ui_locales: Some("en".into()),
+            client_id: Some("c1".into()),
         },
         now,
     );

@@ -1,6 +1,8 @@
 //! A person in a real browser: headless Chromium, driven over WebDriver by a `chromedriver` this
 //! test starts, signs in, consents, comes back to a relying party of the test's own, keeps SSO
-//! across an authorization request POSTed from another site, and logs out back to that party.
+//! across an authorization request POSTed from another site, logs out back to that party, then
+//! enrols an authenticator app from the account page (its QR code on a screenshot) and signs
+//! in again with the password and a TOTP code.
 //! Each page is saved as `target/screenshots/browser-<step>.png`.
 //!
 //! Without `chromedriver` on the PATH the test passes with a notice, unless
@@ -213,6 +215,87 @@ async fn journey(browser: &Client) {
     })
     .await;
     assert_eq!(query_param(&cb, "error").as_deref(), Some("login_required"));
+
+    // 6. The account page, through sign-in: an authenticator app is enrolled from its QR code.
+    browser.goto(&app.url("/account")).await.unwrap();
+    sign_in_form(browser, "alice", PASSWORD).await;
+    let add = wait_for(browser, "the account page", "a[href$='/account/mfa/totp']").await;
+    screenshot(browser, "account").await;
+    add.click().await.unwrap();
+    let secret = wait_for(browser, "the enrolment page", "#totp-secret").await;
+    wait_for(browser, "the QR code", ".qr svg").await;
+    screenshot(browser, "totp-enrolment").await;
+    let secret = totp_rs::Secret::Encoded(secret.text().await.unwrap())
+        .to_bytes()
+        .unwrap();
+    type_code(browser, &totp_now(&app, &secret)).await;
+    wait_for(browser, "the recovery codes", "#recovery-codes li").await;
+    screenshot(browser, "recovery-codes").await;
+
+    // 7. Signing in again (prompt=login): the password, then the app's code.
+    app.clock.advance(30);
+    browser
+        .goto(authorize(&callback, "st-mfa", &[("prompt", "login")]).as_str())
+        .await
+        .unwrap();
+    sign_in_form(browser, "alice", PASSWORD).await;
+    wait_for(browser, "the second-factor page", "input[name='code']").await;
+    screenshot(browser, "second-factor").await;
+    type_code(browser, &totp_now(&app, &secret)).await;
+    let cb = wait_for_url(browser, "the callback after the second factor", |u| {
+        u.host_str() == Some("127.0.0.1") && u.path() == "/cb"
+    })
+    .await;
+    assert_eq!(query_param(&cb, "state").as_deref(), Some("st-mfa"));
+    let code = query_param(&cb, "code").unwrap_or_else(|| panic!("no code in {cb}"));
+    let res = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", callback.as_str()),
+            ],
+        )
+        .await;
+    let tokens: serde_json::Value = res.json().await.unwrap();
+    let id = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
+}
+
+/// Fills and submits the login form once it shows.
+async fn sign_in_form(browser: &Client, login: &str, password: &str) {
+    let username = wait_for(browser, "the login form", "input[name='username']").await;
+    username.send_keys(login).await.unwrap();
+    browser
+        .find(Locator::Css("input[name='password']"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("form button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Types `code` in the page's `code` field and submits its form.
+async fn type_code(browser: &Client, code: &str) {
+    let field = wait_for(browser, "the code field", "input[name='code']").await;
+    field.send_keys(code).await.unwrap();
+    browser
+        .find(Locator::Css(
+            "form:has(input[name='code']) button[type='submit']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// `chromedriver` on the PATH.

@@ -28,6 +28,7 @@ pub async fn two_nodes() -> (TestApp, TestApp) {
         store: shared.clone(),
         issuer,
         https: false,
+        settings: None,
     };
     let a = spawn_with(options(None)).await;
     let b = spawn_with(options(Some(a.issuer.clone()))).await;

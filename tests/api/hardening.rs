@@ -40,6 +40,7 @@ fn spec(id: &str, redirect_uri: &str) -> ClientSpec {
         scopes: vec![],
         first_party: false,
         introspect: false,
+        require_mfa: false,
         id_token_alg: Alg::RS256,
         access_token_alg: Alg::ES256,
         lifetimes: Default::default(),

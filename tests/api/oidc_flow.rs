@@ -282,6 +282,7 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
             scopes: vec![],
             first_party: true,
             introspect: false,
+            require_mfa: false,
             id_token_alg: guichet::crypto::keys::Alg::RS256,
             access_token_alg: guichet::crypto::keys::Alg::ES256,
             lifetimes: Default::default(),

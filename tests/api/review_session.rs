@@ -1,13 +1,11 @@
 //! Regression tests for the security review, browser side: consent bound to a valid session
 //! and to the request it was shown for, the login page's session check, logout hints, the
-//! sign-in throttle, and `id_token_hint` at sign-in.
+//! sign-in lockout, and `id_token_hint` at sign-in.
 
 use std::net::IpAddr;
 
 use guichet::domain::user::NewUser;
-use guichet::service::login::throttle::{
-    MAX_PER_ACCOUNT, MAX_PER_IDENTIFIER, WINDOW, address_bucket,
-};
+use guichet::service::lockout::address_bucket;
 use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::redirect::Policy;
 
@@ -206,19 +204,15 @@ async fn a_logout_hint_sent_without_cookies_ends_only_the_session_it_names() {
     );
 }
 
-// ----- 5. The sign-in throttle -----
+// ----- 5. The sign-in lockout -----
 
-/// Moves the clock to the start of a throttle window, so that no test's attempts straddle two.
-fn at_window_start(app: &TestApp) {
-    app.clock
-        .advance(WINDOW - app.clock.now().rem_euclid(WINDOW));
-}
+/// The default lockout threshold.
+const THRESHOLD: usize = 5;
 
 #[tokio::test]
-async fn a_burst_of_wrong_passwords_for_one_identifier_gets_at_most_twenty_password_checks() {
+async fn a_burst_of_wrong_passwords_for_one_identifier_gets_at_most_five_password_checks() {
     let app = spawn_app().await;
     app.create_user("alice").await;
-    at_window_start(&app);
     let page = get_login(&app, &app.browser).await;
     let csrf = hidden(&page, "csrf").unwrap();
     let flow = hidden(&page, "flow").unwrap();
@@ -233,33 +227,32 @@ async fn a_burst_of_wrong_passwords_for_one_identifier_gets_at_most_twenty_passw
             ("password", "wrong password".to_owned()),
         ];
         jobs.push(tokio::spawn(async move {
-            http.post(url)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
+            let res = http.post(url).form(&form).send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap())
         }));
     }
-    let (mut failed, mut throttled, mut busy) = (0, 0, 0);
+    let (mut wrong, mut locked, mut busy) = (0, 0, 0);
     for j in jobs {
         match j.await.unwrap() {
-            200 => failed += 1,
-            429 => throttled += 1,
-            // Past the throttle, but the hashing queue was full.
-            503 => busy += 1,
-            other => panic!("unexpected status {other}"),
+            (200, page) if page.contains("incorrect") => wrong += 1,
+            (200, page) if page.contains("bloqué") => locked += 1,
+            // Counted, but the hashing queue was full.
+            (503, _) => busy += 1,
+            other => panic!("unexpected answer {}", other.0),
         }
     }
-    let limit = usize::try_from(MAX_PER_IDENTIFIER).unwrap();
-    assert!(failed <= limit, "{failed} password checks");
+    // Each attempt is counted before its check: at most five checks, the fifth failure
+    // answering with the lock itself.
+    assert!(wrong < THRESHOLD, "{wrong} wrong-password answers");
     assert!(
-        failed + busy <= limit,
-        "{} attempts passed the throttle ({failed} checked, {busy} busy, {throttled} throttled)",
-        failed + busy
+        wrong + busy <= THRESHOLD,
+        "{} attempts passed the lockout ({wrong} wrong, {busy} busy, {locked} locked)",
+        wrong + busy
     );
-    assert_eq!(failed + busy + throttled, 60);
+    assert_eq!(wrong + busy + locked, 60);
+    let res = app.submit_login(&page, "alice", PASSWORD).await;
+    assert_eq!(res.status(), 200, "locked: even the right password fails");
 }
 
 #[tokio::test]
@@ -272,22 +265,28 @@ async fn failed_sign_ins_count_per_account_across_its_identifiers() {
         ..NewUser::default()
     })
     .await;
-    at_window_start(&app);
     let page = get_login(&app, &app.browser).await;
-    // Eight failures each: no identifier comes near its own limit of twenty.
+    // Two failures with each identifier at most: the account locks at the fifth.
     let identifiers = ["carol", "carol@example.org", "20240017"];
     let mut n = 0;
-    for _ in 0..8 {
+    for _ in 0..2 {
         for id in identifiers {
             n += 1;
             let res = app.submit_login(&page, id, "wrong password").await;
-            let expected = if n <= MAX_PER_ACCOUNT { 200 } else { 429 };
-            assert_eq!(res.status(), expected, "attempt {n} ({id})");
+            assert_eq!(res.status(), 200);
+            let text = res.text().await.unwrap();
+            let expected = if n < THRESHOLD {
+                "incorrect"
+            } else {
+                "bloqué"
+            };
+            assert!(text.contains(expected), "attempt {n} ({id}): {text}");
         }
     }
-    // Even the right password waits for the window to pass.
+    // Even the right password waits for the lock to pass.
     let res = app.submit_login(&page, "carol", PASSWORD).await;
-    assert_eq!(res.status(), 429);
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("bloqué"));
 }
 
 #[test]

@@ -3,16 +3,20 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 
-use super::views::{LoginView, login_page, signed_in_page};
+use super::views::{
+    LoginView, SecondFactorView, enrol_step_page, login_page, recovery_codes_step_page,
+    second_factor_page, signed_in_page,
+};
 use crate::http::error::{OrPage, PageError};
 use crate::http::extract::{CsrfForm, CurrentSession, PageLocale, SessionCookie};
+use crate::http::i18n::Locale;
 use crate::http::state::AppState;
 use crate::http::{ClientIp, locale, removal_cookie, resume, session_cookie_name};
 use crate::service::authn::{
-    self, Attempt, Continuation, Denial, Display, Flow, Input, Outcome, Requirements, Step,
+    self, Attempt, Continuation, Denial, Display, Flow, Input, Offer, Outcome, Requirements, Step,
 };
 use crate::service::session::Lookup;
 
@@ -83,9 +87,18 @@ pub async fn login_post(
     };
     let locale = locale(&headers, flow.display.ui_locales.as_deref());
     let username = form.get("username").unwrap_or("");
-    let input = Input::Password {
-        identifier: username,
-        password: form.get("password").unwrap_or("").to_owned(),
+    let code = form.get("code").unwrap_or("");
+    let enrolment = form.get("enrolment").unwrap_or("");
+    // The flow's step says what the form brings; a field of another step is ignored.
+    let input = match flow.current_step() {
+        Some(Step::Password) | None => Input::Password {
+            identifier: username,
+            password: form.get("password").unwrap_or("").to_owned(),
+        },
+        Some(Step::SecondFactor) if form.get("action") == Some("sms") => Input::SendSms,
+        Some(Step::SecondFactor) => Input::Code(code),
+        Some(Step::Enrol) => Input::Enrol { enrolment, code },
+        Some(Step::RecoveryCodes) => Input::Acknowledge,
     };
     let attempt = Attempt {
         ip: ip.0,
@@ -97,15 +110,28 @@ pub async fn login_post(
     let notice = match outcome {
         Outcome::Done(signed) => return Ok(resume::resume(&state, jar, locale, *signed).await),
         Outcome::Next {
-            step: Step::Password,
+            step,
             flow_id,
+            shown,
+            flow: next,
         } => {
-            return Ok(step_page(
-                &state, jar, locale, &flow, &flow_id, username, None,
-            ));
+            let page = StepPage {
+                flow: &next,
+                field: &flow_id,
+                username,
+                notice: None,
+                offer: &next.offer,
+                shown: &shown,
+                enrolment: None,
+            };
+            return step_page(&state, jar, locale, step, page, now).await;
         }
         Outcome::Denied(Denial::BadCredentials) => "login_failed",
         Outcome::Denied(Denial::WrongAccount) => "login_wrong_account",
+        Outcome::Denied(Denial::Locked(_)) => "login_locked",
+        Outcome::Denied(Denial::BadCode) => "mfa_code_wrong",
+        Outcome::Denied(Denial::BadEnrolmentCode) => "mfa_enrol_wrong",
+        Outcome::Denied(Denial::SmsTooSoon(_)) => "mfa_sms_too_soon",
         Outcome::Denied(Denial::Throttled(wait)) => {
             return Err(PageError::throttled(locale, wait));
         }
@@ -116,36 +142,84 @@ pub async fn login_post(
         Some(id) => id,
         None => authn::seal(core, &flow).page(locale)?,
     };
-    Ok(step_page(
-        &state,
-        jar,
-        locale,
-        &flow,
-        &field,
+    let step = flow.current_step().unwrap_or(Step::Password);
+    let page = StepPage {
+        flow: &flow,
+        field: &field,
         username,
-        Some(notice),
-    ))
+        notice: Some(notice),
+        offer: &flow.offer,
+        shown: &[],
+        enrolment: Some(enrolment),
+    };
+    step_page(&state, jar, locale, step, page, now).await
 }
 
-fn step_page(
+/// What a step's page shows.
+struct StepPage<'a> {
+    flow: &'a Flow,
+    /// The flow's hidden field.
+    field: &'a str,
+    username: &'a str,
+    notice: Option<&'static str>,
+    offer: &'a Offer,
+    /// Shown once: the recovery codes of a factor just enrolled.
+    shown: &'a [String],
+    /// The enrolment field of a page being shown again.
+    enrolment: Option<&'a str>,
+}
+
+async fn step_page(
     state: &AppState,
     jar: CookieJar,
-    locale: crate::http::i18n::Locale,
-    flow: &Flow,
-    field: &str,
-    username: &str,
-    notice: Option<&'static str>,
-) -> Response {
-    login_page(
-        state,
-        jar,
-        locale,
-        LoginView {
-            flow: field,
-            client_name: flow.display.client_name.as_deref(),
-            username,
-            notice,
-        },
-    )
-    .into_response()
+    locale: Locale,
+    step: Step,
+    page: StepPage<'_>,
+    now: i64,
+) -> Result<Response, PageError> {
+    let client_name = page.flow.display.client_name.as_deref();
+    Ok(match step {
+        Step::Password => login_page(
+            state,
+            jar,
+            locale,
+            LoginView {
+                flow: page.field,
+                client_name,
+                username: page.username,
+                notice: page.notice,
+            },
+        ),
+        Step::SecondFactor => second_factor_page(
+            state,
+            jar,
+            locale,
+            SecondFactorView {
+                flow: page.field,
+                client_name,
+                notice: page.notice,
+                totp: page.offer.totp,
+                sms: page.offer.sms.as_deref(),
+                sms_sent: page.offer.sms_sent,
+            },
+        ),
+        Step::Enrol => {
+            let setup = authn::enrol_setup(&state.core, page.flow, page.enrolment, now)
+                .await
+                .page(locale)?
+                .ok_or_else(|| PageError::bad_request(locale))?;
+            enrol_step_page(
+                state,
+                jar,
+                locale,
+                page.field,
+                client_name,
+                page.notice,
+                &setup,
+            )
+        }
+        Step::RecoveryCodes => {
+            recovery_codes_step_page(state, jar, locale, page.field, client_name, page.shown)
+        }
+    })
 }

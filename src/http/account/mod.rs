@@ -1,9 +1,12 @@
 //! Sign-in as its own area: the login form and its steps, the consent page, the signed-in
 //! page. Any protocol hands sign-in a continuation (`service::authn::Continuation`) and gets
-//! control back, with a live session, through `http::resume`. URLs: `/login`, `/consent`.
+//! control back, with a live session, through `http::resume`. URLs: `/login`, `/consent`, and
+//! the account page with its second factors: `/account`, `/account/mfa/totp`,
+//! `/account/mfa/sms`, `/account/mfa/remove`, `/account/recovery-codes`.
 
 pub mod consent;
 pub mod login;
+pub mod manage;
 pub mod views;
 
 use axum::Router;
@@ -15,4 +18,15 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login::login_get).post(login::login_post))
         .route("/consent", post(consent::consent_post))
+        .route("/account", get(manage::account_get))
+        .route(
+            "/account/mfa/totp",
+            get(manage::totp_get).post(manage::totp_post),
+        )
+        .route(
+            "/account/mfa/sms",
+            get(manage::sms_get).post(manage::sms_post),
+        )
+        .route("/account/mfa/remove", post(manage::remove_post))
+        .route("/account/recovery-codes", post(manage::recovery_codes_post))
 }

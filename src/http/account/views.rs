@@ -9,6 +9,7 @@ use crate::domain::scope::{OIDC_SCOPES, Scopes};
 use crate::http::csrf_token;
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
+use crate::service::mfa::TotpSetup;
 
 /// The password step's page.
 #[derive(Serialize)]
@@ -123,4 +124,119 @@ pub fn signed_in_page(state: &AppState, jar: CookieJar, locale: Locale, login: &
         state.pages.render(locale, "account/signed_in.html", &page),
     )
         .into_response()
+}
+
+/// The second-factor step's page.
+#[derive(Serialize)]
+pub struct SecondFactorView<'a> {
+    pub flow: &'a str,
+    pub client_name: Option<&'a str>,
+    pub notice: Option<&'static str>,
+    /// An authenticator app is enrolled.
+    pub totp: bool,
+    /// The enrolled number, masked.
+    pub sms: Option<&'a str>,
+    pub sms_sent: bool,
+}
+
+pub fn second_factor_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    view: SecondFactorView<'_>,
+) -> Response {
+    render_with_csrf(state, jar, locale, "account/second_factor.html", view)
+}
+
+/// A TOTP enrolment as a page shows it: the QR code, the secret, the URI and the sealed
+/// pending secret for the form.
+#[derive(Serialize)]
+pub struct TotpView<'a> {
+    pub enrolment: &'a str,
+    pub secret: &'a str,
+    pub uri: &'a str,
+    pub qr_svg: &'a str,
+}
+
+impl<'a> From<&'a TotpSetup> for TotpView<'a> {
+    fn from(s: &'a TotpSetup) -> TotpView<'a> {
+        TotpView {
+            enrolment: &s.enrolment,
+            secret: &s.secret,
+            uri: &s.uri,
+            qr_svg: &s.qr_svg,
+        }
+    }
+}
+
+/// The forced enrolment step: a user who must have a second factor enrols an app.
+pub fn enrol_step_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    flow: &str,
+    client_name: Option<&str>,
+    notice: Option<&'static str>,
+    setup: &TotpSetup,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        flow: &'a str,
+        client_name: Option<&'a str>,
+        notice: Option<&'static str>,
+        totp: TotpView<'a>,
+    }
+    render_with_csrf(
+        state,
+        jar,
+        locale,
+        "account/enrol_step.html",
+        Page {
+            flow,
+            client_name,
+            notice,
+            totp: setup.into(),
+        },
+    )
+}
+
+/// The recovery codes of a factor just enrolled during sign-in, shown once.
+pub fn recovery_codes_step_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    flow: &str,
+    client_name: Option<&str>,
+    codes: &[String],
+) -> Response {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        flow: &'a str,
+        client_name: Option<&'a str>,
+        codes: &'a [String],
+    }
+    render_with_csrf(
+        state,
+        jar,
+        locale,
+        "account/recovery_codes_step.html",
+        Page {
+            flow,
+            client_name,
+            codes,
+        },
+    )
+}
+
+/// Renders `template` with `page` and a fresh CSRF token.
+pub fn render_with_csrf<T: Serialize>(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    template: &str,
+    page: T,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = WithCsrf { csrf: &csrf, page };
+    (jar, state.pages.render(locale, template, &page)).into_response()
 }

@@ -266,3 +266,18 @@ pub async fn assert_confirmation_page(res: reqwest::Response) -> String {
     );
     page
 }
+
+/// The audit rows (kind, user, client) once `want` kinds are all there, polling up to ~1 s.
+pub async fn audit_kinds(
+    app: &TestApp,
+    want: &[&str],
+) -> Vec<(i64, String, Option<String>, Option<String>)> {
+    for _ in 0..20 {
+        let rows = app.core.db.audit_recent(100).await.unwrap();
+        if want.iter().all(|k| rows.iter().any(|r| r.1 == *k)) {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("audit kinds {want:?} not all written");
+}

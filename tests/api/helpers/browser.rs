@@ -39,7 +39,10 @@ pub fn location(res: &reqwest::Response) -> Url {
         .expect("Location header")
         .to_str()
         .unwrap();
-    Url::parse(l).unwrap()
+    // guichet's own pages are named by path ("/account"): read against a placeholder origin.
+    Url::parse(l)
+        .or_else(|_| Url::parse("http://guichet.invalid/").unwrap().join(l))
+        .unwrap()
 }
 
 pub fn query_param(url: &Url, name: &str) -> Option<String> {

@@ -11,7 +11,9 @@
 //! - `flows`: the protocol's requests: codes and their redemption, refresh, revocation,
 //!   introspection, userinfo, client credentials;
 //! - `assert`: checks shared by several areas (OAuth and Bearer errors, caching, pages);
-//! - `jwt`: reading tokens and JSON bodies.
+//! - `jwt`: reading tokens and JSON bodies;
+//! - `mfa`: second factors: enrolling them through the account pages, computing TOTP codes,
+//!   reading SMS codes from the outbox, the second-factor step of sign-in.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,11 +21,13 @@ mod assert;
 mod browser;
 mod flows;
 mod jwt;
+mod mfa;
 
 pub use assert::*;
 pub use browser::*;
 pub use flows::*;
 pub use jwt::*;
+pub use mfa::*;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -65,6 +69,8 @@ pub struct Options {
     /// An https issuer on this node's port (TLS would end at a proxy; the server still speaks
     /// plain http, see `url`).
     pub https: bool,
+    /// Changes to the settings (`GUICHET_MFA_REQUIRED`, the lockout…).
+    pub settings: Option<fn(&mut Settings)>,
 }
 
 pub fn copy_fixture_keys(to: &Path) {
@@ -178,6 +184,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         hash_concurrency: Some(2),
         ..Settings::default()
     };
+    let mut settings = settings;
+    if let Some(change) = opts.settings {
+        change(&mut settings);
+    }
     let clock = Clock::system();
     let app = Application::build_with_store(settings, clock.clone(), listener, opts.store)
         .await
@@ -258,6 +268,7 @@ impl TestApp {
             ],
             first_party: true,
             introspect: false,
+            require_mfa: false,
             id_token_alg: Alg::RS256,
             access_token_alg: Alg::ES256,
             lifetimes: Default::default(),

@@ -1,0 +1,47 @@
+//! Authentication context classes (`acr`) and methods (`amr`, RFC 8176) guichet names in ID
+//! tokens and accepts in `acr_values`.
+
+/// A password alone.
+pub const ACR_PASSWORD: &str = "urn:guichet:acr:pwd";
+/// A password and a second factor.
+pub const ACR_MFA: &str = "urn:guichet:acr:mfa";
+/// Every class, weakest first (the discovery document's `acr_values_supported`).
+pub const ACR_VALUES: &[&str] = &[ACR_PASSWORD, ACR_MFA];
+
+/// The `amr` of sign-ins with more than one factor.
+pub const AMR_MFA: &str = "mfa";
+
+/// The class a session's methods reach.
+pub fn acr_of(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == AMR_MFA) {
+        ACR_MFA
+    } else {
+        ACR_PASSWORD
+    }
+}
+
+/// Whether a request's `acr_values` (space-separated, preferred first) asks for a second
+/// factor: its first class we know is the multi-factor one. Unknown classes are ignored
+/// (`acr_values` is a voluntary claim request, OpenID Connect Core §3.1.2.1).
+pub fn acr_values_ask_mfa(acr_values: &str) -> bool {
+    acr_values
+        .split(' ')
+        .find(|v| ACR_VALUES.contains(v))
+        .is_some_and(|v| v == ACR_MFA)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_class_follows_the_methods_and_the_first_known_value_wins() {
+        assert_eq!(acr_of(&["pwd".into()]), ACR_PASSWORD);
+        assert_eq!(acr_of(&["pwd".into(), "otp".into(), "mfa".into()]), ACR_MFA);
+        assert!(acr_values_ask_mfa("urn:other urn:guichet:acr:mfa"));
+        assert!(!acr_values_ask_mfa(
+            "urn:guichet:acr:pwd urn:guichet:acr:mfa"
+        ));
+        assert!(!acr_values_ask_mfa("urn:other"));
+    }
+}

@@ -1,0 +1,426 @@
+//! The account page (`/account`) and what it leads to: enrolling an authenticator app
+//! (`/account/mfa/totp`) or a phone (`/account/mfa/sms`), removing a factor and getting new
+//! recovery codes (both after typing the password again). A signed-out visitor is sent
+//! through sign-in and comes back here.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use serde::Serialize;
+
+use super::views::{TotpView, render_with_csrf};
+use crate::domain::mfa::{FactorKind, mask_phone};
+use crate::http::error::{OrPage, PageError};
+use crate::http::extract::{CsrfForm, CurrentSession, PageLocale};
+use crate::http::i18n::Locale;
+use crate::http::state::AppState;
+use crate::http::{ClientIp, removal_cookie, see_other, session_cookie_name};
+use crate::service::account::{self, Reauth};
+use crate::service::mfa::{self, Enrolled, SmsSent};
+use crate::service::session::{Current, Lookup};
+
+/// To sign-in (and back here), removing the cookie of a session that just ended.
+fn through_login(state: &AppState, jar: CookieJar, lookup: &Lookup) -> Response {
+    let jar = match lookup {
+        Lookup::Ended => jar.add(removal_cookie(state, session_cookie_name(state))),
+        _ => jar,
+    };
+    (jar, to_login(state)).into_response()
+}
+
+fn to_login(state: &AppState) -> Response {
+    see_other(&format!("{}/login", state.core.urls.base_path))
+}
+
+fn to_account(state: &AppState) -> Response {
+    see_other(&format!("{}/account", state.core.urls.base_path))
+}
+
+/// The signed-in person, or a redirect through sign-in back to the account page.
+macro_rules! signed_in_or_return {
+    ($state:expr, $jar:expr, $current:expr) => {
+        match $current.lookup {
+            Lookup::Valid(current) => ($jar, *current),
+            other => return Ok(through_login($state, $jar, &other)),
+        }
+    };
+}
+
+#[derive(Serialize)]
+struct FactorLine {
+    kind: &'static str,
+    phone: Option<String>,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct SignInLine {
+    at: i64,
+    ip: Option<String>,
+    client: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Identifier {
+    kind: String,
+    value: String,
+}
+
+/// The account page, with `notice` (a strings-table key) on top.
+async fn home(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    current: &Current,
+    notice: Option<&'static str>,
+) -> Result<Response, PageError> {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        login: &'a str,
+        name: Option<&'a str>,
+        email: Option<&'a str>,
+        identifiers: Vec<Identifier>,
+        factors: Vec<FactorLine>,
+        has_totp: bool,
+        has_sms: bool,
+        recovery_left: i64,
+        recovery_created: Option<i64>,
+        recent: Vec<SignInLine>,
+        notice: Option<&'static str>,
+    }
+    let user = &current.user;
+    let summary = account::summary(&state.core, user).await.page(locale)?;
+    let page = Page {
+        login: &user.login,
+        name: user.name.as_deref(),
+        email: user.email.as_deref(),
+        identifiers: summary
+            .identifiers
+            .into_iter()
+            .filter(|(kind, _)| kind != "login")
+            .map(|(kind, value)| Identifier { kind, value })
+            .collect(),
+        has_totp: summary.mfa.has(FactorKind::Totp),
+        has_sms: summary.mfa.has(FactorKind::Sms),
+        factors: summary
+            .mfa
+            .factors
+            .iter()
+            .map(|f| FactorLine {
+                kind: f.kind.as_str(),
+                phone: f.phone.as_deref().map(mask_phone),
+                created_at: f.created_at,
+                last_used_at: f.last_used_at,
+            })
+            .collect(),
+        recovery_left: summary.mfa.recovery_left,
+        recovery_created: summary.mfa.recovery_created,
+        recent: summary
+            .recent
+            .into_iter()
+            .map(|e| SignInLine {
+                at: e.at,
+                ip: e.ip,
+                client: e.client_id,
+            })
+            .collect(),
+        notice,
+    };
+    Ok(render_with_csrf(
+        state,
+        jar,
+        locale,
+        "account/home.html",
+        page,
+    ))
+}
+
+/// `GET /account`.
+pub async fn account_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    current: CurrentSession,
+    PageLocale(locale): PageLocale,
+) -> Result<Response, PageError> {
+    let (jar, current) = signed_in_or_return!(&state, jar, current);
+    home(&state, jar, locale, &current, None).await
+}
+
+/// The TOTP enrolment page.
+fn totp_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    setup: &mfa::TotpSetup,
+    notice: Option<&'static str>,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        totp: TotpView<'a>,
+        notice: Option<&'static str>,
+    }
+    render_with_csrf(
+        state,
+        jar,
+        locale,
+        "account/totp.html",
+        Page {
+            totp: setup.into(),
+            notice,
+        },
+    )
+}
+
+/// The page that shows new recovery codes, once.
+fn codes_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    notice: &'static str,
+    codes: &[String],
+) -> Response {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        notice: &'static str,
+        codes: &'a [String],
+    }
+    render_with_csrf(
+        state,
+        jar,
+        locale,
+        "account/codes.html",
+        Page { notice, codes },
+    )
+}
+
+/// `GET /account/mfa/totp`: a new secret to scan; nothing is stored until a code proves it.
+pub async fn totp_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    current: CurrentSession,
+    PageLocale(locale): PageLocale,
+) -> Result<Response, PageError> {
+    let (jar, current) = signed_in_or_return!(&state, jar, current);
+    let setup = mfa::totp_setup(&state.core, &current.user, state.core.now()).page(locale)?;
+    Ok(totp_page(&state, jar, locale, &setup, None))
+}
+
+/// `POST /account/mfa/totp`: the first code from the app completes the enrolment.
+pub async fn totp_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ip: ClientIp,
+    current: CurrentSession,
+    PageLocale(locale): PageLocale,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, PageError> {
+    let (jar, current) = signed_in_or_return!(&state, jar, current);
+    let core = &state.core;
+    let now = core.now();
+    let enrolment = form.get("enrolment").unwrap_or("");
+    let code = form.get("code").unwrap_or("");
+    let ip = ip.0.map(|i| i.to_string());
+    match mfa::totp_enrol(core, &current.user, enrolment, code, ip, now)
+        .await
+        .page(locale)?
+    {
+        Enrolled::Done { recovery_codes } => Ok(enrolled(&state, jar, locale, recovery_codes)),
+        Enrolled::WrongCode => {
+            let setup = match mfa::totp_setup_again(core, &current.user, enrolment, now) {
+                Some(s) => s,
+                None => mfa::totp_setup(core, &current.user, now).page(locale)?,
+            };
+            Ok(totp_page(
+                &state,
+                jar,
+                locale,
+                &setup,
+                Some("mfa_enrol_wrong"),
+            ))
+        }
+        Enrolled::Expired => {
+            let setup = mfa::totp_setup(core, &current.user, now).page(locale)?;
+            Ok(totp_page(
+                &state,
+                jar,
+                locale,
+                &setup,
+                Some("mfa_enrol_expired"),
+            ))
+        }
+    }
+}
+
+/// After an enrolment: the recovery codes if this was the first factor, else the account.
+fn enrolled(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    recovery_codes: Option<Vec<String>>,
+) -> Response {
+    match recovery_codes {
+        Some(codes) => codes_page(state, jar, locale, "mfa_enrolled", &codes),
+        None => (jar, to_account(state)).into_response(),
+    }
+}
+
+/// The phone enrolment page: the number (`stage` "phone"), then the code sent to it.
+fn sms_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    masked: Option<&str>,
+    notice: Option<&'static str>,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        /// The number the code went to: the code stage.
+        masked: Option<&'a str>,
+        notice: Option<&'static str>,
+    }
+    render_with_csrf(
+        state,
+        jar,
+        locale,
+        "account/sms.html",
+        Page { masked, notice },
+    )
+}
+
+/// `GET /account/mfa/sms`.
+pub async fn sms_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    current: CurrentSession,
+    PageLocale(locale): PageLocale,
+) -> Result<Response, PageError> {
+    let (jar, _) = signed_in_or_return!(&state, jar, current);
+    Ok(sms_page(&state, jar, locale, None, None))
+}
+
+/// `POST /account/mfa/sms`: a `phone` sends a code to it; a `code` confirms the number.
+pub async fn sms_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ip: ClientIp,
+    current: CurrentSession,
+    PageLocale(locale): PageLocale,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, PageError> {
+    let (jar, current) = signed_in_or_return!(&state, jar, current);
+    let core = &state.core;
+    let now = core.now();
+    let ip = ip.0.map(|i| i.to_string());
+    if let Some(code) = form.get("code") {
+        return Ok(
+            match mfa::sms_enrol_confirm(core, &current.user, code, ip, now)
+                .await
+                .page(locale)?
+            {
+                Enrolled::Done { recovery_codes } => enrolled(&state, jar, locale, recovery_codes),
+                Enrolled::WrongCode | Enrolled::Expired => {
+                    sms_page(&state, jar, locale, None, Some("mfa_sms_enrol_wrong"))
+                }
+            },
+        );
+    }
+    let phone = form.get("phone").unwrap_or("");
+    Ok(
+        match mfa::sms_enrol_start(core, &current.user, phone, ip, now)
+            .await
+            .page(locale)?
+        {
+            SmsSent::Sent(masked) => sms_page(&state, jar, locale, Some(&masked), None),
+            SmsSent::TooSoon(_) => sms_page(&state, jar, locale, None, Some("mfa_sms_too_soon")),
+            SmsSent::BadNumber => sms_page(&state, jar, locale, None, Some("mfa_bad_phone")),
+        },
+    )
+}
+
+/// Checks the password typed again; `Err` is the account page with the reason.
+async fn reauth(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    current: &Current,
+    ip: &ClientIp,
+    form: &crate::http::extract::Form,
+) -> Result<Result<CookieJar, Response>, PageError> {
+    let core = &state.core;
+    let password = form.get("password").unwrap_or("").to_owned();
+    match account::check_password(core, &current.user, password, ip.0, core.now())
+        .await
+        .page(locale)?
+    {
+        Reauth::Ok => Ok(Ok(jar)),
+        Reauth::Wrong => Ok(Err(home(
+            state,
+            jar,
+            locale,
+            current,
+            Some("account_wrong_password"),
+        )
+        .await?)),
+        Reauth::Locked(_) => Ok(Err(
+            home(state, jar, locale, current, Some("login_locked")).await?
+        )),
+    }
+}
+
+/// `POST /account/mfa/remove`: `kind` (totp or sms) and the password.
+pub async fn remove_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ip: ClientIp,
+    current: CurrentSession,
+    PageLocale(locale): PageLocale,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, PageError> {
+    let (jar, current) = signed_in_or_return!(&state, jar, current);
+    let Some(kind) = form.get("kind").and_then(FactorKind::parse) else {
+        return Err(PageError::bad_request(locale));
+    };
+    let jar = match reauth(&state, jar, locale, &current, &ip, &form).await? {
+        Ok(jar) => jar,
+        Err(page) => return Ok(page),
+    };
+    let core = &state.core;
+    let ip = ip.0.map(|i| i.to_string());
+    mfa::remove(core, &current.user.id, kind, ip, core.now())
+        .await
+        .page(locale)?;
+    Ok((jar, to_account(&state)).into_response())
+}
+
+/// `POST /account/recovery-codes`: a new set (the old one stops working), after the password.
+pub async fn recovery_codes_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    ip: ClientIp,
+    current: CurrentSession,
+    PageLocale(locale): PageLocale,
+    CsrfForm(form): CsrfForm,
+) -> Result<Response, PageError> {
+    let (jar, current) = signed_in_or_return!(&state, jar, current);
+    let jar = match reauth(&state, jar, locale, &current, &ip, &form).await? {
+        Ok(jar) => jar,
+        Err(page) => return Ok(page),
+    };
+    let core = &state.core;
+    let summary = mfa::overview(core, &current.user.id).await.page(locale)?;
+    if summary.factors.is_empty() {
+        return Ok((jar, to_account(&state)).into_response());
+    }
+    let ip = ip.0.map(|i| i.to_string());
+    let codes = mfa::new_recovery_codes(core, &current.user.id, ip, core.now())
+        .await
+        .page(locale)?;
+    Ok(codes_page(
+        &state,
+        jar,
+        locale,
+        "recovery_regenerated",
+        &codes,
+    ))
+}

@@ -1,0 +1,96 @@
+//! The signed-in person's own account: what the account page shows, and the password check
+//! that guards its sensitive actions (removing a factor, new recovery codes).
+
+use std::net::IpAddr;
+
+use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::domain::user::User;
+use crate::service::core::Core;
+use crate::service::error::Result;
+use crate::service::lockout::{self, Gate, Subject};
+use crate::service::login;
+use crate::service::mfa::{self, Overview};
+
+/// Sign-ins the account page lists.
+pub const RECENT_SIGN_INS: i64 = 10;
+
+/// What the account page shows.
+#[derive(Debug)]
+pub struct Summary {
+    /// (kind, value): login, e-mail, numbers.
+    pub identifiers: Vec<(String, String)>,
+    pub mfa: Overview,
+    /// The latest successful sign-ins, newest first.
+    pub recent: Vec<AuditEvent>,
+}
+
+pub async fn summary(core: &Core, user: &User) -> Result<Summary> {
+    let identifiers = core.db.user_identifiers(&user.id).await?;
+    let mfa = mfa::overview(core, &user.id).await?;
+    let recent = core
+        .db
+        .audit_for_user(
+            &user.id,
+            &[AuditKind::LoginSuccess.as_str()],
+            RECENT_SIGN_INS,
+        )
+        .await?;
+    Ok(Summary {
+        identifiers,
+        mfa,
+        recent,
+    })
+}
+
+/// The answer to a password typed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reauth {
+    Ok,
+    Wrong,
+    /// Too many failures: the account is locked for that many seconds.
+    Locked(i64),
+}
+
+/// Checks the signed-in user's password again, under the same lockout as sign-in.
+pub async fn check_password(
+    core: &Core,
+    user: &User,
+    password: String,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<Reauth> {
+    let store = core.ephemeral.as_ref();
+    let policy = &core.policy.lockout;
+    if let Some(wait) = lockout::address_gate(store, policy, ip, now).await? {
+        return Ok(Reauth::Locked(wait));
+    }
+    let subject = Subject::Account(&user.id);
+    let count = match lockout::enter(store, policy, &subject, now).await? {
+        Gate::Open { count } => count,
+        Gate::Locked { retry_after } => return Ok(Reauth::Locked(retry_after)),
+    };
+    if login::verify(&core.hasher, Some(user.clone()), password)
+        .await?
+        .is_some()
+    {
+        lockout::succeeded(store, &subject).await?;
+        return Ok(Reauth::Ok);
+    }
+    lockout::address_failed(store, policy, ip, now).await?;
+    let locked = lockout::failed(store, policy, &subject, count, now).await?;
+    core.audit.record(
+        AuditEvent::new(now, AuditKind::LoginFailure)
+            .user(&user.id)
+            .ip(ip.map(|i| i.to_string()))
+            .detail(serde_json::json!({"reason": "bad_password_reentry"})),
+    );
+    if locked {
+        core.audit.record(
+            AuditEvent::new(now, AuditKind::AccountLocked)
+                .user(&user.id)
+                .ip(ip.map(|i| i.to_string())),
+        );
+        return Ok(Reauth::Locked(policy.duration));
+    }
+    Ok(Reauth::Wrong)
+}
