@@ -20,6 +20,23 @@ pub fn acr_of(amr: &[String]) -> &'static str {
     }
 }
 
+/// The class an ID token names: of the classes a request's `acr_values` lists (preferred
+/// first), the first the session's methods satisfy (a password-only class is satisfied by any
+/// session); without one, the class the methods reach (OpenID Connect Core §2: the class the
+/// authentication performed satisfied).
+pub fn acr_for(acr_values: Option<&str>, amr: &[String]) -> &'static str {
+    let reached = acr_of(amr);
+    acr_values
+        .into_iter()
+        .flat_map(|v| v.split(' '))
+        .find_map(|v| match v {
+            ACR_PASSWORD => Some(ACR_PASSWORD),
+            ACR_MFA if reached == ACR_MFA => Some(ACR_MFA),
+            _ => None,
+        })
+        .unwrap_or(reached)
+}
+
 /// Whether a request's `acr_values` (space-separated, preferred first) asks for a second
 /// factor: its first class we know is the multi-factor one. Unknown classes are ignored
 /// (`acr_values` is a voluntary claim request, OpenID Connect Core §3.1.2.1).
@@ -43,5 +60,13 @@ mod tests {
             "urn:guichet:acr:pwd urn:guichet:acr:mfa"
         ));
         assert!(!acr_values_ask_mfa("urn:other"));
+        let mfa = ["pwd".into(), "otp".into(), "mfa".into()];
+        assert_eq!(acr_for(Some("urn:guichet:acr:pwd"), &mfa), ACR_PASSWORD);
+        assert_eq!(acr_for(Some("urn:x urn:guichet:acr:mfa"), &mfa), ACR_MFA);
+        assert_eq!(acr_for(None, &mfa), ACR_MFA);
+        assert_eq!(
+            acr_for(Some("urn:guichet:acr:mfa"), &["pwd".into()]),
+            ACR_PASSWORD
+        );
     }
 }

@@ -129,6 +129,10 @@ impl AuditEvent {
         self.user_id = id.map(str::to_owned);
         self
     }
+    pub fn client_opt(mut self, id: Option<&str>) -> Self {
+        self.client_id = id.map(str::to_owned);
+        self
+    }
     pub fn client(mut self, id: &str) -> Self {
         self.client_id = Some(id.to_owned());
         self

@@ -21,13 +21,22 @@ pub struct Summary {
     pub identifiers: Vec<(String, String)>,
     pub mfa: Overview,
     /// The latest successful sign-ins, newest first.
-    pub recent: Vec<AuditEvent>,
+    pub recent: Vec<SignIn>,
+}
+
+/// A successful sign-in as the account page lists it.
+#[derive(Debug)]
+pub struct SignIn {
+    pub at: i64,
+    pub ip: Option<String>,
+    /// The application's name (its id if it has none); `None`: the account page itself.
+    pub application: Option<String>,
 }
 
 pub async fn summary(core: &Core, user: &User) -> Result<Summary> {
     let identifiers = core.db.user_identifiers(&user.id).await?;
     let mfa = mfa::overview(core, &user.id).await?;
-    let recent = core
+    let events = core
         .db
         .audit_for_user(
             &user.id,
@@ -35,6 +44,21 @@ pub async fn summary(core: &Core, user: &User) -> Result<Summary> {
             RECENT_SIGN_INS,
         )
         .await?;
+    let mut recent = Vec::with_capacity(events.len());
+    for e in events {
+        let application = match e.client_id {
+            Some(id) => Some(match core.clients.get(&core.db, &id).await? {
+                Some(c) => c.name.clone().unwrap_or(id),
+                None => id,
+            }),
+            None => None,
+        };
+        recent.push(SignIn {
+            at: e.at,
+            ip: e.ip,
+            application,
+        });
+    }
     Ok(Summary {
         identifiers,
         mfa,

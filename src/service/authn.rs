@@ -501,6 +501,7 @@ async fn password_step(
         Gate::Locked { retry_after } => {
             core.audit.record(
                 AuditEvent::new(now, AuditKind::LoginFailure)
+                    .client_opt(flow.display.client_id.as_deref())
                     .user_opt(user_id.as_deref())
                     .ip(ip_string(attempt))
                     .detail(serde_json::json!({"reason": "locked"})),
@@ -514,6 +515,7 @@ async fn password_step(
             &subject,
             count,
             user_id.as_deref(),
+            flow.display.client_id.as_deref(),
             attempt,
             "bad_credentials",
             now,
@@ -529,6 +531,7 @@ async fn password_step(
     {
         core.audit.record(
             AuditEvent::new(now, AuditKind::LoginFailure)
+                .client_opt(flow.display.client_id.as_deref())
                 .user(&user.id)
                 .ip(ip_string(attempt))
                 .detail(serde_json::json!({"reason": "wrong_account"})),
@@ -566,11 +569,13 @@ async fn password_step(
 
 /// A failed check: counted against the address and the account (which it may lock), and
 /// audited.
+#[allow(clippy::too_many_arguments)]
 async fn failure(
     core: &Core,
     subject: &Subject<'_>,
     count: u64,
     user_id: Option<&str>,
+    client_id: Option<&str>,
     attempt: &Attempt<'_>,
     reason: &str,
     now: i64,
@@ -586,6 +591,7 @@ async fn failure(
     };
     core.audit.record(
         AuditEvent::new(now, kind)
+            .client_opt(client_id)
             .user_opt(user_id)
             .ip(ip_string(attempt))
             .detail(serde_json::json!({"reason": reason})),
@@ -593,6 +599,7 @@ async fn failure(
     if locked {
         core.audit.record(
             AuditEvent::new(now, AuditKind::AccountLocked)
+                .client_opt(client_id)
                 .user_opt(user_id)
                 .ip(ip_string(attempt))
                 .detail(serde_json::json!({"for": policy.duration})),
@@ -633,6 +640,7 @@ async fn code_step(
             &subject,
             count,
             Some(user_id),
+            flow.display.client_id.as_deref(),
             attempt,
             "bad_code",
             now,
@@ -642,6 +650,7 @@ async fn code_step(
     lockout::succeeded(store, &subject).await?;
     core.audit.record(
         AuditEvent::new(now, AuditKind::MfaSucceeded)
+            .client_opt(flow.display.client_id.as_deref())
             .user(user_id)
             .ip(ip_string(attempt))
             .detail(serde_json::json!({"factor": passed.as_str()})),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::token::{ct_eq, digest, hmac, random_token};
-use crate::domain::acr::{AMR_MFA, acr_values_ask_mfa};
+use crate::domain::acr::{AMR_MFA, acr_for, acr_values_ask_mfa};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::Client;
 use crate::domain::grant::GrantType;
@@ -99,6 +99,8 @@ pub struct AuthRequest {
     /// A second factor is required: the client's `require_mfa`, or `acr_values` asking for
     /// the multi-factor class first.
     pub mfa: bool,
+    /// The classes asked for (`acr_values`), preferred first.
+    pub acr_values: Option<String>,
     /// `sub` of a valid `id_token_hint`.
     pub hint_sub: Option<String>,
     pub pkce: Option<Pkce>,
@@ -254,6 +256,7 @@ pub async fn parse(
         login_hint: get("login_hint").map(str::to_owned),
         ui_locales: get("ui_locales").map(str::to_owned),
         mfa,
+        acr_values: get("acr_values").map(str::to_owned),
         hint_sub,
         pkce,
         encoded: encode_without_prompt_login(pairs),
@@ -576,6 +579,9 @@ pub struct CodeData {
     pub code_challenge: Option<String>,
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// The class the ID token names (from `acr_values` and `amr`).
+    #[serde(default)]
+    pub acr: Option<String>,
     pub sid: String,
     pub session_expiry: i64,
     pub grant_id: String,
@@ -608,6 +614,7 @@ async fn issue_code(
         code_challenge: req.pkce.as_ref().map(|p| p.challenge.clone()),
         auth_time: session.auth_time,
         amr: session.amr.clone(),
+        acr: Some(acr_for(req.acr_values.as_deref(), &session.amr).to_owned()),
         sid: session.sid.clone(),
         session_expiry: session.absolute_expiry,
         grant_id: crate::service::tokens::grant_id_for_code(&code),

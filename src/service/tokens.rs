@@ -86,6 +86,7 @@ struct Subject<'a> {
     user: &'a User,
     auth_time: i64,
     amr: &'a [String],
+    acr: &'a str,
     sid: Option<&'a str>,
     grant_id: &'a str,
 }
@@ -254,7 +255,7 @@ fn mint_id_token(
     claims.insert("iat".into(), json!(now));
     claims.insert("auth_time".into(), json!(p.auth_time));
     claims.insert("amr".into(), json!(p.amr));
-    claims.insert("acr".into(), json!(acr_of(p.amr)));
+    claims.insert("acr".into(), json!(p.acr));
     if let Some(sid) = p.sid {
         claims.insert("sid".into(), json!(sid));
     }
@@ -382,6 +383,7 @@ pub async fn exchange_code(
         user: &user,
         auth_time: data.auth_time,
         amr: &data.amr,
+        acr: data.acr.as_deref().unwrap_or_else(|| acr_of(&data.amr)),
         sid: Some(&data.sid),
         grant_id: &data.grant_id,
     };
@@ -585,6 +587,7 @@ pub async fn refresh(
         user: &user,
         auth_time: grant.auth_time,
         amr: &grant.amr,
+        acr: acr_of(&grant.amr),
         sid: grant.sid.as_deref(),
         grant_id: &grant.id,
     };

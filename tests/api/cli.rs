@@ -651,3 +651,63 @@ async fn admin_commands_change_passwords_disable_users_and_rotate_client_secrets
     run.run(&["client", "disable", "--client-id", "nope"])
         .failure();
 }
+
+#[tokio::test]
+async fn second_factor_commands_show_reset_unlock_and_require_mfa() {
+    let run = Run::new().await;
+    let (app, client) = with_alice_and(spawn_on(&run.database_url).await, "c1").await;
+    let account = account_browser(&app, "alice").await;
+    enrol_totp(&app, &account).await;
+
+    let shown = run.run(&["user", "show", "--login", "ALICE"]);
+    assert!(!shown.stdout.contains("secret"), "{}", shown.stdout);
+    let shown = shown.json();
+    assert_eq!(shown["login"], "alice");
+    assert_eq!(shown["locked"], false);
+    assert_eq!(shown["factors"][0]["kind"], "totp");
+    assert_eq!(shown["recovery_codes_left"], 10);
+    let out = run.run(&["user", "unlock", "--login", "alice"]).json();
+    assert_eq!(out["was_locked"], false);
+
+    // A lost phone: the factors go, the password alone signs in again.
+    let out = run.run(&["user", "mfa-reset", "--login", "alice"]).json();
+    assert_eq!(out["factors_removed"], 1);
+    let shown = run.run(&["user", "show", "--login", "alice"]).json();
+    assert_eq!(shown["factors"], json!([]));
+    assert_eq!(shown["recovery_codes_left"], 0);
+    account_browser(&app, "alice").await;
+    run.run(&["user", "mfa-reset", "--login", "nobody"])
+        .failure();
+
+    // A client that requires a second factor takes alice through enrolment.
+    run.client_add(
+        "secure",
+        &[
+            "--require-mfa",
+            "--first-party",
+            "--redirect-uri",
+            &client.redirect_uri,
+        ],
+    )
+    .json();
+    let secure = client.with_credentials("secure", None);
+    let page = login_page(&app, &app.browser, &secure, &[]).await;
+    let res = post_login(&app, &app.browser, &page, "alice", PASSWORD).await;
+    let page = res.text().await.unwrap();
+    assert!(element_text(&page, "totp-secret").is_some(), "{page}");
+    let out = run
+        .run(&[
+            "client",
+            "require-mfa",
+            "--client-id",
+            "secure",
+            "--on",
+            "false",
+        ])
+        .json();
+    assert_eq!(out["require_mfa"], false);
+    let stored = app.core.db.client_by_id("secure").await.unwrap().unwrap();
+    assert!(!stored.require_mfa);
+    run.run(&["client", "require-mfa", "--client-id", "nope"])
+        .failure();
+}

@@ -426,3 +426,43 @@ async fn the_account_page_lists_factors_and_sign_ins_and_removes_a_factor_after_
     // No factor left: the password alone signs in again.
     account_browser(&app, "alice").await;
 }
+
+#[tokio::test]
+async fn skipping_the_code_step_gives_no_session_and_acr_is_one_the_client_asked_for() {
+    // CONFORMANCE L15: after the password alone, nothing is signed in.
+    let (app, rp) = app_with_alice().await;
+    let account = account_browser(&app, "alice").await;
+    let (secret, _) = enrol_totp(&app, &account).await;
+    let page = login_page(&app, &app.browser, &rp, &[]).await;
+    let res = app.submit_login(&page, "alice", PASSWORD).await;
+    assert!(
+        res.headers()
+            .get("set-cookie")
+            .is_none_or(|c| { !c.to_str().unwrap().contains("session") })
+    );
+    let code_page = res.text().await.unwrap();
+    assert!(is_code_form(&code_page));
+    let res = app.browser.get(app.url("/account")).send().await.unwrap();
+    assert_see_other(&res, "/login");
+    assert_eq!(prompt_none(&app, &rp).await, "login_required");
+    // A code page's flow cannot be posted as a password step either.
+    let res = post_login(&app, &app.browser, &code_page, "alice", PASSWORD).await;
+    assert_ne!(res.status(), 303);
+
+    // CONFORMANCE B10: with acr_values, the ID token's acr is one that was asked for.
+    let res = post_code(&app, &app.browser, &code_page, &totp_now(&app, &secret)).await;
+    assert_eq!(res.status(), 303);
+    let cb = app
+        .authorize_through(
+            &auth_params(&rp, &[("acr_values", "urn:guichet:acr:pwd")]),
+            "alice",
+        )
+        .await;
+    let id = jwt_claims(
+        tokens_plain(&app, &rp, &cb).await["id_token"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(id["acr"], "urn:guichet:acr:pwd");
+    assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+}

@@ -98,7 +98,7 @@ async fn home(
         identifiers: summary
             .identifiers
             .into_iter()
-            .filter(|(kind, _)| kind != "login")
+            .filter(|(kind, value)| kind != "login" && Some(value) != user.email.as_ref())
             .map(|(kind, value)| Identifier { kind, value })
             .collect(),
         has_totp: summary.mfa.has(FactorKind::Totp),
@@ -122,7 +122,7 @@ async fn home(
             .map(|e| SignInLine {
                 at: e.at,
                 ip: e.ip,
-                client: e.client_id,
+                client: e.application,
             })
             .collect(),
         notice,
