@@ -406,7 +406,9 @@ pub async fn advance(
                     })
                 }
                 SmsSent::TooSoon(wait) => Ok(Outcome::Denied(Denial::SmsTooSoon(wait))),
-                SmsSent::BadNumber => Ok(Outcome::Denied(Denial::WrongStep)),
+                SmsSent::BadNumber | SmsSent::AlreadyEnrolled => {
+                    Ok(Outcome::Denied(Denial::WrongStep))
+                }
             };
         }
         Input::Enrol { enrolment, code } => {
@@ -693,7 +695,7 @@ async fn enrol_step(
             }
             next_or_finish(core, flow, flow_id, Some(user), shown, attempt, now).await
         }
-        Enrolled::WrongCode | Enrolled::Expired => {
+        Enrolled::WrongCode | Enrolled::Expired | Enrolled::AlreadyEnrolled => {
             flow.attempts += 1;
             if let Some(id) = flow_id {
                 save(core, &flow, Some(id)).await?;

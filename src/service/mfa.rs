@@ -193,6 +193,9 @@ pub enum Enrolled {
     WrongCode,
     /// The page is too old (or not this user's): start again.
     Expired,
+    /// The user already has a factor of this kind: it must be removed first (which asks for
+    /// the password), so a borrowed session cannot swap it for another.
+    AlreadyEnrolled,
 }
 
 /// Completes a TOTP enrolment if `code` is right for the pending secret.
@@ -204,6 +207,9 @@ pub async fn totp_enrol(
     ip: Option<String>,
     now: i64,
 ) -> Result<Enrolled> {
+    if has_kind(core, &user.id, FactorKind::Totp).await? {
+        return Ok(Enrolled::AlreadyEnrolled);
+    }
     let Some(secret) = open_pending(core, user, enrolment, now) else {
         return Ok(Enrolled::Expired);
     };
@@ -221,6 +227,15 @@ pub async fn totp_enrol(
         last_used_at: None,
     };
     enrolled(core, user, factor, ip, now).await
+}
+
+async fn has_kind(core: &Core, user_id: &str, kind: FactorKind) -> Result<bool> {
+    Ok(core
+        .db
+        .factors_of(user_id)
+        .await?
+        .iter()
+        .any(|f| f.kind == kind))
 }
 
 /// Stores a verified factor; the first one comes with a set of recovery codes.
@@ -341,6 +356,8 @@ pub enum SmsSent {
     TooSoon(i64),
     /// Not a phone number we can send to.
     BadNumber,
+    /// A phone is enrolled already: remove it first.
+    AlreadyEnrolled,
 }
 
 fn sms_text(code: &str, host: &str) -> String {
@@ -461,6 +478,9 @@ pub async fn sms_enrol_start(
     ip: Option<String>,
     now: i64,
 ) -> Result<SmsSent> {
+    if has_kind(core, &user.id, FactorKind::Sms).await? {
+        return Ok(SmsSent::AlreadyEnrolled);
+    }
     let Ok(phone) = normalize_phone(raw_phone) else {
         return Ok(SmsSent::BadNumber);
     };
@@ -475,6 +495,9 @@ pub async fn sms_enrol_confirm(
     ip: Option<String>,
     now: i64,
 ) -> Result<Enrolled> {
+    if has_kind(core, &user.id, FactorKind::Sms).await? {
+        return Ok(Enrolled::AlreadyEnrolled);
+    }
     let Some(phone) = check_sms(core, &user.id, Purpose::Enrol, code, now).await? else {
         return Ok(Enrolled::WrongCode);
     };

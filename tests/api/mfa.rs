@@ -466,3 +466,72 @@ async fn skipping_the_code_step_gives_no_session_and_acr_is_one_the_client_asked
     assert_eq!(id["acr"], "urn:guichet:acr:pwd");
     assert_eq!(id["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
 }
+
+#[tokio::test]
+async fn with_a_factor_enrolled_adding_another_asks_for_the_password_and_none_is_swapped() {
+    let (app, _) = app_with_alice().await;
+    let account = account_browser(&app, "alice").await;
+    let (secret, _) = enrol_totp(&app, &account).await;
+    let user = find_user(&app, "alice").await;
+    let stored = app.core.db.factors_of(&user.id).await.unwrap()[0].clone();
+
+    // The TOTP page sends back to the account: one app at a time, removed first.
+    let res = account
+        .get(app.url("/account/mfa/totp"))
+        .send()
+        .await
+        .unwrap();
+    assert_see_other(&res, "/account");
+    // A phone needs the password, even from a signed-in session.
+    let page = text_of(account.get(app.url("/account/mfa/sms"))).await;
+    assert!(page.contains("name=\"password\""), "{page}");
+    let form = [
+        ("csrf", hidden(&page, "csrf").unwrap()),
+        ("phone", "+33 6 11 22 33 44".to_owned()),
+        ("password", "not the password".to_owned()),
+    ];
+    let res = account
+        .post(app.url("/account/mfa/sms"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert!(notice_of(&res.text().await.unwrap()).is_some());
+    assert!(outbox_sms(&app).is_empty(), "no SMS without the password");
+    let codes = enrol_sms(&app, &account, "+33 6 11 22 33 44", "+33611223344").await;
+    assert!(
+        codes.is_empty(),
+        "the recovery codes were given at the first factor"
+    );
+
+    // An enrolment POST of another secret, with the password, does not replace the app.
+    let setup = guichet::service::mfa::totp_setup(&app.core, &user, app.clock.now()).unwrap();
+    let page = format!(
+        "<input name=\"csrf\" value=\"{}\"><input name=\"enrolment\" value=\"{}\">\
+         <input name=\"password\">",
+        hidden(&page, "csrf").unwrap(),
+        setup.enrolment
+    );
+    let other = totp_rs::Secret::Encoded(setup.secret.clone())
+        .to_bytes()
+        .unwrap();
+    submit_enrolment(
+        &app,
+        &account,
+        &page,
+        "/account/mfa/totp",
+        &totp_now(&app, &other),
+    )
+    .await;
+    let now_stored = app.core.db.factors_of(&user.id).await.unwrap();
+    let totp = now_stored
+        .iter()
+        .find(|f| f.kind == guichet::domain::mfa::FactorKind::Totp)
+        .unwrap();
+    assert_eq!(
+        totp.secret, stored.secret,
+        "the enrolled app was not swapped"
+    );
+    let (http, page) = code_page(&app, "alice").await;
+    assert!(code_signs_in(&app, &http, &page, &totp_now(&app, &secret)).await);
+}

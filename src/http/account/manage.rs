@@ -153,11 +153,13 @@ fn totp_page(
     jar: CookieJar,
     locale: Locale,
     setup: &mfa::TotpSetup,
+    needs_password: bool,
     notice: Option<&'static str>,
 ) -> Response {
     #[derive(Serialize)]
     struct Page<'a> {
         totp: TotpView<'a>,
+        needs_password: bool,
         notice: Option<&'static str>,
     }
     render_with_csrf(
@@ -167,7 +169,44 @@ fn totp_page(
         "account/totp.html",
         Page {
             totp: setup.into(),
+            needs_password,
             notice,
+        },
+    )
+}
+
+/// Whether the user has a factor already (adding another then asks for the password: a
+/// borrowed session must not add a way in), and whether one of `kind`.
+async fn factors_held(
+    state: &AppState,
+    current: &Current,
+    kind: FactorKind,
+    locale: Locale,
+) -> Result<(bool, bool), PageError> {
+    let overview = mfa::overview(&state.core, &current.user.id)
+        .await
+        .page(locale)?;
+    Ok((!overview.factors.is_empty(), overview.has(kind)))
+}
+
+/// The password typed again: `None` if right, else the notice to show.
+async fn password_again(
+    state: &AppState,
+    current: &Current,
+    ip: &ClientIp,
+    form: &crate::http::extract::Form,
+    locale: Locale,
+) -> Result<Option<&'static str>, PageError> {
+    let core = &state.core;
+    let password = form.get("password").unwrap_or("").to_owned();
+    Ok(
+        match account::check_password(core, &current.user, password, ip.0, core.now())
+            .await
+            .page(locale)?
+        {
+            Reauth::Ok => None,
+            Reauth::Wrong => Some("account_wrong_password"),
+            Reauth::Locked(_) => Some("login_locked"),
         },
     )
 }
@@ -202,8 +241,12 @@ pub async fn totp_get(
     PageLocale(locale): PageLocale,
 ) -> Result<Response, PageError> {
     let (jar, current) = signed_in_or_return!(&state, jar, current);
+    let (any, totp) = factors_held(&state, &current, FactorKind::Totp, locale).await?;
+    if totp {
+        return Ok((jar, to_account(&state)).into_response());
+    }
     let setup = mfa::totp_setup(&state.core, &current.user, state.core.now()).page(locale)?;
-    Ok(totp_page(&state, jar, locale, &setup, None))
+    Ok(totp_page(&state, jar, locale, &setup, any, None))
 }
 
 /// `POST /account/mfa/totp`: the first code from the app completes the enrolment.
@@ -220,6 +263,14 @@ pub async fn totp_post(
     let now = core.now();
     let enrolment = form.get("enrolment").unwrap_or("");
     let code = form.get("code").unwrap_or("");
+    let (any, _) = factors_held(&state, &current, FactorKind::Totp, locale).await?;
+    if any && let Some(notice) = password_again(&state, &current, &ip, &form, locale).await? {
+        let setup = match mfa::totp_setup_again(core, &current.user, enrolment, now) {
+            Some(s) => s,
+            None => mfa::totp_setup(core, &current.user, now).page(locale)?,
+        };
+        return Ok(totp_page(&state, jar, locale, &setup, any, Some(notice)));
+    }
     let ip = ip.0.map(|i| i.to_string());
     match mfa::totp_enrol(core, &current.user, enrolment, code, ip, now)
         .await
@@ -236,6 +287,7 @@ pub async fn totp_post(
                 jar,
                 locale,
                 &setup,
+                any,
                 Some("mfa_enrol_wrong"),
             ))
         }
@@ -246,9 +298,11 @@ pub async fn totp_post(
                 jar,
                 locale,
                 &setup,
+                any,
                 Some("mfa_enrol_expired"),
             ))
         }
+        Enrolled::AlreadyEnrolled => Ok((jar, to_account(&state)).into_response()),
     }
 }
 
@@ -271,12 +325,14 @@ fn sms_page(
     jar: CookieJar,
     locale: Locale,
     masked: Option<&str>,
+    needs_password: bool,
     notice: Option<&'static str>,
 ) -> Response {
     #[derive(Serialize)]
     struct Page<'a> {
         /// The number the code went to: the code stage.
         masked: Option<&'a str>,
+        needs_password: bool,
         notice: Option<&'static str>,
     }
     render_with_csrf(
@@ -284,7 +340,11 @@ fn sms_page(
         jar,
         locale,
         "account/sms.html",
-        Page { masked, notice },
+        Page {
+            masked,
+            needs_password,
+            notice,
+        },
     )
 }
 
@@ -295,8 +355,12 @@ pub async fn sms_get(
     current: CurrentSession,
     PageLocale(locale): PageLocale,
 ) -> Result<Response, PageError> {
-    let (jar, _) = signed_in_or_return!(&state, jar, current);
-    Ok(sms_page(&state, jar, locale, None, None))
+    let (jar, current) = signed_in_or_return!(&state, jar, current);
+    let (any, sms) = factors_held(&state, &current, FactorKind::Sms, locale).await?;
+    if sms {
+        return Ok((jar, to_account(&state)).into_response());
+    }
+    Ok(sms_page(&state, jar, locale, None, any, None))
 }
 
 /// `POST /account/mfa/sms`: a `phone` sends a code to it; a `code` confirms the number.
@@ -311,8 +375,9 @@ pub async fn sms_post(
     let (jar, current) = signed_in_or_return!(&state, jar, current);
     let core = &state.core;
     let now = core.now();
-    let ip = ip.0.map(|i| i.to_string());
+    let (any, _) = factors_held(&state, &current, FactorKind::Sms, locale).await?;
     if let Some(code) = form.get("code") {
+        let ip = ip.0.map(|i| i.to_string());
         return Ok(
             match mfa::sms_enrol_confirm(core, &current.user, code, ip, now)
                 .await
@@ -320,52 +385,35 @@ pub async fn sms_post(
             {
                 Enrolled::Done { recovery_codes } => enrolled(&state, jar, locale, recovery_codes),
                 Enrolled::WrongCode | Enrolled::Expired => {
-                    sms_page(&state, jar, locale, None, Some("mfa_sms_enrol_wrong"))
+                    sms_page(&state, jar, locale, None, any, Some("mfa_sms_enrol_wrong"))
                 }
+                Enrolled::AlreadyEnrolled => (jar, to_account(&state)).into_response(),
             },
         );
     }
+    // The number stage: with a factor already, the password first.
+    if any && let Some(notice) = password_again(&state, &current, &ip, &form, locale).await? {
+        return Ok(sms_page(&state, jar, locale, None, any, Some(notice)));
+    }
     let phone = form.get("phone").unwrap_or("");
-    Ok(
-        match mfa::sms_enrol_start(core, &current.user, phone, ip, now)
-            .await
-            .page(locale)?
-        {
-            SmsSent::Sent(masked) => sms_page(&state, jar, locale, Some(&masked), None),
-            SmsSent::TooSoon(_) => sms_page(&state, jar, locale, None, Some("mfa_sms_too_soon")),
-            SmsSent::BadNumber => sms_page(&state, jar, locale, None, Some("mfa_bad_phone")),
-        },
-    )
-}
-
-/// Checks the password typed again; `Err` is the account page with the reason.
-async fn reauth(
-    state: &AppState,
-    jar: CookieJar,
-    locale: Locale,
-    current: &Current,
-    ip: &ClientIp,
-    form: &crate::http::extract::Form,
-) -> Result<Result<CookieJar, Response>, PageError> {
-    let core = &state.core;
-    let password = form.get("password").unwrap_or("").to_owned();
-    match account::check_password(core, &current.user, password, ip.0, core.now())
+    let ip = ip.0.map(|i| i.to_string());
+    let (masked, notice) = match mfa::sms_enrol_start(core, &current.user, phone, ip, now)
         .await
         .page(locale)?
     {
-        Reauth::Ok => Ok(Ok(jar)),
-        Reauth::Wrong => Ok(Err(home(
-            state,
-            jar,
-            locale,
-            current,
-            Some("account_wrong_password"),
-        )
-        .await?)),
-        Reauth::Locked(_) => Ok(Err(
-            home(state, jar, locale, current, Some("login_locked")).await?
-        )),
-    }
+        SmsSent::Sent(masked) => (Some(masked), None),
+        SmsSent::TooSoon(_) => (None, Some("mfa_sms_too_soon")),
+        SmsSent::BadNumber => (None, Some("mfa_bad_phone")),
+        SmsSent::AlreadyEnrolled => return Ok((jar, to_account(&state)).into_response()),
+    };
+    Ok(sms_page(
+        &state,
+        jar,
+        locale,
+        masked.as_deref(),
+        any,
+        notice,
+    ))
 }
 
 /// `POST /account/mfa/remove`: `kind` (totp or sms) and the password.
@@ -381,10 +429,9 @@ pub async fn remove_post(
     let Some(kind) = form.get("kind").and_then(FactorKind::parse) else {
         return Err(PageError::bad_request(locale));
     };
-    let jar = match reauth(&state, jar, locale, &current, &ip, &form).await? {
-        Ok(jar) => jar,
-        Err(page) => return Ok(page),
-    };
+    if let Some(notice) = password_again(&state, &current, &ip, &form, locale).await? {
+        return home(&state, jar, locale, &current, Some(notice)).await;
+    }
     let core = &state.core;
     let ip = ip.0.map(|i| i.to_string());
     mfa::remove(core, &current.user.id, kind, ip, core.now())
@@ -403,10 +450,9 @@ pub async fn recovery_codes_post(
     CsrfForm(form): CsrfForm,
 ) -> Result<Response, PageError> {
     let (jar, current) = signed_in_or_return!(&state, jar, current);
-    let jar = match reauth(&state, jar, locale, &current, &ip, &form).await? {
-        Ok(jar) => jar,
-        Err(page) => return Ok(page),
-    };
+    if let Some(notice) = password_again(&state, &current, &ip, &form, locale).await? {
+        return home(&state, jar, locale, &current, Some(notice)).await;
+    }
     let core = &state.core;
     let summary = mfa::overview(core, &current.user.id).await.page(locale)?;
     if summary.factors.is_empty() {

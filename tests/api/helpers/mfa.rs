@@ -95,6 +95,10 @@ pub async fn submit_enrolment(
             form.push((name, v));
         }
     }
+    // With a factor enrolled already, adding one asks for the password.
+    if page.contains("name=\"password\"") {
+        form.push(("password", PASSWORD.to_owned()));
+    }
     http.post(app.url(action)).form(&form).send().await.unwrap()
 }
 
@@ -186,10 +190,13 @@ pub async fn enrol_sms(
     e164: &str,
 ) -> Vec<String> {
     let page = text_of(http.get(app.url("/account/mfa/sms"))).await;
-    let form = [
+    let mut form = vec![
         ("csrf", hidden(&page, "csrf").unwrap()),
         ("phone", typed.to_owned()),
     ];
+    if page.contains("name=\"password\"") {
+        form.push(("password", PASSWORD.to_owned()));
+    }
     let res = http
         .post(app.url("/account/mfa/sms"))
         .form(&form)
