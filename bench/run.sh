@@ -8,11 +8,14 @@
 #    guichet (release binary, SQLite + in-process store) and the Node.js oidc-provider package
 #    configured alike (bench/peer/server.js): warm-up, then A B A B A B, median of 3;
 # 2. refresh-token rotation on PostgreSQL + Redis with bench/refresh-client (one token family
-#    per connection; no peer: compared with Keycloak's published sizing).
+#    per connection; no peer: compared with Keycloak's published sizing);
+# 3. password + TOTP logins at saturation with bench/login-storm (SQLite + in-process store),
+#    against argon2id verifications alone in the same run (before and after the storm), and
+#    the p50/p99 of discovery and client_credentials alone and during the storm (wrk).
 # The results table goes to stdout and to bench/results/<date>.md.
 #
 # Settings (environment):
-#   BENCH_SCENARIOS   default "discovery jwks cc refresh"
+#   BENCH_SCENARIOS   default "discovery jwks cc refresh login"
 #   BENCH_DURATION    seconds per measured run (15); BENCH_WARMUP (3); BENCH_RUNS (3)
 #   BENCH_CONNECTIONS concurrent connections (16)
 #   BENCH_GUICHET_SRC the guichet source tree to build (default: this repository)
@@ -22,14 +25,21 @@
 #   BENCH_REDIS_URL   Redis URL (redis://127.0.0.1:6379)
 #   BENCH_REFRESH_VARIANTS  default "ES256 RS256 ES256/sslmode=disable": ID-token algorithm,
 #                     and optionally a query added to the database URL
-#   BENCH_PORT        first of three loopback ports to use (18080)
+#   BENCH_LOGIN_USERS users enrolled in TOTP for the login storm (6000: a TOTP code is accepted
+#                     once per user and 30 s step, so more than 30 s × logins/s are needed)
+#   BENCH_LOGIN_CONNECTIONS  connections of the login storm (16; guichet answers 503 beyond
+#                     2 + 8 × GUICHET_HASH_CONCURRENCY password checks at once)
+#   BENCH_LOGIN_NICE  if set, renice guichet's hashing threads (guichet-hash-*) to this value
+#                     (or, with "idle", give them the SCHED_IDLE policy) before measuring: an experiment, to see what a lower priority for hashing
+#                     would do to other endpoints' p99 during a login storm
+#   BENCH_PORT        first of four loopback ports to use (18080)
 #   BENCH_NO_INSTALL  set to 1 to skip installing wrk and the peer's packages
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 SRC=${BENCH_GUICHET_SRC:-$ROOT}
-SCENARIOS=${BENCH_SCENARIOS:-discovery jwks cc refresh}
+SCENARIOS=${BENCH_SCENARIOS:-discovery jwks cc refresh login}
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 RUNS=${BENCH_RUNS:-3}
@@ -40,6 +50,7 @@ PORT0=${BENCH_PORT:-18080}
 G_PORT=$PORT0
 P_PORT=$((PORT0 + 1))
 R_PORT=$((PORT0 + 2))
+L_PORT=$((PORT0 + 3))
 CLK_TCK=$(getconf CLK_TCK)
 DATE=$(date -u +%Y-%m-%d)
 
@@ -62,6 +73,9 @@ if [[ ${BENCH_NO_INSTALL:-0} != 1 ]]; then
     command -v node >/dev/null || { log "installing nodejs"; apt_install nodejs npm; }
     if has refresh; then
         command -v psql >/dev/null || { log "installing postgresql-client"; apt_install postgresql-client; }
+    fi
+    if has login; then
+        command -v sqlite3 >/dev/null || { log "installing sqlite3"; apt_install sqlite3; }
     fi
     want=$(sed -n 's/.*"oidc-provider": *"\([^"]*\)".*/\1/p' "$BENCH/peer/package.json")
     have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
@@ -91,6 +105,13 @@ if has refresh; then
     cargo build --release --quiet --manifest-path "$BENCH/refresh-client/Cargo.toml"
     RBIN=$(target_of "$BENCH/refresh-client")/release/guichet-refresh-bench
     [[ -x $RBIN ]] || die "no binary at $RBIN"
+fi
+if has login; then
+    command -v sqlite3 >/dev/null || die "sqlite3 is required by the login scenario"
+    log "building the login storm client (release)"
+    cargo build --release --quiet --manifest-path "$BENCH/login-storm/Cargo.toml"
+    LBIN=$(target_of "$BENCH/login-storm")/release/guichet-login-storm
+    [[ -x $LBIN ]] || die "no binary at $LBIN"
 fi
 
 # --- processes we start, and their cleanup ----------------------------------------------------
@@ -131,7 +152,7 @@ stop_pid() {
 }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for p in "$G_PORT" "$P_PORT" "$R_PORT"; do
+for p in "$G_PORT" "$P_PORT" "$R_PORT" "$L_PORT"; do
     port_free "$p" || die "port $p is in use (set BENCH_PORT)"
 done
 
@@ -178,7 +199,7 @@ fi
 G_VERSION=$("$GBIN" --version 2>/dev/null || echo guichet)
 NODE_VERSION=$(node --version)
 OP_VERSION=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' \
-    "$BENCH/peer/node_modules/oidc-provider/package.json" | head -1)
+    "$BENCH/peer/node_modules/oidc-provider/package.json" 2>/dev/null | head -1 || true)
 WRK_VERSION=$({ wrk -v 2>&1 || true; } | awk 'NR == 1 {print $2}')
 RUSTC_VERSION=$(rustc --version)
 
@@ -397,6 +418,184 @@ if has refresh; then
         | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
 fi
 
+# --- password + TOTP login storm (SQLite + in-process store) ----------------------------------
+LOGIN=""
+PROBES=""
+if has login; then
+    L_USERS=${BENCH_LOGIN_USERS:-6000}
+    L_CONNS=${BENCH_LOGIN_CONNECTIONS:-16}
+    L_DIR="$TMP/login"
+    mkdir -p "$L_DIR"
+    guichet_env "$L_PORT" GUICHET_DATABASE_URL="sqlite://$L_DIR/guichet.db"
+    LE=("${GENV[@]}")
+    # The hashing pool's size: GUICHET_HASH_CONCURRENCY, by default the cores.
+    L_THREADS=${GUICHET_HASH_CONCURRENCY:-$NPROC}
+    out=$("${LE[@]}" "$GBIN" client add --client-id bench --grant-type client_credentials \
+        --scope api --access-token-alg ES256 2>"$TMP/client-add.log") \
+        || die "guichet client add failed: $(cat "$TMP/client-add.log")"
+    L_SECRET=$(sed -n 's/.*"client_secret": *"\([^"]*\)".*/\1/p' <<<"$out")
+    [[ -n $L_SECRET ]] || die "no client_secret in: $out"
+    L_AUTH="Basic $(printf '%s:%s' bench "$L_SECRET" | base64 -w0)"
+    CC_BODY="grant_type=client_credentials&scope=api"
+    # One user through the CLI (one argon2id hash), then L_USERS copies of its rows under
+    # other ids and logins (the same password hash: a verification costs the same).
+    LPW="bench-$(head -c 12 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
+    "${LE[@]}" "$GBIN" user add --login u0 --password-stdin <<<"$LPW" >/dev/null 2>"$TMP/user-add.log" \
+        || die "guichet user add failed: $(cat "$TMP/user-add.log")"
+    sqlite3 -bail "$L_DIR/guichet.db" >/dev/null <<SQL || die "could not copy the user u0"
+begin;
+create temp table seq (i integer primary key);
+with recursive n(i) as (select 1 union all select i + 1 from n where i < $L_USERS)
+    insert into seq select i from n;
+create temp table bench_template as select * from users where login = 'u0';
+create temp table bench_users as select u.*, seq.i as bench_i from bench_template u, seq;
+update bench_users set id = printf('00000000-0000-4000-8000-%012d', bench_i), login = 'u' || bench_i;
+alter table bench_users drop column bench_i;
+insert into users select * from bench_users;
+insert into user_identifiers (normalized, user_id, kind, value, created_at)
+    select 'u' || seq.i, printf('00000000-0000-4000-8000-%012d', seq.i), ui.kind, 'u' || seq.i,
+        ui.created_at
+    from user_identifiers ui join bench_template t on ui.user_id = t.id, seq
+    where ui.normalized = 'u0';
+commit;
+SQL
+    "${LE[@]}" "$GBIN" serve >"$TMP/guichet-login.log" 2>&1 &
+    LPID=$!
+    PIDS+=("$LPID")
+    wait_http "http://127.0.0.1:$L_PORT/healthz" "$LPID" "guichet (login)" "$TMP/guichet-login.log"
+    L_IDLE_RSS=$(rss_kb "$LPID")
+    L_NICE=""
+    if [[ -n ${BENCH_LOGIN_NICE:-} ]]; then
+        for task in /proc/"$LPID"/task/*; do
+            if [[ $(cat "$task/comm" 2>/dev/null) == guichet-hash* ]]; then
+                if [[ $BENCH_LOGIN_NICE == idle ]]; then
+                    chrt -i -p 0 "${task##*/}" && L_NICE+="${task##*/} "
+                else
+                    renice -n "$BENCH_LOGIN_NICE" -p "${task##*/}" >/dev/null && L_NICE+="${task##*/} "
+                fi
+            fi
+        done
+        [[ -n $L_NICE ]] || die "no guichet-hash thread to renice"
+        log "login: hashing threads $L_NICE reniced to $BENCH_LOGIN_NICE"
+    fi
+    log "login: enrolling $L_USERS users in TOTP through the account pages"
+    "$LBIN" setup --base "http://127.0.0.1:$L_PORT" --password "$LPW" --prefix u --from 1 \
+        --count "$L_USERS" --connections 4 --out "$L_DIR/users.txt" >/dev/null \
+        || die "TOTP enrolment failed"
+    L_SETUP_RSS=$(rss_kb "$LPID")
+
+    # wrk on discovery and client_credentials, alternated, $RUNS each; appends to PROBES and
+    # prints nothing. `phase` is "alone" or "storm".
+    declare -A PROBE
+    probe_set() { # phase
+        local phase=$1 run r rps p50 p99 bad cpu rss name
+        local -a d_rps=() d_p50=() d_p99=() c_rps=() c_p50=() c_p99=()
+        for run in $(seq 1 "$RUNS"); do
+            for name in discovery cc; do
+                if [[ $name == discovery ]]; then
+                    r=$(wrk_run "$LPID" "http://127.0.0.1:$L_PORT/.well-known/openid-configuration" "$DURATION")
+                else
+                    r=$(wrk_run "$LPID" "http://127.0.0.1:$L_PORT/token" "$DURATION" "$CC_BODY" "$L_AUTH")
+                fi
+                read -r rps p50 p99 bad cpu rss <<<"$r"
+                log "login probe $phase $name run $run: $rps req/s, p50 ${p50} µs, p99 ${p99} µs, non-2xx $bad"
+                RAW+="| $name ($([[ $phase == alone ]] && echo alone || echo "during the login storm")) | $run | guichet | $rps | $p50 | $p99 | $bad | $cpu | $((rss / 1024)) |"$'\n'
+                [[ $bad == 0 ]] || continue
+                if [[ $name == discovery ]]; then
+                    d_rps+=("$rps"); d_p50+=("$p50"); d_p99+=("$p99")
+                else
+                    c_rps+=("$rps"); c_p50+=("$p50"); c_p99+=("$p99")
+                fi
+            done
+        done
+        PROBE[discovery-$phase]="$(median "${d_rps[@]}") $(median "${d_p50[@]}") $(median "${d_p99[@]}") ${#d_rps[@]}"
+        PROBE[cc-$phase]="$(median "${c_rps[@]}") $(median "${c_p50[@]}") $(median "${c_p99[@]}") ${#c_rps[@]}"
+    }
+    hash_only() { # label
+        local out
+        out=$("$LBIN" hash-only --threads "$L_THREADS" --seconds "$DURATION" --clk-tck "$CLK_TCK") \
+            || die "hash-only failed"
+        log "argon2id alone ($1): $out"
+        echo "$out"
+    }
+
+    log "login: discovery and client_credentials alone, warm-up ${WARMUP}s"
+    wrk_run "$LPID" "http://127.0.0.1:$L_PORT/.well-known/openid-configuration" "$WARMUP" >/dev/null
+    wrk_run "$LPID" "http://127.0.0.1:$L_PORT/token" "$WARMUP" "$CC_BODY" "$L_AUTH" >/dev/null
+    probe_set alone
+    H_BEFORE=$(hash_only before)
+    [[ -n $H_BEFORE ]] || die "no argon2id baseline"
+
+    log "login: storm of $L_CONNS connections, warm-up ${WARMUP}s, $RUNS × ${DURATION}s, then wrk during it"
+    rm -f "$L_DIR/stop"
+    "$LBIN" storm --base "http://127.0.0.1:$L_PORT" --password "$LPW" --users "$L_DIR/users.txt" \
+        --connections "$L_CONNS" --warmup "$WARMUP" --duration "$DURATION" --runs "$RUNS" \
+        --pid "$LPID" --clk-tck "$CLK_TCK" --stop-file "$L_DIR/stop" \
+        --tail-max $((RUNS * 2 * (DURATION + 5) + 30)) >"$L_DIR/storm.out" 2>"$L_DIR/storm.err" &
+    SPID=$!
+    PIDS+=("$SPID")
+    for _ in $(seq 1 $((10 * (WARMUP + RUNS * DURATION + 60)))); do
+        grep -q '"run":"median"' "$L_DIR/storm.out" 2>/dev/null && break
+        kill -0 "$SPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '"run":"median"' "$L_DIR/storm.out" \
+        || die "the login storm ended early: $(tail -3 "$L_DIR/storm.err")"
+    probe_set storm
+    touch "$L_DIR/stop"
+    s_rc=0
+    wait "$SPID" || s_rc=$?
+    stop_pid "$SPID"
+    cat "$L_DIR/storm.err" >&2
+    [[ $s_rc == 0 ]] || log "the login storm exited $s_rc (errors: the storm's runs do not count)"
+    H_AFTER=$(hash_only after)
+    [[ -n $H_AFTER ]] || die "no argon2id baseline"
+    L_RSS=$(rss_kb "$LPID")
+    stop_pid "$LPID"
+    if grep -qiE 'panic|error' "$TMP/guichet-login.log"; then
+        log "guichet (login) logged errors:"; grep -iE 'panic|error' "$TMP/guichet-login.log" | head -5 >&2
+    fi
+
+    while read -r line; do
+        [[ -z $line || $line == *'"run":"median"'* ]] && continue
+        run=$(sed -n 's/.*"run":"\{0,1\}\([a-z0-9]*\).*/\1/p' <<<"$line")
+        rss=$(field rss_kb "$line")
+        RAW+="| login storm | $run | guichet | $(field rate "$line") | $(field p50_us "$line") | $(field p99_us "$line") | $(field errors "$line") | $(field cpu_us_per_login "$line") | $(( ${rss:-0} / 1024 )) |"$'\n'
+    done <"$L_DIR/storm.out"
+    med=$(grep '"run":"median"' "$L_DIR/storm.out")
+    tail_row=$(grep '"run":"tail"' "$L_DIR/storm.out" || true)
+    LOGIN="$(awk -v rate="$(field rate "$med")" -v p50="$(field p50_us "$med")" \
+        -v p99="$(field p99_us "$med")" -v cpu="$(field cpu_us_per_login "$med")" \
+        -v ccpu="$(field client_cpu_us_per_login "$med")" -v err="$(field errors "$med")" \
+        -v stall="$(field stall_ms "$med")" -v valid="$(field valid_runs "$med")" -v hb="$(field rate "$H_BEFORE")" -v ha="$(field rate "$H_AFTER")" \
+        -v hcpu="$(field cpu_us_per_verification "$H_BEFORE")" -v threads="$L_THREADS" \
+        -v trate="$(field rate "$tail_row")" -v tsecs="$(field seconds "$tail_row")" \
+        -v terr="$(field errors "$tail_row")" -v runs="$RUNS" -v rss="$L_RSS" -v users="$L_USERS" -v conns="$L_CONNS" 'BEGIN {
+        h = (hb + ha) / 2; r = rate / h
+        printf "| full logins/s (GET /login, password, TOTP code; median of %d) | %.1f |\n", runs, rate
+        printf "| argon2id verifications/s alone, %d threads: before / after the storm | %.1f / %.1f |\n", threads, hb, ha
+        printf "| **ratio** logins/s ÷ verifications/s (mean of before and after) | **%.3f** (target ≥ 0.9: %s) |\n", r, (valid == 0 ? "no valid window" : r >= 0.9 ? "met" : "**missed**")
+        printf "| login latency p50 / p99 (three round trips, %d connections) | %.1f ms / %.1f ms |\n", conns, p50 / 1000, p99 / 1000
+        printf "| guichet CPU per login | %.1f ms |\n", cpu / 1000
+        printf "| argon2id CPU per verification alone | %.1f ms |\n", hcpu / 1000
+        printf "| load client CPU per login (same machine) | %.2f ms |\n", ccpu / 1000
+        printf "| windows without errors or waits for a usable user | %d/%d (errors %d, waits %d ms) |\n", valid, runs, err, stall
+        printf "| logins/s while wrk ran (%.0f s, %d errors) | %.1f |\n", tsecs, terr, trate
+        printf "| guichet RSS after the storm (%d users) | %.1f MB |\n", users, rss / 1024
+    }')"
+    for name in discovery cc; do
+        read -r ar ap50 ap99 an <<<"${PROBE[$name-alone]}"
+        read -r sr sp50 sp99 sn <<<"${PROBE[$name-storm]}"
+        label=$([[ $name == cc ]] && echo "client_credentials ES256" || echo discovery)
+        PROBES+="$(awk -v n="$label" -v ar="$ar" -v ap50="$ap50" -v ap99="$ap99" -v an="$an" \
+            -v sr="$sr" -v sp50="$sp50" -v sp99="$sp99" -v sn="$sn" -v runs="$RUNS" 'BEGIN {
+            if (an == 0 || sn == 0) { printf "| %s | %d/%d valid runs alone, %d/%d during | | | | | | |", n, an, runs, sn, runs; exit }
+            q = sp99 / ap99
+            printf "| %s | %.0f | %.2f ms | %.2f ms | %.0f | %.2f ms | %.2f ms | %.1f× (%s) |",
+                n, ar, ap50 / 1000, ap99 / 1000, sr, sp50 / 1000, sp99 / 1000, q, (q <= 2 ? "met" : "**missed**") }')"$'\n'
+    done
+fi
+
 # --- report -----------------------------------------------------------------------------------
 mkdir -p "$BENCH/results"
 REPORT="$BENCH/results/$DATE.md"
@@ -427,6 +626,22 @@ REPORT="$BENCH/results/$DATE.md"
         printf '%s' "$REFRESH"
         echo
         echo "Idle RSS of guichet on PostgreSQL + Redis at start: $((R_IDLE_RSS / 1024)) MB."
+    fi
+    if [[ -n $LOGIN ]]; then
+        echo
+        echo "Password + TOTP logins at saturation (SQLite + in-process store; $L_USERS users, $L_CONNS connections; ${WARMUP}s warm-up, $RUNS × ${DURATION}s${L_NICE:+; hashing threads at nice/policy $BENCH_LOGIN_NICE}):"
+        echo
+        echo "| measure | value |"
+        echo "|---|---:|"
+        printf '%s\n' "$LOGIN"
+        echo
+        echo "Other endpoints alone and during the login storm (wrk --latency -t1 -c$CONNS -d${DURATION}s, median of $RUNS; target: p99 at most doubles):"
+        echo
+        echo "| endpoint | alone req/s | alone p50 | alone p99 | during req/s | during p50 | during p99 | p99 during/alone |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---|"
+        printf '%s' "$PROBES"
+        echo
+        echo "Idle RSS of guichet (login scenario) at start: $((L_IDLE_RSS / 1024)) MB; after enrolling $L_USERS users: $((L_SETUP_RSS / 1024)) MB."
     fi
     echo
     echo "<details><summary>Every run</summary>"
