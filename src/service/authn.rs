@@ -541,14 +541,20 @@ async fn password_step(
         return Ok(Err(Denial::WrongAccount));
     }
     // What comes after the password: the enrolled factors, or an enrolment if one is due.
-    let overview = mfa::overview(core, &user.id).await?;
+    // One query: recovery codes exist only beside a factor (removing the last factor removes
+    // them).
+    let factors = core.db.factors_of(&user.id).await?;
     flow.offer = Offer {
-        totp: overview.has(FactorKind::Totp),
-        sms: overview.phone().map(mask_phone),
+        totp: factors.iter().any(|f| f.kind == FactorKind::Totp),
+        sms: factors
+            .iter()
+            .find(|f| f.kind == FactorKind::Sms)
+            .and_then(|f| f.phone.as_deref())
+            .map(mask_phone),
         sms_sent: false,
     };
     let must = flow.requirements.mfa || core.policy.mfa.applies_to(&user);
-    if !overview.factors.is_empty() || overview.recovery_left > 0 {
+    if !factors.is_empty() {
         flow.steps.push(Step::SecondFactor);
         // Only SMS: the code goes out at once (a failure to send shows the page anyway,
         // with the button to try again).
