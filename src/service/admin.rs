@@ -155,6 +155,7 @@ impl Admin<'_> {
     /// sign-in asks for the password only, or enrols again where a second factor is required.
     pub async fn mfa_reset(&self, user: &User, now: i64) -> Result<u64> {
         let removed = self.db.factors_delete_all(&user.id).await?;
+        crate::service::mfa::mark_changed(self.ephemeral, &user.id, now).await?;
         self.audit(
             AuditEvent::new(now, AuditKind::MfaReset)
                 .user(&user.id)

@@ -31,7 +31,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::crypto::token::{ct_eq, digest, hmac, random_token};
 use crate::domain::acr::AMR_MFA;
 use crate::domain::audit::{AuditEvent, AuditKind};
-use crate::domain::mfa::{FactorKind, mask_phone};
+use crate::domain::mfa::{self as mfa_domain, FactorKind, mask_phone};
 use crate::domain::user::User;
 use crate::domain::user::normalize_identifier;
 use crate::service::core::{Core, Urls};
@@ -125,6 +125,40 @@ pub struct Display {
     pub client_id: Option<String>,
 }
 
+/// An enrolled factor, kept in a stored flow for the code step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondFactor {
+    pub kind: FactorKind,
+    pub phone: Option<String>,
+    /// Sealed (`crypto::secretbox`), as in the database.
+    pub secret: Option<String>,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl SecondFactor {
+    fn of(f: &mfa_domain::Factor) -> SecondFactor {
+        SecondFactor {
+            kind: f.kind,
+            phone: f.phone.clone(),
+            secret: f.secret.clone(),
+            created_at: f.created_at,
+            last_used_at: f.last_used_at,
+        }
+    }
+
+    fn factor(&self, user_id: &str) -> mfa_domain::Factor {
+        mfa_domain::Factor {
+            user_id: user_id.to_owned(),
+            kind: self.kind,
+            phone: self.phone.clone(),
+            secret: self.secret.clone(),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        }
+    }
+}
+
 /// What the second-factor page offers, found at the password step.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Offer {
@@ -152,6 +186,10 @@ pub struct Flow {
     /// The second factors the person may use.
     #[serde(default)]
     pub offer: Offer,
+    /// The user's factors as read at the password step (the TOTP secret still sealed), so the
+    /// code step reads no database.
+    #[serde(default)]
+    pub second_factors: Vec<SecondFactor>,
     pub started_at: i64,
     pub expires_at: i64,
 }
@@ -256,6 +294,7 @@ impl Flow {
             steps: vec![Step::Password],
             attempts: 0,
             offer: Offer::default(),
+            second_factors: Vec::new(),
             started_at: now,
             expires_at: now + FLOW_TTL,
         }
@@ -553,6 +592,7 @@ async fn password_step(
             .map(mask_phone),
         sms_sent: false,
     };
+    flow.second_factors = factors.iter().map(SecondFactor::of).collect();
     let must = flow.requirements.mfa || core.policy.mfa.applies_to(&user);
     if !factors.is_empty() {
         flow.steps.push(Step::SecondFactor);
@@ -642,7 +682,17 @@ async fn code_step(
         Gate::Open { count } => count,
         Gate::Locked { retry_after } => return Ok(Err(Denial::Locked(retry_after))),
     };
-    let Some(passed) = mfa::check_code(core, user_id, code, now).await? else {
+    // The factors read at the password step, unless they changed since (a lost phone reset).
+    let read_at = flow.factors.first().map_or(flow.started_at, |f| f.at);
+    let factors: Vec<mfa_domain::Factor> = match mfa::changed_at(store, user_id, now).await? {
+        Some(t) if t >= read_at => core.db.factors_of(user_id).await?,
+        _ => flow
+            .second_factors
+            .iter()
+            .map(|f| f.factor(user_id))
+            .collect(),
+    };
+    let Some(passed) = mfa::check_code(core, user_id, &factors, code, now).await? else {
         return Ok(Err(failure(
             core,
             &subject,

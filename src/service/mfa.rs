@@ -22,6 +22,7 @@ use crate::crypto::token::{ct_eq, digest};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::mfa::{Factor, FactorKind, mask_phone, normalize_phone};
 use crate::domain::user::User;
+use crate::ephemeral::Ephemeral;
 use crate::service::core::Core;
 use crate::service::error::{Error, Result};
 
@@ -249,6 +250,7 @@ async fn enrolled(
     let first = core.db.factors_of(&user.id).await?.is_empty();
     let kind = factor.kind;
     core.db.factor_put(&factor).await?;
+    mark_changed(core.ephemeral.as_ref(), &user.id, now).await?;
     core.audit.record(
         AuditEvent::new(now, AuditKind::MfaEnrolled)
             .user(&user.id)
@@ -545,11 +547,40 @@ pub async fn new_recovery_codes(
 
 // ----- At sign-in -----
 
-/// Checks what the person typed in the `code` field: a TOTP code, the SMS code sent, or a
-/// recovery code. `None` when it is none of them (the caller counts the failure).
+/// The key that says a user's factors changed (enrolment, removal, reset) at the time it holds:
+/// a sign-in that read them before then reads them again.
+pub fn changed_key(user_id: &str) -> String {
+    format!("mfa:changed:{user_id}")
+}
+
+/// Marks the user's factors as changed now, for the sign-ins in progress (their flows live at
+/// most `authn::FLOW_TTL`; the marker a little longer).
+pub async fn mark_changed(store: &dyn Ephemeral, user_id: &str, now: i64) -> Result<()> {
+    store
+        .put(&changed_key(user_id), now.to_string().as_bytes(), now + 900)
+        .await?;
+    Ok(())
+}
+
+/// When the user's factors last changed, if within the last quarter of an hour.
+pub async fn changed_at(store: &dyn Ephemeral, user_id: &str, now: i64) -> Result<Option<i64>> {
+    Ok(store
+        .get(&changed_key(user_id), now)
+        .await?
+        .and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
+}
+
+/// "Last used" is written at most this often per factor: a login storm then writes nothing
+/// for a factor used a moment ago (the account page shows the day).
+pub const LAST_USED_GRANULARITY: i64 = 3600;
+
+/// Checks what the person typed in the `code` field against the user's `factors` (as read at
+/// the password step): a TOTP code, the SMS code sent, or a recovery code. `None` when it is
+/// none of them (the caller counts the failure).
 pub async fn check_code(
     core: &Core,
     user_id: &str,
+    factors: &[Factor],
     code: &str,
     now: i64,
 ) -> Result<Option<Passed>> {
@@ -557,37 +588,40 @@ pub async fn check_code(
     if code.is_empty() || code.len() > 64 {
         return Ok(None);
     }
-    let factors = core.db.factors_of(user_id).await?;
+    let mut used = None;
     let passed = if code.chars().filter(|c| !c.is_whitespace()).count() == 6 {
         let mut passed = None;
         if let Some(f) = factors.iter().find(|f| f.kind == FactorKind::Totp)
             && check_totp(core, f, code, now).await?
         {
             passed = Some(Passed::Totp);
+            used = Some(f);
         }
         if passed.is_none()
-            && factors.iter().any(|f| f.kind == FactorKind::Sms)
+            && let Some(f) = factors.iter().find(|f| f.kind == FactorKind::Sms)
             && check_sms(core, user_id, Purpose::Login, code, now)
                 .await?
                 .is_some()
         {
             passed = Some(Passed::Sms);
+            used = Some(f);
         }
         passed
     } else {
         match otp::normalize_recovery_code(code) {
-            Some(canonical) => core
+            Some(canonical) if !factors.is_empty() => core
                 .db
                 .recovery_code_use(user_id, &recovery_hash(core, user_id, &canonical), now)
                 .await?
                 .then_some(Passed::Recovery),
-            None => None,
+            _ => None,
         }
     };
-    match passed {
-        Some(Passed::Totp) => core.db.factor_used(user_id, FactorKind::Totp, now).await?,
-        Some(Passed::Sms) => core.db.factor_used(user_id, FactorKind::Sms, now).await?,
-        _ => {}
+    if let Some(f) = used
+        && f.last_used_at
+            .is_none_or(|t| now - t >= LAST_USED_GRANULARITY)
+    {
+        core.db.factor_used(user_id, f.kind, now).await?;
     }
     Ok(passed)
 }
@@ -602,6 +636,7 @@ pub async fn remove(
 ) -> Result<bool> {
     let removed = core.db.factor_delete(user_id, kind).await?;
     if removed {
+        mark_changed(core.ephemeral.as_ref(), user_id, now).await?;
         if core.db.factors_of(user_id).await?.is_empty() {
             core.db.factors_delete_all(user_id).await?;
         }

@@ -535,3 +535,15 @@ async fn with_a_factor_enrolled_adding_another_asks_for_the_password_and_none_is
     let (http, page) = code_page(&app, "alice").await;
     assert!(code_signs_in(&app, &http, &page, &totp_now(&app, &secret)).await);
 }
+
+#[tokio::test]
+async fn a_factor_reset_during_a_sign_in_stops_its_code_at_once() {
+    let (app, _) = app_with_alice().await;
+    let account = account_browser(&app, "alice").await;
+    let (secret, _) = enrol_totp(&app, &account).await;
+    // Past the password, at the code page: then the help desk resets the lost phone.
+    let (http, page) = code_page(&app, "alice").await;
+    let user = find_user(&app, "alice").await;
+    admin(&app).mfa_reset(&user, app.clock.now()).await.unwrap();
+    assert!(!code_signs_in(&app, &http, &page, &totp_now(&app, &secret)).await);
+}
