@@ -17,6 +17,7 @@ use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
 use crate::crypto::secretbox::SecretBox;
 use crate::domain::clock::Clock;
+use crate::domain::self_service::SelfServicePolicy;
 use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
 use crate::http;
 use crate::http::pages::Pages;
@@ -97,6 +98,9 @@ impl Application {
         shared: Option<DynEphemeral>,
     ) -> anyhow::Result<Application> {
         settings.validate()?;
+        let urls = Urls::new(&settings.issuer);
+        let (theme, theme_files) =
+            http::theme::load(settings.theme_dir.as_deref(), &urls.base_path)?;
         let (db, applied) = open_db(&settings).await?;
         if !applied.is_empty() {
             tracing::info!(?applied, "migrations applied");
@@ -114,8 +118,8 @@ impl Application {
         let sms = sms_sender(&settings)?;
         let hasher = Hasher::new(settings.hash_concurrency())?;
         let (audit, audit_writer) = Audit::start(db.clone());
-        let urls = Urls::new(&settings.issuer);
-        let pages = Pages::new(&urls.base_path).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
+        let pages =
+            Pages::new(&urls.base_path, theme).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
         let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(
             discovery_document(&urls, &keys.current()).context("discovery document")?,
         )));
@@ -137,6 +141,7 @@ impl Application {
             secure_cookies: settings.is_https(),
             core,
             pages,
+            theme_files,
             discovery,
         });
         let mut background = vec![spawn_key_reloader(
@@ -223,6 +228,8 @@ pub fn policy(settings: &Settings) -> Policy {
             address_period: settings.address_failure_period,
         },
         mfa: MfaRequired::parse(&settings.mfa_required),
+        // `Settings::validate` has refused a policy that does not parse.
+        self_service: SelfServicePolicy::parse(&settings.self_service_denied).unwrap_or_default(),
     }
 }
 

@@ -11,6 +11,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
+use crate::domain::self_service::SelfServicePolicy;
+
 /// Every setting; in the file each key is the environment name in lower case without the prefix.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -52,6 +54,11 @@ pub struct Settings {
     /// Who must sign in with a second factor whatever the application: `none`, `all`, or a
     /// comma-separated list of user categories (`staff,admin`).
     pub mfa_required: String,
+    /// The institution's theme folder (`theme.toml`, the logo); unset, a neutral look.
+    pub theme_dir: Option<PathBuf>,
+    /// Self-service flows some user categories may not use: `category:flow,flow;…`
+    /// (`domain::self_service::SelfServicePolicy`); empty, everyone may use every flow.
+    pub self_service_denied: String,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -213,6 +220,8 @@ impl Default for Settings {
             address_failure_limit: 100,
             address_failure_period: 300,
             mfa_required: "none".into(),
+            theme_dir: None,
+            self_service_denied: String::new(),
         }
     }
 }
@@ -245,6 +254,8 @@ pub const ENV_NAMES: &[&str] = &[
     "ADDRESS_FAILURE_LIMIT",
     "ADDRESS_FAILURE_PERIOD",
     "MFA_REQUIRED",
+    "THEME_DIR",
+    "SELF_SERVICE_DENIED",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -387,6 +398,8 @@ impl Settings {
                 )));
             }
         }
+        SelfServicePolicy::parse(&self.self_service_denied)
+            .map_err(|e| ConfigError(format!("GUICHET_SELF_SERVICE_DENIED: {e}")))?;
         if self.code_ttl > 600 {
             // RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes.
             return Err(ConfigError(

@@ -8,4 +8,6 @@ pub mod clock;
 pub mod grant;
 pub mod mfa;
 pub mod scope;
+pub mod self_service;
+pub mod theme;
 pub mod user;

@@ -455,10 +455,27 @@ pub const ACCOUNT_STRINGS: &[(&str, &str, &str)] = &[
     ("account_link", "Gérer mon compte", "Manage my account"),
 ];
 
+/// The strings around the institution's theme: the login page's self-service links, the
+/// help-desk contact, the footer.
+pub const THEME_STRINGS: &[(&str, &str, &str)] = &[
+    (
+        "login_forgot_password",
+        "Mot de passe oublié ?",
+        "Forgot your password?",
+    ),
+    (
+        "login_activate",
+        "Première connexion ? Activez votre compte",
+        "First sign-in? Activate your account",
+    ),
+    ("theme_help", "Besoin d’aide ?", "Need help?"),
+    ("theme_links", "Liens utiles", "Useful links"),
+];
+
 /// The strings of one language as a tera value: templates read `t.login_title`.
 pub fn table(locale: Locale) -> tera::Value {
     let mut map = tera::Map::new();
-    for (key, fr, en) in STRINGS.iter().chain(ACCOUNT_STRINGS) {
+    for (key, fr, en) in STRINGS.iter().chain(ACCOUNT_STRINGS).chain(THEME_STRINGS) {
         let s = match locale {
             Locale::Fr => fr,
             Locale::En => en,

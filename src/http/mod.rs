@@ -10,6 +10,7 @@ pub mod oidc;
 pub mod pages;
 pub mod resume;
 pub mod state;
+pub mod theme;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(account::router())
         .merge(oidc::router())
         .merge(health::router())
+        .merge(theme::router())
         .route("/static/style.css", get(style_get))
         .fallback(not_found);
     let app = if base.is_empty() {

@@ -6,9 +6,14 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use super::i18n::{Locale, table};
+use crate::domain::theme::Theme;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
+    (
+        "theme_helpdesk.html",
+        include_str!("../../templates/theme_helpdesk.html"),
+    ),
     (
         "account/login.html",
         include_str!("../../templates/account/login.html"),
@@ -83,10 +88,12 @@ pub struct Pages {
     en: tera::Value,
     /// Prefix of every route (the issuer's path), for links and form actions.
     base: String,
+    /// The institution's name, logo, help desk and footer links, on every page.
+    pub theme: Theme,
 }
 
 impl Pages {
-    pub fn new(base: &str) -> Result<Pages, tera::Error> {
+    pub fn new(base: &str, theme: Theme) -> Result<Pages, tera::Error> {
         let mut tera = Tera::default();
         tera.add_raw_templates(TEMPLATES.iter().copied())?;
         tera.autoescape_on(vec![".html"]);
@@ -95,10 +102,12 @@ impl Pages {
             fr: table(Locale::Fr),
             en: table(Locale::En),
             base: base.to_owned(),
+            theme,
         })
     }
 
-    /// Renders `template` with `page` as its context plus `t` (the strings), `lang` and `base`.
+    /// Renders `template` with `page` as its context plus `t` (the strings), `lang`, `base`,
+    /// `theme` and `theme_helpdesk` (the help-desk contact in the page's language).
     pub fn render<T: Serialize>(&self, locale: Locale, template: &str, page: &T) -> Response {
         self.render_status(StatusCode::OK, locale, template, page)
     }
@@ -123,6 +132,8 @@ impl Pages {
         );
         ctx.insert("lang", locale.tag());
         ctx.insert("base", &self.base);
+        ctx.insert("theme", &self.theme);
+        ctx.insert("theme_helpdesk", self.theme.helpdesk(locale.tag()));
         match self.tera.render(template, &ctx) {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => render_failed(&e),
@@ -172,7 +183,7 @@ mod tests {
 
     #[test]
     fn every_template_parses_and_the_error_page_renders_in_both_languages() {
-        let pages = Pages::new("").unwrap_or_else(|e| unreachable!("{e:?}"));
+        let pages = Pages::new("", Theme::default()).unwrap_or_else(|e| unreachable!("{e:?}"));
         for locale in [Locale::Fr, Locale::En] {
             let r = pages.error(StatusCode::BAD_REQUEST, locale, "err_unknown_client", None);
             assert_eq!(r.status(), StatusCode::BAD_REQUEST);

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use ipnet::IpNet;
 
 use crate::http::pages::Pages;
+use crate::http::theme::ThemeFiles;
 use crate::service::core::Core;
 
 /// Everything a handler needs; cheap to clone.
@@ -19,6 +20,8 @@ pub struct AppState(Arc<Edge>);
 pub struct Edge {
     pub core: Arc<Core>,
     pub pages: Pages,
+    /// The theme's style sheet and logo, served under `{base}/theme/`.
+    pub theme_files: ThemeFiles,
     /// The discovery document, serialised once and again when the keys change.
     pub discovery: Arc<ArcSwap<Bytes>>,
     pub trusted_proxies: Vec<IpNet>,

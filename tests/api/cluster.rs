@@ -29,6 +29,7 @@ pub async fn two_nodes() -> (TestApp, TestApp) {
         issuer,
         https: false,
         settings: None,
+        ..Options::default()
     };
     let a = spawn_with(options(None)).await;
     let b = spawn_with(options(Some(a.issuer.clone()))).await;

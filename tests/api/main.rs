@@ -19,6 +19,7 @@ mod review_session;
 mod review_tokens;
 mod revocation;
 mod session;
+mod theme;
 mod token_clients;
 mod token_code;
 mod token_refresh;

@@ -71,6 +71,8 @@ pub struct Options {
     pub https: bool,
     /// Changes to the settings (`GUICHET_MFA_REQUIRED`, the lockout…).
     pub settings: Option<fn(&mut Settings)>,
+    /// The theme folder (`GUICHET_THEME_DIR`).
+    pub theme_dir: Option<std::path::PathBuf>,
 }
 
 pub fn copy_fixture_keys(to: &Path) {
@@ -182,6 +184,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         keys_dir,
         outbox_dir: dir.path().join("outbox"),
         hash_concurrency: Some(2),
+        theme_dir: opts.theme_dir,
         ..Settings::default()
     };
     let mut settings = settings;
