@@ -29,6 +29,13 @@ pub struct Settings {
     pub sms_url: Option<String>,
     /// The bearer token sent to the SMS gateway.
     pub sms_token: Option<Secret>,
+    /// The SMTP server (`smtp://` or `smtps://`, credentials allowed); unset, e-mail goes to
+    /// the outbox.
+    pub smtp_url: Option<SecretUrl>,
+    /// The sender address of every e-mail.
+    pub mail_from: String,
+    /// The sender name shown beside it.
+    pub mail_from_name: String,
     pub log: String,
     pub log_format: LogFormat,
     #[serde(deserialize_with = "list_or_string")]
@@ -203,6 +210,9 @@ impl Default for Settings {
             outbox_dir: "outbox".into(),
             sms_url: None,
             sms_token: None,
+            smtp_url: None,
+            mail_from: "guichet@localhost".into(),
+            mail_from_name: "guichet".into(),
             log: "info".into(),
             log_format: LogFormat::Text,
             trusted_proxies: Vec::new(),
@@ -237,6 +247,9 @@ pub const ENV_NAMES: &[&str] = &[
     "OUTBOX_DIR",
     "SMS_URL",
     "SMS_TOKEN",
+    "SMTP_URL",
+    "MAIL_FROM",
+    "MAIL_FROM_NAME",
     "LOG",
     "LOG_FORMAT",
     "TRUSTED_PROXIES",
@@ -351,6 +364,15 @@ impl Settings {
                 "GUICHET_SMS_TOKEN must not be empty (leave it unset for no token)".into(),
             ));
         }
+        if let Some(url) = &self.smtp_url {
+            let url = url.expose();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(ConfigError(
+                    "GUICHET_SMTP_URL must start with smtp:// or smtps://".into(),
+                ));
+            }
+        }
+        validate_mail_from(&self.mail_from, &self.mail_from_name)?;
         self.trusted_proxy_nets()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return Err(ConfigError(format!(
@@ -535,6 +557,25 @@ fn validate_sms_url(sms_url: &str) -> Result<(), ConfigError> {
         "http" if is_loopback(&url) => {}
         "http" => return Err(bad("must use https unless the host is loopback")),
         _ => return Err(bad("must be an http or https URL")),
+    }
+    Ok(())
+}
+
+/// The sender goes into every From header: an address with an `@` and no spaces, a name on one
+/// line.
+fn validate_mail_from(address: &str, name: &str) -> Result<(), ConfigError> {
+    let at = address.find('@');
+    if at.is_none_or(|i| i == 0 || i + 1 == address.len())
+        || address.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ConfigError(format!(
+            "GUICHET_MAIL_FROM {address:?} must be an e-mail address such as guichet@example.org"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ConfigError(
+            "GUICHET_MAIL_FROM_NAME must be on one line".into(),
+        ));
     }
     Ok(())
 }
@@ -785,5 +826,69 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(s.trusted_proxies, vec!["10.0.0.0/8", "127.0.0.1"]);
         assert_eq!(s.trusted_proxy_nets().map(|v| v.len()).ok(), Some(2));
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn mail_settings_default_load_and_hide_the_smtp_password() {
+        let d = Settings::default();
+        assert_eq!(
+            (
+                d.smtp_url.is_none(),
+                d.mail_from.as_str(),
+                d.mail_from_name.as_str()
+            ),
+            (true, "guichet@localhost", "guichet")
+        );
+        for name in ["SMTP_URL", "MAIL_FROM", "MAIL_FROM_NAME"] {
+            assert!(ENV_NAMES.contains(&name), "{name}");
+        }
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(r#"mail_from_name = "Université Exemple""#))
+            .merge(Serialized::default(
+                "smtp_url",
+                "smtps://relay:hunter2@smtp.example.org:465",
+            ))
+            .merge(Serialized::default("mail_from", "idp@univ.example"))
+            .extract()
+            .unwrap();
+        assert!(s.validate().is_ok());
+        assert_eq!(
+            s.smtp_url.as_ref().map(SecretUrl::expose),
+            Some("smtps://relay:hunter2@smtp.example.org:465")
+        );
+        assert_eq!(s.mail_from_name, "Université Exemple");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("smtps://relay:***@smtp.example.org:465"),
+            "{shown}"
+        );
+
+        for (url, from, name) in [
+            ("http://smtp.example.org", "a@b", "n"),
+            ("smtp.example.org:25", "a@b", "n"),
+            ("smtp://h", "no-at-sign", "n"),
+            ("smtp://h", "@b", "n"),
+            ("smtp://h", "a b@c", "n"),
+            ("smtp://h", "a@b", "two\nlines"),
+        ] {
+            let bad = Settings {
+                smtp_url: Some(url.into()),
+                mail_from: from.into(),
+                mail_from_name: name.into(),
+                ..Settings::default()
+            };
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("GUICHET_SMTP_URL") || e.contains("GUICHET_MAIL_FROM"),
+                "{e}"
+            );
+        }
+        let plain = Settings {
+            smtp_url: Some("smtp://127.0.0.1:2525".into()),
+            ..Settings::default()
+        };
+        assert!(plain.validate().is_ok());
     }
 }

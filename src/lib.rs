@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod domain;
 pub mod ephemeral;
 pub mod http;
+pub mod mail;
 pub mod notify;
 pub mod service;
 pub mod store;

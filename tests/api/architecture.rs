@@ -42,6 +42,8 @@ fn each_layer_imports_only_the_layers_below_it() {
         ("ephemeral", &["domain", "ephemeral"]),
         ("crypto", &["domain", "crypto"]),
         ("notify", &["domain", "notify"]),
+        // The mail outbox is `notify`'s outbox directory.
+        ("mail", &["domain", "notify", "mail"]),
         (
             "service",
             &[
@@ -50,6 +52,7 @@ fn each_layer_imports_only_the_layers_below_it() {
                 "ephemeral",
                 "crypto",
                 "notify",
+                "mail",
                 "service",
             ],
         ),
@@ -61,6 +64,7 @@ fn each_layer_imports_only_the_layers_below_it() {
                 "ephemeral",
                 "crypto",
                 "notify",
+                "mail",
                 "service",
                 "http",
             ],

@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod lockout;
 mod logout;
+mod mail;
 mod mfa;
 mod oidc_flow;
 mod outage;

@@ -13,7 +13,9 @@
 //! - `assert`: checks shared by several areas (OAuth and Bearer errors, caching, pages);
 //! - `jwt`: reading tokens and JSON bodies;
 //! - `mfa`: second factors: enrolling them through the account pages, computing TOTP codes,
-//!   reading SMS codes from the outbox, the second-factor step of sign-in.
+//!   reading SMS codes from the outbox, the second-factor step of sign-in;
+//! - `mail`: e-mail read back from the outbox or the SMTP sink, and the links in it;
+//! - `smtp`: a real SMTP server on 127.0.0.1:0 that records messages and can refuse them.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -21,13 +23,17 @@ mod assert;
 mod browser;
 mod flows;
 mod jwt;
+mod mail;
 mod mfa;
+mod smtp;
 
 pub use assert::*;
 pub use browser::*;
 pub use flows::*;
 pub use jwt::*;
+pub use mail::*;
 pub use mfa::*;
+pub use smtp::*;
 
 use std::path::Path;
 use std::sync::Arc;
