@@ -223,6 +223,7 @@ pub fn policy(settings: &Settings) -> Policy {
             address_period: settings.address_failure_period,
         },
         mfa: MfaRequired::parse(&settings.mfa_required),
+        password: crate::domain::password_policy::PasswordPolicy::default(),
     }
 }
 

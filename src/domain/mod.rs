@@ -7,5 +7,6 @@ pub mod client;
 pub mod clock;
 pub mod grant;
 pub mod mfa;
+pub mod password_policy;
 pub mod scope;
 pub mod user;

@@ -10,6 +10,7 @@ use crate::crypto::password::Hasher;
 use crate::crypto::secretbox::SecretBox;
 use crate::domain::client::Client;
 use crate::domain::clock::Clock;
+use crate::domain::password_policy::PasswordPolicy;
 use crate::ephemeral::DynEphemeral;
 use crate::notify::sms::DynSms;
 use crate::service::audit::Audit;
@@ -57,6 +58,8 @@ pub struct Policy {
     pub lockout: LockoutPolicy,
     /// Who must sign in with a second factor, whatever the application.
     pub mfa: MfaRequired,
+    /// What a new password must be (`service::password`).
+    pub password: PasswordPolicy,
 }
 
 impl Policy {

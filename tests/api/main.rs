@@ -15,6 +15,7 @@ mod logout;
 mod mfa;
 mod oidc_flow;
 mod outage;
+mod passwords;
 mod review_session;
 mod review_tokens;
 mod revocation;
