@@ -230,6 +230,7 @@ pub fn policy(settings: &Settings) -> Policy {
         mfa: MfaRequired::parse(&settings.mfa_required),
         // `Settings::validate` has refused a policy that does not parse.
         self_service: SelfServicePolicy::parse(&settings.self_service_denied).unwrap_or_default(),
+        password: crate::domain::password_policy::PasswordPolicy::default(),
     }
 }
 

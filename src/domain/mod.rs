@@ -7,6 +7,7 @@ pub mod client;
 pub mod clock;
 pub mod grant;
 pub mod mfa;
+pub mod password_policy;
 pub mod scope;
 pub mod self_service;
 pub mod theme;

@@ -11,6 +11,7 @@ use crate::ephemeral::Ephemeral;
 use crate::service::core::Policy;
 use crate::service::error::Error;
 use crate::service::lockout;
+use crate::service::password;
 use crate::service::tokens::mark_revoked_in;
 use crate::store::Db;
 
@@ -58,14 +59,32 @@ impl Admin<'_> {
         Ok(revoked.len())
     }
 
-    /// Sets a new password (already hashed); the user's SSO sessions and grants end. Returns
-    /// how many grants were revoked.
+    /// Sets a new password (already hashed, and checked with `service::password::violations`);
+    /// the old one joins the history, the user's SSO sessions and grants end. Returns how many
+    /// grants were revoked.
     pub async fn set_password(&self, user: &User, hash: &str, now: i64) -> Result<usize> {
-        self.db.user_set_password(&user.id, hash, now).await?;
-        let revoked = self.end_user_grants(&user.id, now).await?;
-        self.audit(AuditEvent::new(now, AuditKind::UserPasswordChanged).user(&user.id))
-            .await?;
-        Ok(revoked)
+        self.replace_password(user, hash, false, now).await
+    }
+
+    /// `set_password`, and with `must_change` a temporary password: the person must choose a
+    /// new one at their next sign-in.
+    pub async fn replace_password(
+        &self,
+        user: &User,
+        hash: &str,
+        must_change: bool,
+        now: i64,
+    ) -> Result<usize> {
+        Ok(password::replace_hash(
+            self.db,
+            self.ephemeral,
+            self.policy,
+            user,
+            hash,
+            must_change,
+            now,
+        )
+        .await?)
     }
 
     /// Disables a user (their sessions and grants end, for good: enabling brings none back)

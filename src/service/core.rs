@@ -11,6 +11,7 @@ use crate::crypto::secretbox::SecretBox;
 use crate::domain::client::Client;
 use crate::domain::clock::Clock;
 use crate::domain::self_service::SelfServicePolicy;
+use crate::domain::password_policy::PasswordPolicy;
 use crate::ephemeral::DynEphemeral;
 use crate::notify::sms::DynSms;
 use crate::service::audit::Audit;
@@ -60,6 +61,8 @@ pub struct Policy {
     pub mfa: MfaRequired,
     /// Which self-service flows each user category may not use.
     pub self_service: SelfServicePolicy,
+    /// What a new password must be (`service::password`).
+    pub password: PasswordPolicy,
 }
 
 impl Policy {

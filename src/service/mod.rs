@@ -16,6 +16,7 @@ pub mod login;
 pub mod logout;
 pub mod mfa;
 pub mod oauth;
+pub mod password;
 pub mod resource;
 pub mod session;
 pub mod tokens;

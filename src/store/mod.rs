@@ -7,6 +7,7 @@ mod audit;
 mod clients;
 mod factors;
 mod grants;
+mod passwords;
 mod sqlite_file;
 mod users;
 

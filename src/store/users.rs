@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::passwords::insert_personal_number;
 use super::{Db, Result, StoreError, conflict};
 use crate::domain::user::{NewUser, User, identifier_kind, normalize_identifier};
 
@@ -82,8 +83,9 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "insert into users (id, login, email, email_verified, given_name, family_name, \
-             phone_number, category, password_hash, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             phone_number, category, password_hash, created_at, updated_at, \
+             must_change_password, birth_date) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&id)
         .bind(&new.login)
@@ -96,8 +98,13 @@ impl Db {
         .bind(&new.password_hash)
         .bind(now)
         .bind(now)
+        .bind(i64::from(new.must_change_password))
+        .bind(&new.birth_date)
         .execute(&mut *tx)
         .await?;
+        for (kind, value) in &new.personal_numbers {
+            insert_personal_number(&mut *tx, &id, kind, value).await?;
+        }
 
         let mut identifiers: Vec<(String, &str, &str)> = vec![(
             normalize_identifier(&new.login),

@@ -15,10 +15,11 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Every migration, in order, as `migrate` names them.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     "0001_initial",
     "0002_session_revocation_and_resource_servers",
     "0003_second_factors",
+    "0004_password_history",
 ];
 
 /// One run of the CLI: its own folder (the current directory), database and keys folder
@@ -710,4 +711,161 @@ async fn second_factor_commands_show_reset_unlock_and_require_mfa() {
     assert!(!stored.require_mfa);
     run.run(&["client", "require-mfa", "--client-id", "nope"])
         .failure();
+}
+
+#[tokio::test]
+async fn user_add_and_set_password_refuse_a_password_that_breaks_the_policy_naming_each_rule() {
+    let run = Run::new().await;
+    let line = run
+        .user_add("alice", &["--password", "alice1", "--given-name", "Alice"])
+        .failure();
+    for rule in [
+        "at least 12 characters",
+        "must not contain the login",
+        "must not contain the person's names",
+    ] {
+        assert!(line.contains(rule), "{line}");
+    }
+    assert!(
+        !line.contains("alice1"),
+        "the password is never shown: {line}"
+    );
+    let line = run
+        .user_add("bob", &["--password", "QwertyQwerty"])
+        .failure();
+    assert!(line.contains("most common passwords"), "{line}");
+
+    run.user_add("alice", &["--password", "correct horse battery"])
+        .json();
+    let db = run.db().await;
+    assert!(
+        db.user_by_identifier("bob").await.unwrap().is_none(),
+        "a refused user is not created"
+    );
+    let set = |password: &str| {
+        run.run(&[
+            "user",
+            "set-password",
+            "--login",
+            "alice",
+            "--password",
+            password,
+        ])
+    };
+    let line = set("correct horse battery").failure();
+    assert!(
+        line.contains("must differ from the current password and the 3 before it"),
+        "{line}"
+    );
+    assert!(
+        set("not 12 z9")
+            .failure()
+            .contains("at least 12 characters")
+    );
+    set("a brand new passphrase").json();
+    // The previous one is in the history now.
+    let line = set("correct horse battery").failure();
+    assert!(line.contains("must differ"), "{line}");
+    let alice = db.user_by_identifier("alice").await.unwrap().unwrap();
+    assert_eq!(db.password_history(&alice.id, 10).await.unwrap().len(), 1);
+    db.close().await;
+}
+
+#[tokio::test]
+async fn user_add_temporary_must_change_and_records_the_birth_date_and_personal_numbers() {
+    let run = Run::new().await;
+    run.user_add(
+        "dave",
+        &[
+            "--password",
+            "a temporary passphrase",
+            "--temporary",
+            "--birth-date",
+            "2001-05-17",
+            "--personal-number",
+            "student=2024 0017",
+            "--personal-number",
+            "INE=0A1B2C3D4E5",
+        ],
+    )
+    .json();
+    let db = run.db().await;
+    let dave = db
+        .user_by_personal_number("student", "20240017", "2001-05-17")
+        .await
+        .unwrap()
+        .expect("found by student number and birth date");
+    assert_eq!(dave.login, "dave");
+    assert!(dave.must_change_password, "a temporary password");
+    assert!(
+        db.user_by_personal_number("ine", "0a1b2c3d4e5", "2001-05-17")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A chosen password clears the flag; an administrator's temporary one sets it again.
+    run.run(&[
+        "user",
+        "set-password",
+        "--login",
+        "dave",
+        "--password",
+        "a chosen passphrase",
+    ])
+    .json();
+    let dave = db.user_by_identifier("dave").await.unwrap().unwrap();
+    assert!(!dave.must_change_password);
+    run.run(&[
+        "user",
+        "set-password",
+        "--login",
+        "dave",
+        "--password",
+        "another temporary one",
+        "--temporary",
+    ])
+    .json();
+    let dave = db.user_by_identifier("dave").await.unwrap().unwrap();
+    assert!(dave.must_change_password);
+
+    // Bad personal data is refused before anything is written; a number has one owner.
+    let line = run
+        .user_add(
+            "erin",
+            &[
+                "--password",
+                "correct horse battery",
+                "--birth-date",
+                "2001-02-29",
+            ],
+        )
+        .failure();
+    assert!(line.contains("birth date"), "{line}");
+    let line = run
+        .user_add(
+            "erin",
+            &[
+                "--password",
+                "correct horse battery",
+                "--personal-number",
+                "student",
+            ],
+        )
+        .failure();
+    assert!(line.contains("KIND=VALUE"), "{line}");
+    let line = run
+        .user_add(
+            "erin",
+            &[
+                "--password",
+                "correct horse battery",
+                "--personal-number",
+                "student=20240017",
+            ],
+        )
+        .failure();
+    assert!(line.contains("already taken"), "{line}");
+    assert!(db.user_by_identifier("erin").await.unwrap().is_none());
+    db.close().await;
 }

@@ -16,6 +16,7 @@ mod mail;
 mod mfa;
 mod oidc_flow;
 mod outage;
+mod passwords;
 mod review_session;
 mod review_tokens;
 mod revocation;
