@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::Settings;
+use crate::config::{SecretUrl, Settings};
 use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
 use crate::crypto::secretbox::SecretBox;
@@ -22,6 +22,7 @@ use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
 use crate::http;
 use crate::http::pages::Pages;
 use crate::http::state::{AppState, Edge};
+use crate::mail::{self, MailTemplates};
 use crate::notify::sms::{self, DynSms};
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
@@ -67,6 +68,8 @@ pub struct Application {
     state: AppState,
     background: Vec<JoinHandle<()>>,
     audit_writer: JoinHandle<()>,
+    /// The SMTP delivery task, if SMTP is configured: it drains its queue at shutdown.
+    mail_task: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -116,6 +119,15 @@ impl Application {
         let secrets = SecretBox::load_or_generate(&settings.keys_dir)
             .with_context(|| format!("keys folder {}", settings.keys_dir.display()))?;
         let sms = sms_sender(&settings)?;
+        let (mail, mail_task) = mail::mailer(
+            settings.smtp_url.as_ref().map(SecretUrl::expose),
+            &settings.mail_from,
+            &settings.mail_from_name,
+            &settings.outbox_dir,
+        )
+        .context("GUICHET_SMTP_URL")?;
+        let mail_templates =
+            Arc::new(MailTemplates::new().map_err(|e| anyhow::anyhow!("mail templates: {e}"))?);
         let hasher = Hasher::new(settings.hash_concurrency())?;
         let (audit, audit_writer) = Audit::start(db.clone());
         let pages =
@@ -131,6 +143,8 @@ impl Application {
             keys,
             secrets,
             sms,
+            mail,
+            mail_templates,
             hasher,
             audit,
             clock,
@@ -155,6 +169,7 @@ impl Application {
             state,
             background,
             audit_writer,
+            mail_task,
         })
     }
 
@@ -183,6 +198,7 @@ impl Application {
             state,
             background,
             audit_writer,
+            mail_task,
         } = self;
         let router = http::router(state.clone());
         axum::serve(
@@ -203,6 +219,15 @@ impl Application {
             .is_err()
         {
             tracing::warn!("audit flush did not finish in 10 s");
+        }
+        // The last mailer went with the state: the delivery task sends what is queued, then
+        // stops.
+        if let Some(task) = mail_task
+            && tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .is_err()
+        {
+            tracing::warn!("mail queue not drained in 30 s");
         }
         db.close().await;
         Ok(())

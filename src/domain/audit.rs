@@ -30,6 +30,9 @@ pub enum AuditKind {
     SmsSent,
     AccountLocked,
     AccountUnlocked,
+    PasswordResetSent,
+    PasswordResetRefused,
+    PasswordReset,
 }
 
 impl AuditKind {
@@ -61,6 +64,9 @@ impl AuditKind {
             AuditKind::SmsSent => "mfa.sms_sent",
             AuditKind::AccountLocked => "account.locked",
             AuditKind::AccountUnlocked => "account.unlocked",
+            AuditKind::PasswordResetSent => "password.reset_sent",
+            AuditKind::PasswordResetRefused => "password.reset_refused",
+            AuditKind::PasswordReset => "password.reset",
         }
     }
 
@@ -69,7 +75,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 26] = [
+    pub const ALL: [AuditKind; 29] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -96,6 +102,9 @@ impl AuditKind {
         AuditKind::SmsSent,
         AuditKind::AccountLocked,
         AuditKind::AccountUnlocked,
+        AuditKind::PasswordResetSent,
+        AuditKind::PasswordResetRefused,
+        AuditKind::PasswordReset,
     ];
 }
 

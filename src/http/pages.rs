@@ -75,6 +75,34 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/account/codes.html"),
     ),
     (
+        "account/new_password.html",
+        include_str!("../../templates/account/new_password.html"),
+    ),
+    (
+        "account/password_rules.html",
+        include_str!("../../templates/account/password_rules.html"),
+    ),
+    (
+        "account/reset.html",
+        include_str!("../../templates/account/reset.html"),
+    ),
+    (
+        "account/forgot_login.html",
+        include_str!("../../templates/account/forgot_login.html"),
+    ),
+    (
+        "account/reset_new.html",
+        include_str!("../../templates/account/reset_new.html"),
+    ),
+    (
+        "account/reset_done.html",
+        include_str!("../../templates/account/reset_done.html"),
+    ),
+    (
+        "account/change_password.html",
+        include_str!("../../templates/account/change_password.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../../templates/errors/error.html"),
     ),

@@ -3,13 +3,18 @@
 
 use std::net::IpAddr;
 
+use crate::crypto::token::ct_eq;
 use crate::domain::audit::{AuditEvent, AuditKind};
+use crate::domain::password_policy::Violation;
 use crate::domain::user::User;
 use crate::service::core::Core;
 use crate::service::error::Result;
 use crate::service::lockout::{self, Gate, Subject};
 use crate::service::login;
 use crate::service::mfa::{self, Overview};
+use crate::service::password::{self, SetOutcome};
+use crate::service::reset;
+use crate::service::session::{self, Current};
 
 /// Sign-ins the account page lists.
 pub const RECENT_SIGN_INS: i64 = 10;
@@ -117,4 +122,68 @@ pub async fn check_password(
         return Ok(Reauth::Locked(policy.duration));
     }
     Ok(Reauth::Wrong)
+}
+
+/// How a password change from the account page ended.
+#[derive(Debug)]
+pub enum PasswordChange {
+    /// Changed: every other session and refresh token of the user ended; this browser keeps
+    /// a new session (`cookie`).
+    Done {
+        cookie: String,
+    },
+    /// The current password is wrong (counted by the lockout).
+    WrongCurrent,
+    Locked(i64),
+    /// The two new passwords differ.
+    Mismatch,
+    /// The new password breaks these rules.
+    Refused(Vec<Violation>),
+}
+
+/// Changes the signed-in user's password: the current one first, then the policy.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_password(
+    core: &Core,
+    current: &Current,
+    old: String,
+    new: String,
+    confirm: &str,
+    lang: &str,
+    ip: Option<IpAddr>,
+    now: i64,
+) -> Result<PasswordChange> {
+    match check_password(core, &current.user, old, ip, now).await? {
+        Reauth::Ok => {}
+        Reauth::Wrong => return Ok(PasswordChange::WrongCurrent),
+        Reauth::Locked(wait) => return Ok(PasswordChange::Locked(wait)),
+    }
+    if !ct_eq(&new, confirm) {
+        return Ok(PasswordChange::Mismatch);
+    }
+    match password::set_password(core, &current.user, new, false, now).await? {
+        SetOutcome::Refused(violations) => Ok(PasswordChange::Refused(violations)),
+        SetOutcome::Changed { .. } => {
+            // The change ended every session (their credential stamp); this browser gets a
+            // new one, with the same sign-in methods and time.
+            let store = core.ephemeral.as_ref();
+            session::end(store, &current.session.sid).await?;
+            let user = core
+                .db
+                .user_by_id(&current.user.id)
+                .await?
+                .unwrap_or_else(|| current.user.clone());
+            let (cookie, _) = session::create(
+                store,
+                core.policy.session,
+                &user,
+                current.session.amr.clone(),
+                current.session.auth_time,
+                now,
+            )
+            .await?;
+            reset::confirm_by_mail(core, &user, lang, ip, now).await;
+            Ok(PasswordChange::Done { cookie })
+        }
+    }
 }

@@ -32,6 +32,7 @@ use crate::crypto::token::{ct_eq, digest, hmac, random_token};
 use crate::domain::acr::AMR_MFA;
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::mfa::{self as mfa_domain, FactorKind, mask_phone};
+use crate::domain::password_policy::Violation;
 use crate::domain::user::User;
 use crate::domain::user::normalize_identifier;
 use crate::service::core::{Core, Urls};
@@ -39,6 +40,7 @@ use crate::service::error::{Error, Result};
 use crate::service::lockout::{self, Gate, Subject};
 use crate::service::login;
 use crate::service::mfa::{self, Enrolled, Passed, SmsSent};
+use crate::service::password::{self, SetOutcome};
 use crate::service::session::{self, Session};
 
 /// How long a sign-in may take, from its first POST.
@@ -85,6 +87,9 @@ pub enum Step {
     Enrol,
     /// The recovery codes of the factor just enrolled, shown once.
     RecoveryCodes,
+    /// A temporary password (or one an administrator marked) must be replaced before anything
+    /// else: no session, no token for any client, until it is.
+    NewPassword,
 }
 
 /// An authentication method, as named in `amr` (RFC 8176).
@@ -208,6 +213,8 @@ pub enum Input<'a> {
     Enrol { enrolment: &'a str, code: &'a str },
     /// The recovery codes were seen: go on.
     Acknowledge,
+    /// The new password, twice.
+    NewPassword { new: String, confirm: &'a str },
 }
 
 impl Input<'_> {
@@ -217,6 +224,7 @@ impl Input<'_> {
             Input::Code(_) | Input::SendSms => Step::SecondFactor,
             Input::Enrol { .. } => Step::Enrol,
             Input::Acknowledge => Step::RecoveryCodes,
+            Input::NewPassword { .. } => Step::NewPassword,
         }
     }
 }
@@ -238,7 +246,7 @@ pub struct SignedIn {
     pub continuation: Continuation,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denial {
     /// Wrong identifier or password, or a disabled account: one answer for all.
     BadCredentials,
@@ -258,6 +266,10 @@ pub enum Denial {
     BadEnrolmentCode,
     /// An SMS was asked for less than a minute after the last one.
     SmsTooSoon(i64),
+    /// The two new passwords differ.
+    PasswordMismatch,
+    /// The new password breaks these rules.
+    PasswordRules(Vec<Violation>),
 }
 
 #[derive(Debug)]
@@ -457,6 +469,9 @@ pub async fn advance(
             flow.steps.remove(0);
             return next_or_finish(core, flow, flow_id, None, Vec::new(), attempt, now).await;
         }
+        Input::NewPassword { new, confirm } => {
+            return new_password_step(core, flow, flow_id, new, confirm, attempt, now).await;
+        }
     };
     let method = match checked {
         Ok(method) => method,
@@ -611,6 +626,10 @@ async fn password_step(
     } else if must {
         flow.steps.push(Step::Enrol);
     }
+    // Last: a temporary password is replaced only by someone who passed every factor.
+    if user.must_change_password {
+        flow.steps.push(Step::NewPassword);
+    }
     flow.user_id = Some(user.id.clone());
     Ok(Ok(user))
 }
@@ -757,6 +776,37 @@ async fn enrol_step(
                 save(core, &flow, Some(id)).await?;
             }
             Ok(Outcome::Denied(Denial::BadEnrolmentCode))
+        }
+    }
+}
+
+/// The temporary password's replacement: the policy and history apply; on success the
+/// password is set (ending any other session and refresh token) and the flow goes on.
+async fn new_password_step(
+    core: &Core,
+    mut flow: Flow,
+    flow_id: Option<&str>,
+    new: String,
+    confirm: &str,
+    attempt: Attempt<'_>,
+    now: i64,
+) -> Result<Outcome> {
+    let user = match &flow.user_id {
+        Some(id) => core.db.user_by_id(id).await?,
+        None => None,
+    };
+    let Some(user) = user else {
+        return Ok(Outcome::Denied(Denial::WrongStep));
+    };
+    if !ct_eq(&new, confirm) {
+        return Ok(Outcome::Denied(Denial::PasswordMismatch));
+    }
+    match password::set_password(core, &user, new, false, now).await? {
+        SetOutcome::Refused(violations) => Ok(Outcome::Denied(Denial::PasswordRules(violations))),
+        SetOutcome::Changed { .. } => {
+            flow.steps.remove(0);
+            // The user as changed (its credential stamp) for the session to come.
+            next_or_finish(core, flow, flow_id, None, Vec::new(), attempt, now).await
         }
     }
 }

@@ -10,9 +10,11 @@ use crate::crypto::password::Hasher;
 use crate::crypto::secretbox::SecretBox;
 use crate::domain::client::Client;
 use crate::domain::clock::Clock;
-use crate::domain::self_service::SelfServicePolicy;
 use crate::domain::password_policy::PasswordPolicy;
+use crate::domain::self_service::SelfServicePolicy;
 use crate::ephemeral::DynEphemeral;
+use crate::mail::DynMailer;
+use crate::mail::templates::MailTemplates;
 use crate::notify::sms::DynSms;
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
@@ -30,6 +32,9 @@ pub struct Core {
     pub secrets: SecretBox,
     /// Sends SMS codes (a gateway, or the outbox).
     pub sms: DynSms,
+    /// Sends e-mail (SMTP off the request path, or the outbox).
+    pub mail: DynMailer,
+    pub mail_templates: Arc<MailTemplates>,
     pub hasher: Hasher,
     pub clients: ClientCache,
     pub audit: Audit,

@@ -20,6 +20,7 @@ mod passwords;
 mod review_session;
 mod review_tokens;
 mod revocation;
+mod self_service;
 mod session;
 mod theme;
 mod token_clients;

@@ -7,9 +7,10 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 
 use super::views::{
-    LoginView, SecondFactorView, enrol_step_page, login_page, recovery_codes_step_page,
-    second_factor_page, signed_in_page,
+    LoginView, NewPasswordView, PasswordRules, SecondFactorView, enrol_step_page, login_page,
+    new_password_step_page, recovery_codes_step_page, second_factor_page, signed_in_page,
 };
+use crate::domain::password_policy::Violation;
 use crate::http::error::{OrPage, PageError};
 use crate::http::extract::{CsrfForm, CurrentSession, PageLocale, SessionCookie};
 use crate::http::i18n::Locale;
@@ -99,6 +100,10 @@ pub async fn login_post(
         Some(Step::SecondFactor) => Input::Code(code),
         Some(Step::Enrol) => Input::Enrol { enrolment, code },
         Some(Step::RecoveryCodes) => Input::Acknowledge,
+        Some(Step::NewPassword) => Input::NewPassword {
+            new: form.get("new_password").unwrap_or("").to_owned(),
+            confirm: form.get("confirm_password").unwrap_or(""),
+        },
     };
     let attempt = Attempt {
         ip: ip.0,
@@ -107,6 +112,7 @@ pub async fn login_post(
     let outcome = authn::advance(core, flow.clone(), flow_id.as_deref(), input, attempt, now)
         .await
         .page(locale)?;
+    let mut violations = Vec::new();
     let notice = match outcome {
         Outcome::Done(signed) => return Ok(resume::resume(&state, jar, locale, *signed).await),
         Outcome::Next {
@@ -123,6 +129,7 @@ pub async fn login_post(
                 offer: &next.offer,
                 shown: &shown,
                 enrolment: None,
+                violations: &[],
             };
             return step_page(&state, jar, locale, step, page, now).await;
         }
@@ -132,6 +139,11 @@ pub async fn login_post(
         Outcome::Denied(Denial::BadCode) => "mfa_code_wrong",
         Outcome::Denied(Denial::BadEnrolmentCode) => "mfa_enrol_wrong",
         Outcome::Denied(Denial::SmsTooSoon(_)) => "mfa_sms_too_soon",
+        Outcome::Denied(Denial::PasswordMismatch) => "pw_mismatch",
+        Outcome::Denied(Denial::PasswordRules(v)) => {
+            violations = v;
+            "pw_refused"
+        }
         Outcome::Denied(Denial::Throttled(wait)) => {
             return Err(PageError::throttled(locale, wait));
         }
@@ -151,6 +163,7 @@ pub async fn login_post(
         offer: &flow.offer,
         shown: &[],
         enrolment: Some(enrolment),
+        violations: &violations,
     };
     step_page(&state, jar, locale, step, page, now).await
 }
@@ -167,6 +180,8 @@ struct StepPage<'a> {
     shown: &'a [String],
     /// The enrolment field of a page being shown again.
     enrolment: Option<&'a str>,
+    /// The password rules a new password broke.
+    violations: &'a [Violation],
 }
 
 async fn step_page(
@@ -221,5 +236,17 @@ async fn step_page(
         Step::RecoveryCodes => {
             recovery_codes_step_page(state, jar, locale, page.field, client_name, page.shown)
         }
+        Step::NewPassword => new_password_step_page(
+            state,
+            jar,
+            locale,
+            NewPasswordView {
+                flow: page.field,
+                client_name,
+                notice: page.notice,
+                violations: page.violations,
+                rules: PasswordRules::of(&state.core.policy.password),
+            },
+        ),
     })
 }

@@ -3,7 +3,7 @@
 //! recovery codes (both after typing the password again). A signed-out visitor is sent
 //! through sign-in and comes back here.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
@@ -75,6 +75,18 @@ async fn home(
     current: &Current,
     notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
+    home_with(state, jar, locale, current, notice, false).await
+}
+
+/// The account page; `changed`: just after a password change.
+async fn home_with(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    current: &Current,
+    notice: Option<&'static str>,
+    changed: bool,
+) -> Result<Response, PageError> {
     #[derive(Serialize)]
     struct Page<'a> {
         login: &'a str,
@@ -88,6 +100,7 @@ async fn home(
         recovery_created: Option<i64>,
         recent: Vec<SignInLine>,
         notice: Option<&'static str>,
+        changed: bool,
     }
     let user = &current.user;
     let summary = account::summary(&state.core, user).await.page(locale)?;
@@ -126,6 +139,7 @@ async fn home(
             })
             .collect(),
         notice,
+        changed,
     };
     Ok(render_with_csrf(
         state,
@@ -137,14 +151,21 @@ async fn home(
 }
 
 /// `GET /account`.
+#[derive(serde::Deserialize)]
+pub struct AccountQuery {
+    changed: Option<String>,
+}
+
 pub async fn account_get(
     State(state): State<AppState>,
     jar: CookieJar,
     current: CurrentSession,
     PageLocale(locale): PageLocale,
+    Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
     let (jar, current) = signed_in_or_return!(&state, jar, current);
-    home(&state, jar, locale, &current, None).await
+    let changed = q.changed.as_deref() == Some("password");
+    home_with(&state, jar, locale, &current, None, changed).await
 }
 
 /// The TOTP enrolment page.

@@ -2,11 +2,14 @@
 //! page. Any protocol hands sign-in a continuation (`service::authn::Continuation`) and gets
 //! control back, with a live session, through `http::resume`. URLs: `/login`, `/consent`, and
 //! the account page with its second factors: `/account`, `/account/mfa/totp`,
-//! `/account/mfa/sms`, `/account/mfa/remove`, `/account/recovery-codes`.
+//! `/account/mfa/sms`, `/account/mfa/remove`, `/account/recovery-codes`, `/account/password`;
+//! and the self-service of a forgotten password or login: `/reset`, `/reset/confirm`,
+//! `/reset/login`.
 
 pub mod consent;
 pub mod login;
 pub mod manage;
+pub mod reset;
 pub mod views;
 
 use axum::Router;
@@ -29,4 +32,17 @@ pub fn router() -> Router<AppState> {
         )
         .route("/account/mfa/remove", post(manage::remove_post))
         .route("/account/recovery-codes", post(manage::recovery_codes_post))
+        .route(
+            "/account/password",
+            get(reset::change_get).post(reset::change_post),
+        )
+        .route("/reset", get(reset::reset_get).post(reset::reset_post))
+        .route(
+            "/reset/login",
+            get(reset::forgot_login_get).post(reset::forgot_login_post),
+        )
+        .route(
+            "/reset/confirm",
+            get(reset::confirm_get).post(reset::confirm_post),
+        )
 }

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
+use crate::domain::password_policy::{PasswordPolicy, Violation};
 use crate::domain::scope::{OIDC_SCOPES, Scopes};
 use crate::http::csrf_token;
 use crate::http::i18n::Locale;
@@ -239,4 +240,55 @@ pub fn render_with_csrf<T: Serialize>(
     let (jar, csrf) = csrf_token(state, jar);
     let page = WithCsrf { csrf: &csrf, page };
     (jar, state.pages.render(locale, template, &page)).into_response()
+}
+
+/// The password rules a page lists before the person types (and names after a refusal).
+#[derive(Serialize)]
+pub struct PasswordRules {
+    pub min_length: usize,
+    pub history: usize,
+}
+
+impl PasswordRules {
+    pub fn of(policy: &PasswordPolicy) -> PasswordRules {
+        PasswordRules {
+            min_length: policy.min_length,
+            history: policy.history,
+        }
+    }
+}
+
+/// The step that replaces a temporary password.
+#[derive(Serialize)]
+pub struct NewPasswordView<'a> {
+    pub flow: &'a str,
+    pub client_name: Option<&'a str>,
+    pub notice: Option<&'static str>,
+    pub violations: &'a [Violation],
+    pub rules: PasswordRules,
+}
+
+pub fn new_password_step_page(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    view: NewPasswordView<'_>,
+) -> Response {
+    #[derive(Serialize)]
+    struct Page<'a> {
+        #[serde(flatten)]
+        view: NewPasswordView<'a>,
+        violation_keys: Vec<&'static str>,
+    }
+    let violation_keys = view.violations.iter().map(|v| v.key()).collect();
+    render_with_csrf(
+        state,
+        jar,
+        locale,
+        "account/new_password.html",
+        Page {
+            view,
+            violation_keys,
+        },
+    )
 }

@@ -97,3 +97,36 @@ pub fn last_mail_to(app: &TestApp, to: &str) -> ReadMail {
         .cloned()
         .unwrap_or_else(|| panic!("no e-mail to {to} in {mails:?}"))
 }
+
+/// Waits (up to 3 s: some mails leave after the answer) for the `n`-th message to `to`
+/// (counting from 1), and returns it.
+pub async fn wait_for_mail(app: &TestApp, to: &str, n: usize) -> ReadMail {
+    for _ in 0..60 {
+        let mails: Vec<ReadMail> = outbox_mails(app)
+            .into_iter()
+            .filter(|m| m.to.contains(to))
+            .collect();
+        if mails.len() >= n {
+            return mails[n - 1].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no mail #{n} to {to}: {:?}", outbox_mails(app));
+}
+
+/// How many messages went to `to`, after a moment for those sent after the answer.
+pub async fn mails_to(app: &TestApp, to: &str) -> usize {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    outbox_mails(app)
+        .iter()
+        .filter(|m| m.to.contains(to))
+        .count()
+}
+
+/// The link of a mail whose path contains `needle`, pointed at this node.
+pub fn link_in(app: &TestApp, mail: &ReadMail, needle: &str) -> String {
+    let link = mail
+        .link(needle)
+        .unwrap_or_else(|| panic!("no {needle} link in {}", mail.text));
+    link.replacen(&app.issuer, &app.url(""), 1)
+}
