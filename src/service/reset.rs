@@ -56,6 +56,23 @@ pub async fn recovery_address(core: &Core, user: &User) -> Result<Option<String>
     Ok(recovery.or_else(|| user.email.clone()))
 }
 
+/// Requests (resets, forgotten logins) one address may make per 5 minutes: each costs a
+/// lookup and maybe a mail, and the answer never says whether anything was sent.
+pub const REQUESTS_PER_ADDRESS: u32 = 20;
+
+/// Whether the address may make another request now (a token bucket, shared by every node).
+async fn admitted(core: &Core, ip: Option<IpAddr>, now: i64) -> Result<bool> {
+    let Some(ip) = ip else {
+        return Ok(true);
+    };
+    let key = format!("reset:ip:{}", lockout::address_bucket(ip));
+    Ok(core
+        .ephemeral
+        .bucket(&key, REQUESTS_PER_ADDRESS, 300, true, now)
+        .await?
+        .is_none())
+}
+
 /// Starts a reset for `identifier` in the background: the caller answers at once, the same
 /// for every identifier.
 pub fn request_in_background(
@@ -66,6 +83,9 @@ pub fn request_in_background(
 ) {
     tokio::spawn(async move {
         let now = core.now();
+        if !admitted(&core, ip, now).await.unwrap_or(false) {
+            return;
+        }
         if let Err(e) = request(&core, &identifier, &lang, ip, now).await {
             tracing::error!(error = %e, "password reset request failed");
         }
@@ -275,9 +295,17 @@ fn format_time(now: i64) -> String {
 
 /// Sends the logins of the accounts whose e-mail (or recovery address) is `address` to that
 /// address, in the background; the caller answers at once, the same for every address.
-pub fn forgot_login_in_background(core: Arc<Core>, address: String, lang: String) {
+pub fn forgot_login_in_background(
+    core: Arc<Core>,
+    address: String,
+    lang: String,
+    ip: Option<IpAddr>,
+) {
     tokio::spawn(async move {
         let now = core.now();
+        if !admitted(&core, ip, now).await.unwrap_or(false) {
+            return;
+        }
         if let Err(e) = forgot_login(&core, &address, &lang, now).await {
             tracing::error!(error = %e, "forgotten login request failed");
         }

@@ -330,3 +330,21 @@ async fn the_reset_pages_speak_english_to_an_english_browser() {
     .await;
     assert!(page.contains("no longer valid"), "{page}");
 }
+
+#[tokio::test]
+async fn one_address_gets_twenty_reset_requests_per_five_minutes() {
+    let (app, _) = app_with_alice().await;
+    for i in 0..20 {
+        ask_reset(&app, &format!("nobody{i}")).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let page = ask_reset(&app, "alice").await;
+    assert!(
+        element_text(&page, "reset-sent").is_some(),
+        "the same answer"
+    );
+    assert_eq!(mails_to(&app, "alice@example.org").await, 0);
+    app.clock.advance(300);
+    ask_reset(&app, "alice").await;
+    wait_for_mail(&app, "alice@example.org", 1).await;
+}

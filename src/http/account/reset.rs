@@ -76,6 +76,7 @@ pub async fn forgot_login_get(
 pub async fn forgot_login_post(
     State(state): State<AppState>,
     jar: CookieJar,
+    ip: ClientIp,
     PageLocale(locale): PageLocale,
     CsrfForm(form): CsrfForm,
 ) -> Response {
@@ -85,6 +86,7 @@ pub async fn forgot_login_post(
             state.core.clone(),
             address.to_owned(),
             locale.tag().to_owned(),
+            ip.0,
         );
     }
     request_page(&state, jar, locale, "account/forgot_login.html", true)
