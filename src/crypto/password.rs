@@ -30,7 +30,6 @@ type Job = Box<dyn FnOnce(&Params, &mut [Block]) + Send>;
 /// ones are refused at once rather than queued without bound.
 pub struct Hasher {
     queue: SyncSender<Job>,
-    params: Params,
     /// A hash of a random password: unknown users are verified against it, so that an unknown
     /// login and a wrong password take the same time (OWASP ASVS 6.3.8).
     dummy: String,
@@ -144,11 +143,7 @@ impl Hasher {
                 .spawn(move || worker(jobs, params))
                 .map_err(|e| HashError::Internal(e.to_string()))?;
         }
-        Ok(Hasher {
-            queue,
-            params,
-            dummy,
-        })
+        Ok(Hasher { queue, dummy })
     }
 
     async fn run<T: Send + 'static>(
@@ -191,11 +186,6 @@ impl Hasher {
             .run(move |_, memory| verify_with(memory, &hash, &password))
             .await?;
         Ok(ok && real)
-    }
-
-    /// Hashes synchronously (CLI only, never on a request path).
-    pub fn hash_blocking(&self, password: &str) -> Result<String, HashError> {
-        hash_now(&self.params, password)
     }
 }
 

@@ -197,19 +197,4 @@ impl Db {
         .await?;
         Ok(done.rows_affected() == 1)
     }
-
-    /// Replaces the password hash (and the time it changed).
-    pub async fn user_set_password(&self, id: &str, hash: &str, now: i64) -> Result<bool> {
-        let done = sqlx::query(
-            "update users set password_hash = $1, password_changed_at = $2, updated_at = $3 \
-             where id = $4",
-        )
-        .bind(hash)
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
 }
