@@ -370,3 +370,51 @@ async fn the_activation_pages_speak_english_to_an_english_browser() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_theme_folder_s_charter_is_shown_and_its_version_recorded() {
+    let theme = tempfile::tempdir().unwrap();
+    std::fs::write(
+        theme.path().join("theme.toml"),
+        "name = \"Université Exemple\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        theme.path().join("charter.fr.html"),
+        "<p id=\"our-charter\">Notre charte, version de rentrée.</p>\n",
+    )
+    .unwrap();
+    let app = spawn_with(Options {
+        theme_dir: Some(theme.path().to_owned()),
+        ..Options::default()
+    })
+    .await;
+    temporary_user(&app, "camille.durand", None).await;
+    let http = browser();
+    up_to_the_mail(&app, &http, "camille.durand").await;
+    let mail = wait_for_mail(&app, BACKUP, 1).await;
+    let page = text_of(http.get(link_in(&app, &mail, "/activate/verify?token="))).await;
+    assert_eq!(
+        element_text(&page, "our-charter").as_deref(),
+        Some("Notre charte, version de rentrée.")
+    );
+    let fr = &app.core.policy.activation.charter.text("fr").version;
+    let en = &app.core.policy.activation.charter.text("en").version;
+    assert_ne!(fr, en, "English keeps the built-in text");
+    let page = next(&app, &http, &page, &[("accept", "yes")]).await;
+    let page = next(&app, &http, &page, &[("redirect_email", "")]).await;
+    let page = next(
+        &app,
+        &http,
+        &page,
+        &[("new_password", NEW), ("confirm_password", NEW)],
+    )
+    .await;
+    assert_eq!(step_of(&page), "Étape 8 sur 8", "{page}");
+    assert!(element_text(&page, "done-redirect").is_none());
+    let user = find_user(&app, "camille.durand").await;
+    let (version, _) = app.core.db.user_charter(&user.id).await.unwrap().unwrap();
+    assert_eq!(&version, fr);
+    let (_, redirect) = app.core.db.user_emails(&user.id).await.unwrap();
+    assert_eq!(redirect, None);
+}
