@@ -24,6 +24,7 @@ use crate::http::pages::Pages;
 use crate::http::state::{AppState, Edge};
 use crate::mail::{self, MailTemplates};
 use crate::notify::sms::{self, DynSms};
+use crate::service::activation::{ActivationPolicy, Charter};
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
 use crate::service::core::{Core, Policy, Urls};
@@ -135,8 +136,11 @@ impl Application {
         let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(
             discovery_document(&urls, &keys.current()).context("discovery document")?,
         )));
+        let mut policy = policy(&settings);
+        policy.activation.charter = Charter::load(settings.theme_dir.as_deref())
+            .context("GUICHET_THEME_DIR: the IT charter")?;
         let core = Arc::new(Core {
-            policy: policy(&settings),
+            policy,
             clients: ClientCache::new(Duration::from_secs(10)),
             db,
             ephemeral: store,
@@ -256,6 +260,14 @@ pub fn policy(settings: &Settings) -> Policy {
         // `Settings::validate` has refused a policy that does not parse.
         self_service: SelfServicePolicy::parse(&settings.self_service_denied).unwrap_or_default(),
         password: crate::domain::password_policy::PasswordPolicy::default(),
+        activation: ActivationPolicy {
+            // `Settings::validate` has refused a zone that does not parse.
+            timezone: settings
+                .timezone
+                .parse()
+                .unwrap_or(chrono_tz::Europe::Paris),
+            charter: Charter::builtin(),
+        },
     }
 }
 

@@ -66,6 +66,9 @@ pub struct Settings {
     /// Self-service flows some user categories may not use: `category:flow,flow;…`
     /// (`domain::self_service::SelfServicePolicy`); empty, everyone may use every flow.
     pub self_service_denied: String,
+    /// The IANA time zone of the institution (`Europe/Paris`): an activation link is good
+    /// until 23:59 of the day it was sent, there.
+    pub timezone: String,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -232,6 +235,7 @@ impl Default for Settings {
             mfa_required: "none".into(),
             theme_dir: None,
             self_service_denied: String::new(),
+            timezone: "Europe/Paris".into(),
         }
     }
 }
@@ -269,6 +273,7 @@ pub const ENV_NAMES: &[&str] = &[
     "MFA_REQUIRED",
     "THEME_DIR",
     "SELF_SERVICE_DENIED",
+    "TIMEZONE",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -422,6 +427,12 @@ impl Settings {
         }
         SelfServicePolicy::parse(&self.self_service_denied)
             .map_err(|e| ConfigError(format!("GUICHET_SELF_SERVICE_DENIED: {e}")))?;
+        self.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            ConfigError(format!(
+                "GUICHET_TIMEZONE: {:?} is not an IANA time zone (e.g. Europe/Paris)",
+                self.timezone
+            ))
+        })?;
         if self.code_ttl > 600 {
             // RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes.
             return Err(ConfigError(
@@ -890,5 +901,21 @@ mod tests {
             ..Settings::default()
         };
         assert!(plain.validate().is_ok());
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn the_time_zone_defaults_to_paris_and_must_be_a_known_one() {
+        let mut s = Settings::default();
+        assert_eq!(s.timezone, "Europe/Paris");
+        assert!(ENV_NAMES.contains(&"TIMEZONE"));
+        s.timezone = "America/Cayenne".into();
+        assert!(s.validate().is_ok());
+        s.timezone = "Paris".into();
+        let e = s.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("GUICHET_TIMEZONE") && e.contains("\"Paris\""),
+            "{e}"
+        );
     }
 }

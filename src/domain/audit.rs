@@ -33,6 +33,7 @@ pub enum AuditKind {
     PasswordResetSent,
     PasswordResetRefused,
     PasswordReset,
+    AccountActivated,
 }
 
 impl AuditKind {
@@ -67,6 +68,7 @@ impl AuditKind {
             AuditKind::PasswordResetSent => "password.reset_sent",
             AuditKind::PasswordResetRefused => "password.reset_refused",
             AuditKind::PasswordReset => "password.reset",
+            AuditKind::AccountActivated => "account.activated",
         }
     }
 
@@ -75,7 +77,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 29] = [
+    pub const ALL: [AuditKind; 30] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -105,6 +107,7 @@ impl AuditKind {
         AuditKind::PasswordResetSent,
         AuditKind::PasswordResetRefused,
         AuditKind::PasswordReset,
+        AuditKind::AccountActivated,
     ];
 }
 

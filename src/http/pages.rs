@@ -103,6 +103,46 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/account/change_password.html"),
     ),
     (
+        "account/activate_base.html",
+        include_str!("../../templates/account/activate_base.html"),
+    ),
+    (
+        "account/activate_identifier.html",
+        include_str!("../../templates/account/activate_identifier.html"),
+    ),
+    (
+        "account/activate_password.html",
+        include_str!("../../templates/account/activate_password.html"),
+    ),
+    (
+        "account/activate_backup.html",
+        include_str!("../../templates/account/activate_backup.html"),
+    ),
+    (
+        "account/activate_mailed.html",
+        include_str!("../../templates/account/activate_mailed.html"),
+    ),
+    (
+        "account/activate_charter.html",
+        include_str!("../../templates/account/activate_charter.html"),
+    ),
+    (
+        "account/activate_redirect.html",
+        include_str!("../../templates/account/activate_redirect.html"),
+    ),
+    (
+        "account/activate_new_password.html",
+        include_str!("../../templates/account/activate_new_password.html"),
+    ),
+    (
+        "account/activate_done.html",
+        include_str!("../../templates/account/activate_done.html"),
+    ),
+    (
+        "account/activate_denied.html",
+        include_str!("../../templates/account/activate_denied.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../../templates/errors/error.html"),
     ),

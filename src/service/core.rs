@@ -16,6 +16,7 @@ use crate::ephemeral::DynEphemeral;
 use crate::mail::DynMailer;
 use crate::mail::templates::MailTemplates;
 use crate::notify::sms::DynSms;
+use crate::service::activation::ActivationPolicy;
 use crate::service::audit::Audit;
 use crate::service::clients::ClientCache;
 use crate::service::lockout::LockoutPolicy;
@@ -68,6 +69,8 @@ pub struct Policy {
     pub self_service: SelfServicePolicy,
     /// What a new password must be (`service::password`).
     pub password: PasswordPolicy,
+    /// The activation deadline's time zone and the IT charter (`service::activation`).
+    pub activation: ActivationPolicy,
 }
 
 impl Policy {

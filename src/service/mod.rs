@@ -1,6 +1,7 @@
 //! What the system does, taking `now` and the stores as inputs.
 
 pub mod account;
+pub mod activation;
 pub mod admin;
 pub mod audit;
 pub mod authn;

@@ -3,7 +3,8 @@
 //! across an authorization request POSTed from another site, logs out back to that party, then
 //! enrols an authenticator app from the account page (its QR code on a screenshot) and signs
 //! in again with the password and a TOTP code.
-//! Each page is saved as `target/screenshots/browser-<step>.png`.
+//! Each page is saved as `target/screenshots/browser-<step>.png`. A second journey activates a
+//! new account, one screenshot per step (`browser-activation-<n>-<step>.png`).
 //!
 //! Without `chromedriver` on the PATH the test passes with a notice, unless
 //! `GUICHET_TEST_BROWSER` is set (CI sets it): then it fails.
@@ -261,6 +262,97 @@ async fn journey(browser: &Client) {
     let tokens: serde_json::Value = res.json().await.unwrap();
     let id = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
+}
+
+/// The activation of a new account in a real browser, each step saved as
+/// `target/screenshots/browser-activation-<n>-<step>.png`.
+#[tokio::test]
+async fn a_person_activates_their_account_step_by_step_in_a_real_browser() {
+    let Some(bin) = chromedriver() else {
+        assert!(
+            std::env::var_os("GUICHET_TEST_BROWSER").is_none_or(|v| v.is_empty()),
+            "GUICHET_TEST_BROWSER is set but no chromedriver is on the PATH"
+        );
+        println!("activation browser test skipped: chromedriver is missing");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&bin).await;
+    let browser = connect(&driver, profile.path()).await;
+    let walk = tokio::time::timeout(JOURNEY, activation_walk(&browser)).await;
+    let _ = browser.close().await;
+    walk.unwrap_or_else(|_| panic!("the activation took more than {JOURNEY:?}"));
+    drop(driver);
+}
+
+async fn activation_walk(browser: &Client) {
+    const BACKUP: &str = "perso@example.net";
+    const NEW: &str = "un tout nouveau mot de passe";
+    let app = spawn_app().await;
+    app.create_user_with(guichet::domain::user::NewUser {
+        login: "camille.durand".into(),
+        email: Some("camille.durand@univ.example.org".into()),
+        must_change_password: true,
+        ..Default::default()
+    })
+    .await;
+    browser.goto(&app.url("/activate")).await.unwrap();
+    fill_step(browser, "1-identifier", &[("username", "camille.durand")]).await;
+    fill_step(browser, "2-temporary-password", &[("password", PASSWORD)]).await;
+    fill_step(browser, "3-backup-address", &[("email", BACKUP)]).await;
+    wait_for(browser, "the mailed-link page", "#activate-mailed").await;
+    screenshot(browser, "activation-4-link-mailed").await;
+    let mail = wait_for_mail(&app, BACKUP, 1).await;
+    browser
+        .goto(&link_in(&app, &mail, "/activate/verify?token="))
+        .await
+        .unwrap();
+    wait_for(browser, "the charter", "#charter").await;
+    screenshot(browser, "activation-5-charter").await;
+    browser
+        .find(Locator::Css("#accept"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    submit_step(browser).await;
+    fill_step(browser, "6-redirection", &[("redirect_email", "")]).await;
+    fill_step(
+        browser,
+        "7-new-password",
+        &[("new_password", NEW), ("confirm_password", NEW)],
+    )
+    .await;
+    let done = wait_for(browser, "the confirmation", "#done-login").await;
+    assert_eq!(done.text().await.unwrap(), "camille.durand");
+    screenshot(browser, "activation-8-done").await;
+}
+
+/// Waits for the step's fields, saves the page, types `fields` and submits.
+async fn fill_step(browser: &Client, step: &str, fields: &[(&str, &str)]) {
+    for (i, (name, value)) in fields.iter().enumerate() {
+        let field = wait_for(browser, step, &format!("input[name='{name}']")).await;
+        if i == 0 {
+            screenshot(browser, &format!("activation-{step}")).await;
+        }
+        if value.is_empty() {
+            field.clear().await.unwrap();
+        } else {
+            field.send_keys(value).await.unwrap();
+        }
+    }
+    submit_step(browser).await;
+}
+
+async fn submit_step(browser: &Client) {
+    browser
+        .find(Locator::Css("form button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 /// Fills and submits the login form once it shows.

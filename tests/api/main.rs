@@ -1,5 +1,6 @@
 //! One integration-test binary: the real server on port 0, driven over HTTP.
 
+mod activation;
 mod architecture;
 mod audit;
 mod authn;

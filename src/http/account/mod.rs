@@ -4,8 +4,10 @@
 //! the account page with its second factors: `/account`, `/account/mfa/totp`,
 //! `/account/mfa/sms`, `/account/mfa/remove`, `/account/recovery-codes`, `/account/password`;
 //! and the self-service of a forgotten password or login: `/reset`, `/reset/confirm`,
-//! `/reset/login`.
+//! `/reset/login`; and the activation of a new account: `/activate`, `/activate/verify`,
+//! `/activate/redirect`.
 
+pub mod activation;
 pub mod consent;
 pub mod login;
 pub mod manage;
@@ -45,4 +47,10 @@ pub fn router() -> Router<AppState> {
             "/reset/confirm",
             get(reset::confirm_get).post(reset::confirm_post),
         )
+        .route(
+            "/activate",
+            get(activation::activate_get).post(activation::activate_post),
+        )
+        .route("/activate/verify", get(activation::verify_get))
+        .route("/activate/redirect", get(activation::redirect_get))
 }
