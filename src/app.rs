@@ -256,6 +256,7 @@ pub fn policy(settings: &Settings) -> Policy {
         // `Settings::validate` has refused a policy that does not parse.
         self_service: SelfServicePolicy::parse(&settings.self_service_denied).unwrap_or_default(),
         password: crate::domain::password_policy::PasswordPolicy::default(),
+        personal_number_kinds: settings.personal_number_kinds.clone(),
     }
 }
 

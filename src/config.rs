@@ -66,6 +66,10 @@ pub struct Settings {
     /// Self-service flows some user categories may not use: `category:flow,flow;…`
     /// (`domain::self_service::SelfServicePolicy`); empty, everyone may use every flow.
     pub self_service_denied: String,
+    /// The kinds of personal number the recovery flow (`/recover`) offers, in the order shown:
+    /// a comma-separated string or a list.
+    #[serde(deserialize_with = "list_or_string")]
+    pub personal_number_kinds: Vec<String>,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -232,6 +236,9 @@ impl Default for Settings {
             mfa_required: "none".into(),
             theme_dir: None,
             self_service_denied: String::new(),
+            personal_number_kinds: ["student_number", "ine", "staff_number", "external_uid"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
@@ -269,6 +276,7 @@ pub const ENV_NAMES: &[&str] = &[
     "MFA_REQUIRED",
     "THEME_DIR",
     "SELF_SERVICE_DENIED",
+    "PERSONAL_NUMBER_KINDS",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -422,6 +430,18 @@ impl Settings {
         }
         SelfServicePolicy::parse(&self.self_service_denied)
             .map_err(|e| ConfigError(format!("GUICHET_SELF_SERVICE_DENIED: {e}")))?;
+        // The kinds as `--personal-number KIND=VALUE` stores them.
+        if let Some(bad) = self.personal_number_kinds.iter().find(|k| {
+            k.is_empty()
+                || k.len() > 64
+                || !k
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
+        }) {
+            return Err(ConfigError(format!(
+                "GUICHET_PERSONAL_NUMBER_KINDS: {bad:?} is not a kind (lower-case letters, digits, '-' or '_')"
+            )));
+        }
         if self.code_ttl > 600 {
             // RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes.
             return Err(ConfigError(
@@ -813,6 +833,29 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn personal_number_kinds_default_to_four_and_must_be_kinds() {
+        assert_eq!(
+            Settings::default().personal_number_kinds,
+            ["student_number", "ine", "staff_number", "external_uid"]
+        );
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Serialized::default(
+                "personal_number_kinds",
+                env_value("personal_number_kinds", "ine, badge").unwrap(),
+            ))
+            .extract()
+            .unwrap();
+        assert_eq!(s.personal_number_kinds, ["ine", "badge"]);
+        assert!(s.validate().is_ok());
+        let bad = Settings {
+            personal_number_kinds: vec!["Student Number".into()],
+            ..Settings::default()
+        };
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(e.contains("GUICHET_PERSONAL_NUMBER_KINDS"), "{e}");
     }
 
     #[test]

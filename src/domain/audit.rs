@@ -33,6 +33,8 @@ pub enum AuditKind {
     PasswordResetSent,
     PasswordResetRefused,
     PasswordReset,
+    RecoverySuccess,
+    RecoveryFailure,
 }
 
 impl AuditKind {
@@ -67,6 +69,8 @@ impl AuditKind {
             AuditKind::PasswordResetSent => "password.reset_sent",
             AuditKind::PasswordResetRefused => "password.reset_refused",
             AuditKind::PasswordReset => "password.reset",
+            AuditKind::RecoverySuccess => "recovery.success",
+            AuditKind::RecoveryFailure => "recovery.failure",
         }
     }
 
@@ -75,7 +79,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 29] = [
+    pub const ALL: [AuditKind; 31] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -105,6 +109,8 @@ impl AuditKind {
         AuditKind::PasswordResetSent,
         AuditKind::PasswordResetRefused,
         AuditKind::PasswordReset,
+        AuditKind::RecoverySuccess,
+        AuditKind::RecoveryFailure,
     ];
 }
 

@@ -68,6 +68,8 @@ pub struct Policy {
     pub self_service: SelfServicePolicy,
     /// What a new password must be (`service::password`).
     pub password: PasswordPolicy,
+    /// The kinds of personal number the recovery flow offers (`GUICHET_PERSONAL_NUMBER_KINDS`).
+    pub personal_number_kinds: Vec<String>,
 }
 
 impl Policy {

@@ -18,6 +18,7 @@ pub mod mailing;
 pub mod mfa;
 pub mod oauth;
 pub mod password;
+pub mod recovery;
 pub mod reset;
 pub mod resource;
 pub mod session;

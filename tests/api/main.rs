@@ -17,6 +17,7 @@ mod mfa;
 mod oidc_flow;
 mod outage;
 mod passwords;
+mod recovery;
 mod review_session;
 mod review_tokens;
 mod revocation;

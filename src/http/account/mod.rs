@@ -4,11 +4,13 @@
 //! the account page with its second factors: `/account`, `/account/mfa/totp`,
 //! `/account/mfa/sms`, `/account/mfa/remove`, `/account/recovery-codes`, `/account/password`;
 //! and the self-service of a forgotten password or login: `/reset`, `/reset/confirm`,
-//! `/reset/login`.
+//! `/reset/login`; and its recovery with personal data: `/recover`, `/recover/answer`,
+//! `/recover/password`, with `/account/security-question`.
 
 pub mod consent;
 pub mod login;
 pub mod manage;
+pub mod recovery;
 pub mod reset;
 pub mod views;
 
@@ -44,5 +46,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/reset/confirm",
             get(reset::confirm_get).post(reset::confirm_post),
+        )
+        .route(
+            "/recover",
+            get(recovery::recover_get).post(recovery::recover_post),
+        )
+        .route("/recover/answer", post(recovery::answer_post))
+        .route("/recover/password", post(recovery::password_post))
+        .route(
+            "/account/security-question",
+            get(recovery::question_get).post(recovery::question_post),
         )
 }
