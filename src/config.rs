@@ -842,20 +842,21 @@ mod tests {
             ["student_number", "ine", "staff_number", "external_uid"]
         );
         let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
-            .merge(Serialized::default(
-                "personal_number_kinds",
-                env_value("personal_number_kinds", "ine, badge").unwrap(),
-            ))
+            .merge(Serialized::default("personal_number_kinds", "ine, badge"))
             .extract()
-            .unwrap();
+            .unwrap_or_default();
         assert_eq!(s.personal_number_kinds, ["ine", "badge"]);
         assert!(s.validate().is_ok());
         let bad = Settings {
             personal_number_kinds: vec!["Student Number".into()],
             ..Settings::default()
         };
-        let e = bad.validate().unwrap_err().to_string();
-        assert!(e.contains("GUICHET_PERSONAL_NUMBER_KINDS"), "{e}");
+        let e = bad.validate().err().map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("GUICHET_PERSONAL_NUMBER_KINDS")),
+            "{e:?}"
+        );
     }
 
     #[test]
