@@ -268,6 +268,7 @@ pub fn policy(settings: &Settings) -> Policy {
                 .unwrap_or(chrono_tz::Europe::Paris),
             charter: Charter::builtin(),
         },
+        personal_number_kinds: settings.personal_number_kinds.clone(),
     }
 }
 

@@ -69,6 +69,10 @@ pub struct Settings {
     /// The IANA time zone of the institution (`Europe/Paris`): an activation link is good
     /// until 23:59 of the day it was sent, there.
     pub timezone: String,
+    /// The kinds of personal number the recovery flow (`/recover`) offers, in the order shown:
+    /// a comma-separated string or a list.
+    #[serde(deserialize_with = "list_or_string")]
+    pub personal_number_kinds: Vec<String>,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -236,6 +240,9 @@ impl Default for Settings {
             theme_dir: None,
             self_service_denied: String::new(),
             timezone: "Europe/Paris".into(),
+            personal_number_kinds: ["student_number", "ine", "staff_number", "external_uid"]
+                .map(String::from)
+                .to_vec(),
         }
     }
 }
@@ -274,6 +281,7 @@ pub const ENV_NAMES: &[&str] = &[
     "THEME_DIR",
     "SELF_SERVICE_DENIED",
     "TIMEZONE",
+    "PERSONAL_NUMBER_KINDS",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -433,6 +441,18 @@ impl Settings {
                 self.timezone
             ))
         })?;
+        // The kinds as `--personal-number KIND=VALUE` stores them.
+        if let Some(bad) = self.personal_number_kinds.iter().find(|k| {
+            k.is_empty()
+                || k.len() > 64
+                || !k
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
+        }) {
+            return Err(ConfigError(format!(
+                "GUICHET_PERSONAL_NUMBER_KINDS: {bad:?} is not a kind (lower-case letters, digits, '-' or '_')"
+            )));
+        }
         if self.code_ttl > 600 {
             // RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes.
             return Err(ConfigError(
@@ -824,6 +844,30 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn personal_number_kinds_default_to_four_and_must_be_kinds() {
+        assert_eq!(
+            Settings::default().personal_number_kinds,
+            ["student_number", "ine", "staff_number", "external_uid"]
+        );
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Serialized::default("personal_number_kinds", "ine, badge"))
+            .extract()
+            .unwrap_or_default();
+        assert_eq!(s.personal_number_kinds, ["ine", "badge"]);
+        assert!(s.validate().is_ok());
+        let bad = Settings {
+            personal_number_kinds: vec!["Student Number".into()],
+            ..Settings::default()
+        };
+        let e = bad.validate().err().map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("GUICHET_PERSONAL_NUMBER_KINDS")),
+            "{e:?}"
+        );
     }
 
     #[test]

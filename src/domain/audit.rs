@@ -34,6 +34,8 @@ pub enum AuditKind {
     PasswordResetRefused,
     PasswordReset,
     AccountActivated,
+    RecoverySuccess,
+    RecoveryFailure,
 }
 
 impl AuditKind {
@@ -69,6 +71,8 @@ impl AuditKind {
             AuditKind::PasswordResetRefused => "password.reset_refused",
             AuditKind::PasswordReset => "password.reset",
             AuditKind::AccountActivated => "account.activated",
+            AuditKind::RecoverySuccess => "recovery.success",
+            AuditKind::RecoveryFailure => "recovery.failure",
         }
     }
 
@@ -77,7 +81,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 30] = [
+    pub const ALL: [AuditKind; 32] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -108,6 +112,8 @@ impl AuditKind {
         AuditKind::PasswordResetRefused,
         AuditKind::PasswordReset,
         AuditKind::AccountActivated,
+        AuditKind::RecoverySuccess,
+        AuditKind::RecoveryFailure,
     ];
 }
 

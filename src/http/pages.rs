@@ -143,6 +143,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/account/activate_denied.html"),
     ),
     (
+        "account/recover_progress.html",
+        include_str!("../../templates/account/recover_progress.html"),
+    ),
+    (
+        "account/recover_details.html",
+        include_str!("../../templates/account/recover_details.html"),
+    ),
+    (
+        "account/recover_question.html",
+        include_str!("../../templates/account/recover_question.html"),
+    ),
+    (
+        "account/recover_password.html",
+        include_str!("../../templates/account/recover_password.html"),
+    ),
+    (
+        "account/recover_done.html",
+        include_str!("../../templates/account/recover_done.html"),
+    ),
+    (
+        "account/security_question.html",
+        include_str!("../../templates/account/security_question.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../../templates/errors/error.html"),
     ),

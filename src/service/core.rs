@@ -71,6 +71,8 @@ pub struct Policy {
     pub password: PasswordPolicy,
     /// The activation deadline's time zone and the IT charter (`service::activation`).
     pub activation: ActivationPolicy,
+    /// The kinds of personal number the recovery flow offers (`GUICHET_PERSONAL_NUMBER_KINDS`).
+    pub personal_number_kinds: Vec<String>,
 }
 
 impl Policy {

@@ -19,6 +19,7 @@ pub mod mailing;
 pub mod mfa;
 pub mod oauth;
 pub mod password;
+pub mod recovery;
 pub mod reset;
 pub mod resource;
 pub mod session;

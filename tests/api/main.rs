@@ -18,6 +18,7 @@ mod mfa;
 mod oidc_flow;
 mod outage;
 mod passwords;
+mod recovery;
 mod review_session;
 mod review_tokens;
 mod revocation;

@@ -75,17 +75,17 @@ async fn home(
     current: &Current,
     notice: Option<&'static str>,
 ) -> Result<Response, PageError> {
-    home_with(state, jar, locale, current, notice, false).await
+    home_with(state, jar, locale, current, notice, None).await
 }
 
-/// The account page; `changed`: just after a password change.
+/// The account page; `changed`: just after a change (`password`, `question`).
 async fn home_with(
     state: &AppState,
     jar: CookieJar,
     locale: Locale,
     current: &Current,
     notice: Option<&'static str>,
-    changed: bool,
+    changed: Option<&str>,
 ) -> Result<Response, PageError> {
     #[derive(Serialize)]
     struct Page<'a> {
@@ -101,6 +101,8 @@ async fn home_with(
         recent: Vec<SignInLine>,
         notice: Option<&'static str>,
         changed: bool,
+        has_question: bool,
+        question_saved: bool,
     }
     let user = &current.user;
     let summary = account::summary(&state.core, user).await.page(locale)?;
@@ -139,7 +141,12 @@ async fn home_with(
             })
             .collect(),
         notice,
-        changed,
+        changed: changed == Some("password"),
+        has_question: crate::service::recovery::question_of(&state.core, &user.id)
+            .await
+            .page(locale)?
+            .is_some(),
+        question_saved: changed == Some("question"),
     };
     Ok(render_with_csrf(
         state,
@@ -164,8 +171,7 @@ pub async fn account_get(
     Query(q): Query<AccountQuery>,
 ) -> Result<Response, PageError> {
     let (jar, current) = signed_in_or_return!(&state, jar, current);
-    let changed = q.changed.as_deref() == Some("password");
-    home_with(&state, jar, locale, &current, None, changed).await
+    home_with(&state, jar, locale, &current, None, q.changed.as_deref()).await
 }
 
 /// The TOTP enrolment page.

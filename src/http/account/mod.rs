@@ -4,13 +4,15 @@
 //! the account page with its second factors: `/account`, `/account/mfa/totp`,
 //! `/account/mfa/sms`, `/account/mfa/remove`, `/account/recovery-codes`, `/account/password`;
 //! and the self-service of a forgotten password or login: `/reset`, `/reset/confirm`,
-//! `/reset/login`; and the activation of a new account: `/activate`, `/activate/verify`,
-//! `/activate/redirect`.
+//! `/reset/login`; the activation of a new account: `/activate`, `/activate/verify`,
+//! `/activate/redirect`; and recovery with personal data: `/recover`, `/recover/answer`,
+//! `/recover/password`, with `/account/security-question`.
 
 pub mod activation;
 pub mod consent;
 pub mod login;
 pub mod manage;
+pub mod recovery;
 pub mod reset;
 pub mod views;
 
@@ -53,4 +55,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/activate/verify", get(activation::verify_get))
         .route("/activate/redirect", get(activation::redirect_get))
+        .route(
+            "/recover",
+            get(recovery::recover_get).post(recovery::recover_post),
+        )
+        .route("/recover/answer", post(recovery::answer_post))
+        .route("/recover/password", post(recovery::password_post))
+        .route(
+            "/account/security-question",
+            get(recovery::question_get).post(recovery::question_post),
+        )
 }
