@@ -131,8 +131,8 @@ impl Application {
             Arc::new(MailTemplates::new().map_err(|e| anyhow::anyhow!("mail templates: {e}"))?);
         let hasher = Hasher::new(settings.hash_concurrency())?;
         let (audit, audit_writer) = Audit::start(db.clone());
-        let pages =
-            Pages::new(&urls.base_path, theme).map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
+        let pages = Pages::new(&urls.base_path, theme.clone())
+            .map_err(|e| anyhow::anyhow!("templates: {e:?}"))?;
         let discovery = Arc::new(ArcSwap::from_pointee(Bytes::from(
             discovery_document(&urls, &keys.current()).context("discovery document")?,
         )));
@@ -149,6 +149,7 @@ impl Application {
             sms,
             mail,
             mail_templates,
+            theme,
             hasher,
             audit,
             clock,

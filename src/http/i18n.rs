@@ -619,6 +619,11 @@ pub const SELF_SERVICE_STRINGS: &[(&str, &str, &str)] = &[
         "This link is no longer valid (already used, replaced by a newer one, or older than an hour). Ask for a new one from “Forgotten password”.",
     ),
     (
+        "self_service_denied",
+        "Cette démarche n’est pas ouverte à votre catégorie de compte ici : contactez l’assistance (ci-dessous).",
+        "This is not open to your kind of account here: contact the help desk (below).",
+    ),
+    (
         "change_title",
         "Changer mon mot de passe",
         "Change my password",

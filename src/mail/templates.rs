@@ -155,6 +155,8 @@ mod tests {
             "when": "30/11/2026 10:15",
             "ip": "192.0.2.7",
             "valid_minutes": 60,
+            "institution": "Université Exemple",
+            "helpdesk": "Assistance : 01 23 45 67 89",
         })
     }
 
@@ -210,6 +212,11 @@ mod tests {
             has("reset_link", lang, &["alice<b>", "https://", "60"]);
             has("forgot_login", lang, &["alice<b>"]);
             has("recovery_done", lang, &["alice<b>", "10:15"]);
+            // Every message signs with the institution and its help desk.
+            for name in NAMES {
+                let (_, html) = has(name, lang, &["Université Exemple", "01 23 45 67 89"]);
+                assert!(html.contains("Université Exemple"), "{name}.{lang}");
+            }
         }
         let (fr, _) = has("reset_link", "fr", &[]);
         let (en, _) = has("reset_link", "en", &[]);

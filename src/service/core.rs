@@ -12,6 +12,7 @@ use crate::domain::client::Client;
 use crate::domain::clock::Clock;
 use crate::domain::password_policy::PasswordPolicy;
 use crate::domain::self_service::SelfServicePolicy;
+use crate::domain::theme::Theme;
 use crate::ephemeral::DynEphemeral;
 use crate::mail::DynMailer;
 use crate::mail::templates::MailTemplates;
@@ -36,6 +37,8 @@ pub struct Core {
     /// Sends e-mail (SMTP off the request path, or the outbox).
     pub mail: DynMailer,
     pub mail_templates: Arc<MailTemplates>,
+    /// The institution's name and help desk, for mail (the pages have their own copy).
+    pub theme: Theme,
     pub hasher: Hasher,
     pub clients: ClientCache,
     pub audit: Audit,

@@ -16,9 +16,22 @@ pub async fn send(
     ctx: &impl Serialize,
 ) -> Result<()> {
     let lang = if lang == "en" { "en" } else { "fr" };
+    // Every mail signs with the institution's name and help desk (the theme).
+    #[derive(Serialize)]
+    struct Signed<'a, T: Serialize> {
+        #[serde(flatten)]
+        ctx: &'a T,
+        institution: &'a str,
+        helpdesk: &'a str,
+    }
+    let signed = Signed {
+        ctx,
+        institution: &core.theme.name,
+        helpdesk: core.theme.helpdesk(lang),
+    };
     let (subject, text, html) = core
         .mail_templates
-        .render(template, lang, ctx)
+        .render(template, lang, &signed)
         .map_err(|e| Error::Corrupt(format!("mail template {template}: {e}")))?;
     core.mail
         .send(Mail {

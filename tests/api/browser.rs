@@ -262,6 +262,19 @@ async fn journey(browser: &Client) {
     let tokens: serde_json::Value = res.json().await.unwrap();
     let id = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
+
+    // 8. The self-service pages the login page leads to.
+    browser.goto(&app.url("/reset")).await.unwrap();
+    wait_for(browser, "the reset page", "input[name='username']").await;
+    screenshot(browser, "reset").await;
+    browser.goto(&app.url("/recover")).await.unwrap();
+    wait_for(
+        browser,
+        "the recovery page",
+        "select[name='identifier_kind']",
+    )
+    .await;
+    screenshot(browser, "recover").await;
 }
 
 /// The activation of a new account in a real browser, each step saved as

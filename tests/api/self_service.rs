@@ -348,3 +348,58 @@ async fn one_address_gets_twenty_reset_requests_per_five_minutes() {
     ask_reset(&app, "alice").await;
     wait_for_mail(&app, "alice@example.org", 1).await;
 }
+
+#[tokio::test]
+async fn with_an_smtp_server_the_reset_link_arrives_by_smtp_and_works() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_with(Options {
+        smtp_url: Some(sink.url()),
+        ..Options::default()
+    })
+    .await;
+    app.create_user("alice").await;
+    ask_reset(&app, "alice").await;
+    let received = sink.wait_for(1).await;
+    let mail = received[0].mail();
+    assert!(mail.to.contains("alice@example.org"));
+    assert!(mail.text.contains("guichet"), "signed: {}", mail.text);
+    let link = link_in(&app, &mail, "/reset/confirm?token=");
+    let http = browser();
+    let page = text_of(http.get(&link)).await;
+    let res = submit(
+        &app,
+        &http,
+        &page,
+        "/reset/confirm",
+        &[("new_password", NEW), ("confirm_password", NEW)],
+    )
+    .await;
+    assert!(element_text(&res.text().await.unwrap(), "reset-done").is_some());
+    // The confirmation goes the same way; nothing was written to the outbox.
+    sink.wait_for(2).await;
+    assert!(outbox_mails(&app).is_empty());
+}
+
+#[tokio::test]
+async fn a_category_denied_the_password_change_is_shown_the_help_desk() {
+    let app = spawn_with(Options {
+        settings: Some(|s| s.self_service_denied = "staff:change_password".into()),
+        ..Options::default()
+    })
+    .await;
+    app.create_user_with(guichet::domain::user::NewUser {
+        login: "prof".into(),
+        category: Some("staff".into()),
+        ..Default::default()
+    })
+    .await;
+    let account = account_browser(&app, "prof").await;
+    let res = account
+        .get(app.url("/account/password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"helpdesk\""), "{page}");
+}

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::views::{PasswordRules, render_with_csrf};
 use crate::domain::password_policy::Violation;
+use crate::domain::self_service::SelfService;
 use crate::http::error::{OrPage, PageError};
 use crate::http::extract::{CsrfForm, CurrentSession, PageLocale};
 use crate::http::i18n::Locale;
@@ -254,9 +255,24 @@ pub async fn change_get(
     PageLocale(locale): PageLocale,
 ) -> Response {
     match current.lookup {
+        Lookup::Valid(c) if !may_change(&state, &c.user) => denied(locale).into_response(),
         Lookup::Valid(_) => change_page(&state, jar, locale, None, &[]),
         other => through_login(&state, jar, &other),
     }
+}
+
+/// Whether the user's category may change its password here (`GUICHET_SELF_SERVICE_DENIED`).
+fn may_change(state: &AppState, user: &crate::domain::user::User) -> bool {
+    state
+        .core
+        .policy
+        .self_service
+        .allows(user.category.as_deref(), SelfService::ChangePassword)
+}
+
+/// The help desk instead of a flow the user's category may not use.
+fn denied(locale: Locale) -> PageError {
+    PageError::new(StatusCode::FORBIDDEN, "self_service_denied", locale)
 }
 
 /// `POST /account/password`: `password` (the current one), `new_password`, `confirm_password`.
@@ -272,6 +288,9 @@ pub async fn change_post(
         Lookup::Valid(c) => *c,
         other => return Ok(through_login(&state, jar, &other)),
     };
+    if !may_change(&state, &current.user) {
+        return Err(denied(locale));
+    }
     let core = &state.core;
     let outcome = account::change_password(
         core,

@@ -79,6 +79,8 @@ pub struct Options {
     pub settings: Option<fn(&mut Settings)>,
     /// The theme folder (`GUICHET_THEME_DIR`).
     pub theme_dir: Option<std::path::PathBuf>,
+    /// An SMTP server (`GUICHET_SMTP_URL`), e.g. an `SmtpSink`'s URL.
+    pub smtp_url: Option<String>,
 }
 
 pub fn copy_fixture_keys(to: &Path) {
@@ -194,6 +196,9 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         ..Settings::default()
     };
     let mut settings = settings;
+    if let Some(url) = opts.smtp_url {
+        settings.smtp_url = Some(url.into());
+    }
     if let Some(change) = opts.settings {
         change(&mut settings);
     }
