@@ -269,18 +269,25 @@ pub enum Input {
     Redirect(String),
     /// Step 7: the new password, twice.
     NewPassword { new: String, confirm: String },
+    /// Step 4 (or 6, waiting for the redirection's link): mail the link again.
+    Resend,
 }
 
 impl Input {
-    fn step(&self) -> Step {
+    /// Whether this input belongs to the activation's current step.
+    fn fits(&self, step: Step) -> bool {
         match self {
-            Input::Backup(_) => Step::Backup,
-            Input::Charter { .. } => Step::Charter,
-            Input::Redirect(_) => Step::Redirect,
-            Input::NewPassword { .. } => Step::NewPassword,
+            Input::Backup(_) => step == Step::Backup,
+            Input::Charter { .. } => step == Step::Charter,
+            Input::Redirect(_) => step == Step::Redirect,
+            Input::NewPassword { .. } => step == Step::NewPassword,
+            Input::Resend => matches!(step, Step::BackupMailed | Step::RedirectMailed),
         }
     }
 }
+
+/// At most one more link per activation in this many seconds.
+pub const RESEND_INTERVAL: i64 = 60;
 
 /// Whether a user of no known category may activate (the `*` entry of the policy): the first
 /// page then shows the help desk at once.
@@ -429,7 +436,7 @@ pub async fn advance(
     if state.deadline <= now {
         return Ok(Outcome::Expired);
     }
-    if input.step() != state.step {
+    if !input.fits(state.step) {
         store.put(&key, &bytes, state.deadline).await?;
         return Ok(Outcome::OutOfOrder);
     }
@@ -449,6 +456,7 @@ pub async fn advance(
                     "activation_link",
                     address,
                     lang,
+                    now,
                 )
                 .await?;
                 show(core, id, &state, lang)
@@ -489,6 +497,7 @@ pub async fn advance(
                     "redirect_confirm",
                     address,
                     lang,
+                    now,
                 )
                 .await?;
                 show(core, id, &state, lang)
@@ -497,13 +506,35 @@ pub async fn advance(
         Input::NewPassword { new, confirm } => {
             return finish(core, id, state, new, &confirm, lang, ip, now).await;
         }
+        Input::Resend => {
+            let (kind, template, to) = match state.step {
+                Step::RedirectMailed => ("redirect", "redirect_confirm", state.redirect.clone()),
+                _ => ("verify", "activation_link", state.backup.clone()),
+            };
+            let fresh = store
+                .put_if_absent(&resend_key(&key), b"1", now + RESEND_INTERVAL, now)
+                .await?;
+            match to {
+                Some(to) if fresh => {
+                    send_link(core, &state, &key, kind, template, &to, lang, now).await?;
+                    again(core, id, &state, lang, "activate_resent")
+                }
+                _ => again(core, id, &state, lang, "activate_resend_too_soon"),
+            }
+        }
     };
     save(core, id, &state).await?;
     Ok(outcome)
 }
 
+/// The key that holds back another link for a minute after one is mailed.
+fn resend_key(state_key: &str) -> String {
+    format!("{state_key}:resend")
+}
+
 /// Mails a link (`kind`: `verify` or `redirect`) to the activation stored under `key`, good
-/// until the activation's deadline.
+/// until the activation's deadline; no other link is mailed for it for a minute.
+#[allow(clippy::too_many_arguments)]
 async fn send_link(
     core: &Core,
     state: &State,
@@ -512,7 +543,11 @@ async fn send_link(
     template: &str,
     to: &str,
     lang: &str,
+    now: i64,
 ) -> Result<()> {
+    core.ephemeral
+        .put(&resend_key(key), b"1", now + RESEND_INTERVAL)
+        .await?;
     let token = random_token();
     let link = Link {
         state: key.to_owned(),

@@ -418,3 +418,23 @@ async fn the_theme_folder_s_charter_is_shown_and_its_version_recorded() {
     let (_, redirect) = app.core.db.user_emails(&user.id).await.unwrap();
     assert_eq!(redirect, None);
 }
+
+#[tokio::test]
+async fn the_link_can_be_sent_again_once_a_minute_and_the_newest_works() {
+    let app = spawn_app().await;
+    temporary_user(&app, "camille.durand", None).await;
+    let http = browser();
+    let page = up_to_the_mail(&app, &http, "camille.durand").await;
+    wait_for_mail(&app, BACKUP, 1).await;
+    // Within the minute: refused, nothing sent.
+    let again = next(&app, &http, &page, &[]).await;
+    assert_eq!(step_of(&again), "Étape 4 sur 8");
+    assert!(notice_of(&again).unwrap().contains("moins d’une minute"));
+    app.clock.advance(61);
+    let again = next(&app, &http, &again, &[]).await;
+    assert_eq!(step_of(&again), "Étape 4 sur 8");
+    let mail = wait_for_mail(&app, BACKUP, 2).await;
+    let link = link_in(&app, &mail, "/activate/verify?token=");
+    let page = text_of(browser().get(&link)).await;
+    assert_eq!(step_of(&page), "Étape 5 sur 8", "{page}");
+}

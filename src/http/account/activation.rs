@@ -208,6 +208,7 @@ pub async fn activate_post(
             return answer(&state, jar, locale, outcome, &username);
         }
         "3" => Input::Backup(field("email")),
+        "4" => Input::Resend,
         "5" => Input::Charter {
             accept: form.get("accept").is_some_and(|v| !v.is_empty()),
         },

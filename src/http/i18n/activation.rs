@@ -183,4 +183,19 @@ pub const ACTIVATION_STRINGS: &[(&str, &str, &str)] = &[
         "Les comptes de votre catégorie ne s’activent pas en ligne : adressez-vous à l’assistance informatique, qui l’activera avec vous.",
         "Accounts of your category are not activated online: contact the IT help desk, who will activate it with you.",
     ),
+    (
+        "activate_resend",
+        "Je n’ai rien reçu : renvoyer le lien",
+        "Nothing arrived: send the link again",
+    ),
+    (
+        "activate_resent",
+        "Un nouveau lien vient d’être envoyé. Vérifiez aussi vos courriers indésirables.",
+        "A new link was just sent. Check your spam folder too.",
+    ),
+    (
+        "activate_resend_too_soon",
+        "Un lien a été envoyé il y a moins d’une minute : attendez un peu avant d’en demander un autre.",
+        "A link was sent less than a minute ago: wait a little before asking for another.",
+    ),
 ];
