@@ -24,24 +24,14 @@ async fn temporary_user(app: &TestApp, login: &str, category: Option<&str>) {
     .await;
 }
 
-/// Posts a page's first form with its hidden fields and `fields`.
+/// Posts a page's first form to `/activate` with its hidden fields and `fields`.
 async fn submit(
     app: &TestApp,
     http: &reqwest::Client,
     page: &str,
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut form: Vec<(String, String)> = first_form(page).hidden;
-    form.extend(
-        fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    http.post(app.url("/activate"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
+    fill_and_post(app, http, page, "/activate", fields).await
 }
 
 /// Submits and expects a page back.

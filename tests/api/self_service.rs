@@ -14,13 +14,7 @@ async fn submit(
     action: &str,
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut form: Vec<(String, String)> = first_form(page).hidden;
-    form.extend(
-        fields
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    http.post(app.url(action)).form(&form).send().await.unwrap()
+    fill_and_post(app, http, page, action, fields).await
 }
 
 /// Asks for a reset of `identifier` from a fresh browser; returns the answer page.

@@ -8,29 +8,17 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
+use super::through_login;
 use super::views::{TotpView, render_with_csrf};
 use crate::domain::mfa::{FactorKind, mask_phone};
 use crate::http::error::{OrPage, PageError};
 use crate::http::extract::{CsrfForm, CurrentSession, PageLocale};
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
-use crate::http::{ClientIp, removal_cookie, see_other, session_cookie_name};
+use crate::http::{ClientIp, see_other};
 use crate::service::account::{self, Reauth};
 use crate::service::mfa::{self, Enrolled, SmsSent};
 use crate::service::session::{Current, Lookup};
-
-/// To sign-in (and back here), removing the cookie of a session that just ended.
-fn through_login(state: &AppState, jar: CookieJar, lookup: &Lookup) -> Response {
-    let jar = match lookup {
-        Lookup::Ended => jar.add(removal_cookie(state, session_cookie_name(state))),
-        _ => jar,
-    };
-    (jar, to_login(state)).into_response()
-}
-
-fn to_login(state: &AppState) -> Response {
-    see_other(&format!("{}/login", state.core.urls.base_path))
-}
 
 fn to_account(state: &AppState) -> Response {
     see_other(&format!("{}/account", state.core.urls.base_path))

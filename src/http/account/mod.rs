@@ -17,9 +17,27 @@ pub mod reset;
 pub mod views;
 
 use axum::Router;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
 
 use crate::http::state::AppState;
+use crate::http::{removal_cookie, see_other, session_cookie_name};
+use crate::service::session::Lookup;
+
+/// To sign-in (which comes back to the account page), removing the cookie of a session that
+/// has just ended: what every signed-in page answers a visitor without a valid session.
+fn through_login(state: &AppState, jar: CookieJar, lookup: &Lookup) -> Response {
+    let jar = match lookup {
+        Lookup::Ended => jar.add(removal_cookie(state, session_cookie_name(state))),
+        _ => jar,
+    };
+    (
+        jar,
+        see_other(&format!("{}/login", state.core.urls.base_path)),
+    )
+        .into_response()
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()

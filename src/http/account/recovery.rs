@@ -5,10 +5,11 @@
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Serialize;
 
+use super::through_login;
 use super::views::{PasswordRules, render_with_csrf};
 use crate::domain::password_policy::Violation;
 use crate::domain::self_service::SelfService;
@@ -16,7 +17,7 @@ use crate::http::error::{OrPage, PageError};
 use crate::http::extract::{CsrfForm, CurrentSession, PageLocale};
 use crate::http::i18n::{Locale, lookup};
 use crate::http::state::AppState;
-use crate::http::{ClientIp, removal_cookie, see_other, session_cookie_name};
+use crate::http::{ClientIp, see_other};
 use crate::service::recovery::{self, Answered, Finished, QuestionSet, Started};
 use crate::service::session::Lookup;
 
@@ -355,18 +356,6 @@ fn question_form(
         "account/security_question.html",
         Page { question, notice },
     )
-}
-
-fn through_login(state: &AppState, jar: CookieJar, lookup: &Lookup) -> Response {
-    let jar = match lookup {
-        Lookup::Ended => jar.add(removal_cookie(state, session_cookie_name(state))),
-        _ => jar,
-    };
-    (
-        jar,
-        see_other(&format!("{}/login", state.core.urls.base_path)),
-    )
-        .into_response()
 }
 
 /// `GET /account/security-question`: the form, with the current question.

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::{Deserialize, Serialize};
 
+use super::through_login;
 use super::views::{PasswordRules, render_with_csrf};
 use crate::domain::password_policy::Violation;
 use crate::domain::self_service::SelfService;
@@ -15,7 +16,7 @@ use crate::http::error::{OrPage, PageError};
 use crate::http::extract::{CsrfForm, CurrentSession, PageLocale};
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
-use crate::http::{ClientIp, cookie, removal_cookie, see_other, session_cookie_name};
+use crate::http::{ClientIp, cookie, see_other, session_cookie_name};
 use crate::service::account::{self, PasswordChange};
 use crate::service::reset::{self, Completed};
 use crate::service::session::Lookup;
@@ -233,18 +234,6 @@ fn change_page(
             rules: PasswordRules::of(&state.core.policy.password),
         },
     )
-}
-
-fn through_login(state: &AppState, jar: CookieJar, lookup: &Lookup) -> Response {
-    let jar = match lookup {
-        Lookup::Ended => jar.add(removal_cookie(state, session_cookie_name(state))),
-        _ => jar,
-    };
-    (
-        jar,
-        see_other(&format!("{}/login", state.core.urls.base_path)),
-    )
-        .into_response()
 }
 
 /// `GET /account/password`.

@@ -133,6 +133,24 @@ pub async fn submit_form(app: &TestApp, http: &reqwest::Client, form: &Form) -> 
         .unwrap()
 }
 
+/// Posts `page`'s first form to `action` as a person fills it: its hidden fields (CSRF token,
+/// flow or state id) and `fields`.
+pub async fn fill_and_post(
+    app: &TestApp,
+    http: &reqwest::Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form: Vec<(String, String)> = first_form(page).hidden;
+    form.extend(
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    http.post(app.url(action)).form(&form).send().await.unwrap()
+}
+
 // ---- Cookies --------------------------------------------------------------------------------
 
 /// The `Set-Cookie` header line that sets `name`, if any.
