@@ -23,9 +23,11 @@ use crate::http;
 use crate::http::pages::Pages;
 use crate::http::state::{AppState, Edge};
 use crate::mail::{self, MailTemplates};
+use crate::notify::outbound::{Courier, CourierPolicy};
 use crate::notify::sms::{self, DynSms};
 use crate::service::activation::{ActivationPolicy, Charter};
 use crate::service::audit::Audit;
+use crate::service::cas::CasRegistry;
 use crate::service::clients::ClientCache;
 use crate::service::core::{Core, Policy, Urls};
 use crate::service::discovery::document as discovery_document;
@@ -139,9 +141,16 @@ impl Application {
         let mut policy = policy(&settings);
         policy.activation.charter = Charter::load(settings.theme_dir.as_deref())
             .context("GUICHET_THEME_DIR: the IT charter")?;
+        let (courier, courier_task) = Courier::start(CourierPolicy {
+            timeout: Duration::from_secs(settings.callback_timeout),
+            ..CourierPolicy::default()
+        })
+        .context("the HTTP client for logout notifications")?;
         let core = Arc::new(Core {
             policy,
             clients: ClientCache::new(Duration::from_secs(10)),
+            cas: CasRegistry::new(Duration::from_secs(10)),
+            courier: Arc::new(courier),
             db,
             ephemeral: store,
             keys,
@@ -169,6 +178,7 @@ impl Application {
             state.core.urls.clone(),
         )];
         background.extend(sweeper);
+        background.push(courier_task);
         Ok(Application {
             listener,
             state,
@@ -270,6 +280,10 @@ pub fn policy(settings: &Settings) -> Policy {
             charter: Charter::builtin(),
         },
         personal_number_kinds: settings.personal_number_kinds.clone(),
+        cas: crate::service::cas::CasPolicy {
+            ticket_ttl: settings.cas_ticket_ttl,
+            insecure_callbacks: settings.cas_insecure_callbacks,
+        },
     }
 }
 

@@ -73,6 +73,12 @@ pub struct Settings {
     /// a comma-separated string or a list.
     #[serde(deserialize_with = "list_or_string")]
     pub personal_number_kinds: Vec<String>,
+    /// Lifetime of CAS service and proxy tickets (seconds).
+    pub cas_ticket_ttl: i64,
+    /// Accept `http://` CAS proxy callbacks (tests only; CAS requires https).
+    pub cas_insecure_callbacks: bool,
+    /// Bound on one logout notification or proxy callback call (seconds).
+    pub callback_timeout: u64,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -243,6 +249,9 @@ impl Default for Settings {
             personal_number_kinds: ["student_number", "ine", "staff_number", "external_uid"]
                 .map(String::from)
                 .to_vec(),
+            cas_ticket_ttl: 10,
+            cas_insecure_callbacks: false,
+            callback_timeout: 5,
         }
     }
 }
@@ -282,6 +291,9 @@ pub const ENV_NAMES: &[&str] = &[
     "SELF_SERVICE_DENIED",
     "TIMEZONE",
     "PERSONAL_NUMBER_KINDS",
+    "CAS_TICKET_TTL",
+    "CAS_INSECURE_CALLBACKS",
+    "CALLBACK_TIMEOUT",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -347,6 +359,18 @@ impl Settings {
     /// Checks every setting; the message names the one that is wrong.
     pub fn validate(&self) -> Result<(), ConfigError> {
         validate_issuer(&self.issuer)?;
+        if !(1..=300).contains(&self.cas_ticket_ttl) {
+            return Err(ConfigError(
+                "GUICHET_CAS_TICKET_TTL must be 1 to 300 seconds (CAS §3.1.1 recommends at most 5 \
+                 minutes)"
+                    .into(),
+            ));
+        }
+        if !(1..=60).contains(&self.callback_timeout) {
+            return Err(ConfigError(
+                "GUICHET_CALLBACK_TIMEOUT must be 1 to 60 seconds".into(),
+            ));
+        }
         self.listen_addr()?;
         let database_url = self.database_url.expose();
         if !(database_url.starts_with("sqlite:")

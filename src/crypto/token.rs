@@ -13,6 +13,20 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// `bytes` random bytes in lower-case hex (CAS tickets: `[A-Za-z0-9-]` only, CAS §3.7).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    let mut out = String::with_capacity(bytes * 2);
+    for b in buf {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// What is stored for a 256-bit secret: SHA-256, base64url. A slow hash adds nothing for
 /// secrets this long and would only slow the token endpoint.
 pub fn digest(secret: &str) -> String {

@@ -3,6 +3,7 @@
 pub mod acr;
 pub mod alg;
 pub mod audit;
+pub mod cas;
 pub mod client;
 pub mod clock;
 pub mod grant;

@@ -386,6 +386,25 @@ impl Ephemeral for MemoryStore {
         }
     }
 
+    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<()> {
+        self.observe(now);
+        self.write(key, |map| match map.get_mut(key) {
+            Some(item) if item.is_live(now) => {
+                item.value.extend_from_slice(value);
+                Ok(())
+            }
+            Some(item) => {
+                item.set(value, expires_at);
+                Ok(())
+            }
+            None => {
+                self.reserve()?;
+                map.insert(key.to_owned(), Item::new(value, expires_at));
+                Ok(())
+            }
+        })
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         self.remove(&mut lock(self.shard(key)), key);
         Ok(())
@@ -496,6 +515,8 @@ mod tests {
         put_get,
         expiry_follows_now,
         take_once,
+        append_accumulates,
+        concurrent_append,
         swap_returns_previous,
         swap_of_absent_writes_nothing,
         swap_of_expired_returns_none,

@@ -81,6 +81,12 @@ pub trait Ephemeral: Send + Sync + 'static {
         now: i64,
     ) -> Result<Option<Vec<u8>>>;
 
+    /// Appends `value` to the live item under `key`, or creates it with `value` until
+    /// `expires_at` if there is none (an existing item keeps its expiry). Atomic across nodes:
+    /// of concurrent appends none is lost. Used for the list of what an SSO session handed out
+    /// (service tickets, proxy-granting tickets), read back whole with `take` at logout.
+    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<()>;
+
     /// Removes `key` (no error if absent).
     async fn delete(&self, key: &str) -> Result<()>;
 

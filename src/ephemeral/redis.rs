@@ -71,6 +71,18 @@ redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
 return v
 ";
 
+/// KEYS[1]: key. ARGV: payload to append, 8-byte expiry prefix for a new item,
+/// garbage-collection time, now. The stored value keeps its expiry prefix: APPEND adds after it.
+const APPEND: &str = r"
+local e = expiry(redis.call('GET', KEYS[1]))
+if e and e > tonumber(ARGV[4]) then
+  redis.call('APPEND', KEYS[1], ARGV[1])
+  return 1
+end
+redis.call('SET', KEYS[1], ARGV[2] .. ARGV[1], 'EXAT', ARGV[3])
+return 1
+";
+
 /// KEYS[1]: key. ARGV: now, 8-byte expiry prefix for a new counter, garbage-collection time.
 /// Returns the new count.
 const INCR: &str = r"
@@ -128,6 +140,7 @@ pub struct RedisStore {
     swap: Script,
     incr: Script,
     bucket: Script,
+    append: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -235,6 +248,7 @@ impl RedisStore {
         let swap = Script::new(&format!("{LUA_EXPIRY}{SWAP}"));
         let incr = Script::new(&format!("{LUA_EXPIRY}{INCR}"));
         let bucket = Script::new(&format!("{LUA_EXPIRY}{BUCKET}"));
+        let append = Script::new(&format!("{LUA_EXPIRY}{APPEND}"));
         let start = async {
             let mut conn = ConnectionManager::new_with_config(client, config).await?;
             redis::cmd("PING").query_async::<()>(&mut conn).await?;
@@ -244,6 +258,7 @@ impl RedisStore {
             swap.prepare_invoke().load_async(&mut conn).await?;
             incr.prepare_invoke().load_async(&mut conn).await?;
             bucket.prepare_invoke().load_async(&mut conn).await?;
+            append.prepare_invoke().load_async(&mut conn).await?;
             Ok::<_, RedisError>(conn)
         };
         let conn = tokio::time::timeout(CONNECT_TIMEOUT, start)
@@ -262,6 +277,7 @@ impl RedisStore {
             swap,
             incr,
             bucket,
+            append,
         }))
     }
 
@@ -352,6 +368,19 @@ impl Ephemeral for RedisStore {
         )
         .await?;
         Ok(payload(raw, now))
+    }
+
+    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<()> {
+        bounded(
+            self.append
+                .key(self.key(key))
+                .arg(value)
+                .arg(&expires_at.to_be_bytes()[..])
+                .arg(gc_at(expires_at))
+                .arg(now)
+                .invoke_async::<()>(&mut self.conn.clone()),
+        )
+        .await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
@@ -472,6 +501,8 @@ mod tests {
         put_get,
         expiry_follows_now,
         take_once,
+        append_accumulates,
+        concurrent_append,
         swap_returns_previous,
         swap_of_absent_writes_nothing,
         swap_of_expired_returns_none,

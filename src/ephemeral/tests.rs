@@ -419,3 +419,52 @@ pub async fn concurrent_bucket(store: Arc<dyn Ephemeral>) {
     }
     assert_eq!(taken, 10);
 }
+
+pub async fn append_accumulates(store: Arc<dyn Ephemeral>) {
+    let now = base_now();
+    store.append("list", b"a\n", now + 60, now).await.unwrap();
+    // a later expiry does not extend the item: it keeps the first one
+    store.append("list", b"b\n", now + 600, now).await.unwrap();
+    assert_eq!(
+        store.get("list", now).await.unwrap().as_deref(),
+        Some(&b"a\nb\n"[..])
+    );
+    assert_eq!(store.get("list", now + 60).await.unwrap(), None);
+    // an expired list starts again
+    store
+        .append("list", b"c\n", now + 120, now + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take("list", now + 60).await.unwrap().as_deref(),
+        Some(&b"c\n"[..])
+    );
+    assert_eq!(store.get("list", now + 60).await.unwrap(), None);
+}
+
+/// 50 concurrent `append`s to one list: none is lost.
+pub async fn concurrent_append(store: Arc<dyn Ephemeral>) {
+    let now = base_now();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .append("many", format!("{i}\n").as_bytes(), now + 60, now)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let all = store.get("many", now).await.unwrap().unwrap();
+    let mut seen: Vec<u32> = std::str::from_utf8(&all)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..50).collect::<Vec<_>>());
+}

@@ -2,6 +2,7 @@
 //! (security headers, cookies, CSRF, forms, the client's address).
 
 pub mod account;
+pub mod cas;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(account::router())
         .merge(oidc::router())
+        .merge(cas::router())
         .merge(health::router())
         .merge(theme::router())
         .route("/static/style.css", get(style_get))

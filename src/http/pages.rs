@@ -27,6 +27,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/oidc/form_post.html"),
     ),
     (
+        "cas/warn.html",
+        include_str!("../../templates/cas/warn.html"),
+    ),
+    (
         "oidc/logout.html",
         include_str!("../../templates/oidc/logout.html"),
     ),

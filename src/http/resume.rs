@@ -7,7 +7,7 @@ use axum_extra::extract::CookieJar;
 
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
-use crate::http::{cookie, oidc, see_other, session_cookie_name};
+use crate::http::{cas, cookie, oidc, see_other, session_cookie_name};
 use crate::service::authn::{Continuation, SignedIn};
 use crate::service::session::Current;
 
@@ -27,6 +27,7 @@ pub async fn resume(
         Continuation::Authorize(request) => {
             oidc::authorize::resume(state, jar, locale, &request, current).await
         }
+        Continuation::Cas(query) => cas::resume(state, jar, locale, &query, current).await,
         Continuation::Account => (
             jar,
             see_other(&format!("{}/account", state.core.urls.base_path)),

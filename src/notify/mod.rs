@@ -1,7 +1,9 @@
 //! Messages to people outside the browser: SMS codes through an HTTP gateway, and the outbox
-//! directory that receives them (and, later, e-mail) when no gateway is configured. An
+//! directory that receives them (and, later, e-mail) when no gateway is configured; and calls
+//! to applications (logout notifications, the CAS proxy callback). An
 //! infrastructure layer beside `store`: it imports only `domain`.
 
+pub mod outbound;
 pub mod outbox;
 pub mod sms;
 

@@ -173,7 +173,7 @@ pub async fn change_password(
                 .user_by_id(&current.user.id)
                 .await?
                 .unwrap_or_else(|| current.user.clone());
-            let (cookie, _) = session::create(
+            let (cookie, new) = session::create(
                 store,
                 core.policy.session,
                 &user,
@@ -182,6 +182,7 @@ pub async fn change_password(
                 now,
             )
             .await?;
+            crate::service::cas::sso::carry_over(core, &current.session.sid, &new, now).await?;
             reset::confirm_by_mail(core, &user, lang, ip, now).await;
             Ok(PasswordChange::Done { cookie })
         }

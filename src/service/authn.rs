@@ -35,10 +35,12 @@ use crate::domain::mfa::{self as mfa_domain, FactorKind, mask_phone};
 use crate::domain::password_policy::Violation;
 use crate::domain::user::User;
 use crate::domain::user::normalize_identifier;
+use crate::service::cas;
 use crate::service::core::{Core, Urls};
 use crate::service::error::{Error, Result};
 use crate::service::lockout::{self, Gate, Subject};
 use crate::service::login;
+use crate::service::logout;
 use crate::service::mfa::{self, Enrolled, Passed, SmsSent};
 use crate::service::password::{self, SetOutcome};
 use crate::service::session::{self, Session};
@@ -52,6 +54,9 @@ pub enum Continuation {
     /// An OpenID Connect authorization request, urlencoded: back to the authorization
     /// endpoint, which validates it again and answers the client.
     Authorize(String),
+    /// A CAS `/cas/login` request, as its query (service, renew, method): back to it, which
+    /// issues the ticket.
+    Cas(String),
     /// No protocol: the account page.
     Account,
 }
@@ -62,6 +67,7 @@ impl Continuation {
     pub fn return_to(&self, urls: &Urls) -> String {
         match self {
             Continuation::Authorize(q) => format!("{}/authorize?{q}", urls.base_path),
+            Continuation::Cas(q) => format!("{}/cas/login?{q}", urls.base_path),
             Continuation::Account => format!("{}/account", urls.base_path),
         }
     }
@@ -853,12 +859,12 @@ async fn finish(
     if let Some(id) = flow_id {
         discard(core, id).await?;
     }
-    if let Some(cookie) = attempt.previous_cookie
-        && let Some(old) =
+    let previous = match attempt.previous_cookie {
+        Some(cookie) => {
             session::load(core.ephemeral.as_ref(), core.policy.session, cookie, now).await?
-    {
-        session::end(core.ephemeral.as_ref(), &old.sid).await?;
-    }
+        }
+        None => None,
+    };
     let amr = flow.amr();
     let auth_time = flow.auth_time().unwrap_or(now);
     let (cookie, session) = session::create(
@@ -870,6 +876,17 @@ async fn finish(
         now,
     )
     .await?;
+    // The browser's previous session ends (a new id at every sign-in). The same person keeps
+    // what it handed out to CAS services, so that a later logout still reaches them; another
+    // person's session is logged out in full.
+    if let Some(old) = previous {
+        if old.user_id == user.id {
+            session::end(core.ephemeral.as_ref(), &old.sid).await?;
+            cas::sso::carry_over(core, &old.sid, &session, now).await?;
+        } else {
+            logout::end_sso(core, &old.sid, now).await?;
+        }
+    }
     let mut event = AuditEvent::new(now, AuditKind::LoginSuccess)
         .user(&user.id)
         .ip(ip_string(&attempt))

@@ -16,9 +16,11 @@ use crate::domain::theme::Theme;
 use crate::ephemeral::DynEphemeral;
 use crate::mail::DynMailer;
 use crate::mail::templates::MailTemplates;
+use crate::notify::outbound::Courier;
 use crate::notify::sms::DynSms;
 use crate::service::activation::ActivationPolicy;
 use crate::service::audit::Audit;
+use crate::service::cas::{CasPolicy, CasRegistry};
 use crate::service::clients::ClientCache;
 use crate::service::lockout::LockoutPolicy;
 use crate::service::mfa::MfaRequired;
@@ -41,6 +43,10 @@ pub struct Core {
     pub theme: Theme,
     pub hasher: Hasher,
     pub clients: ClientCache,
+    /// The CAS services, cached per node.
+    pub cas: CasRegistry,
+    /// Calls to applications: logout notifications (queued), the CAS proxy callback.
+    pub courier: Arc<Courier>,
     pub audit: Audit,
     pub clock: Arc<Clock>,
     pub urls: Urls,
@@ -76,6 +82,8 @@ pub struct Policy {
     pub activation: ActivationPolicy,
     /// The kinds of personal number the recovery flow offers (`GUICHET_PERSONAL_NUMBER_KINDS`).
     pub personal_number_kinds: Vec<String>,
+    /// CAS tickets' lifetime and proxy callbacks.
+    pub cas: CasPolicy,
 }
 
 impl Policy {

@@ -4,16 +4,23 @@
 
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::service::authorize::{HintClaims, verify_id_token_hint};
+use crate::service::cas;
 use crate::service::core::Core;
 use crate::service::error::Result;
 use crate::service::session;
 use crate::service::tokens::mark_revoked;
 
 /// Ends an SSO session on every node and revokes its session-bound grants.
+/// The CAS services that got tickets in it are told (single logout), off the request path.
 pub async fn end_sso(core: &Core, sid: &str, now: i64) -> Result<()> {
-    session::end(core.ephemeral.as_ref(), sid).await?;
+    let ended = session::take(core.ephemeral.as_ref(), sid, now).await?;
     let revoked = core.db.grants_revoke_for_session(sid, now).await?;
-    mark_revoked(core, &revoked, now).await
+    mark_revoked(core, &revoked, now).await?;
+    let login = match &ended {
+        Some(s) => core.db.user_by_id(&s.user_id).await?.map(|u| u.login),
+        None => None,
+    };
+    cas::sso::logged_out(core, sid, login.as_deref(), now).await
 }
 
 /// An RP-initiated logout request (RP-Initiated Logout 1.0 §2), as the parameters came.

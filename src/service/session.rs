@@ -47,6 +47,11 @@ fn key(sid: &str) -> String {
     format!("sess:{sid}")
 }
 
+/// The short-lived store's key of the session `sid` (to check it is live without loading it).
+pub fn store_key(sid: &str) -> String {
+    key(sid)
+}
+
 impl Session {
     fn expires_at(&self, life: Lifetimes) -> i64 {
         (self.last_seen + life.idle).min(self.absolute_expiry)
@@ -178,6 +183,14 @@ pub fn credential_stamp(user: &User) -> String {
     ));
     d.truncate(16);
     d
+}
+
+/// Ends a session on every node and returns it, if it was live.
+pub async fn take(store: &dyn Ephemeral, sid: &str, now: i64) -> Result<Option<Session>> {
+    Ok(store
+        .take(&key(sid), now)
+        .await?
+        .and_then(|b| serde_json::from_slice(&b).ok()))
 }
 
 /// Ends a session on every node.

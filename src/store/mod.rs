@@ -4,6 +4,7 @@
 //! `migrations/sqlite` and `migrations/postgres`.
 
 mod audit;
+mod cas_services;
 mod clients;
 mod factors;
 mod grants;

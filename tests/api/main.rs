@@ -6,6 +6,7 @@ mod audit;
 mod authn;
 mod authorize;
 mod browser;
+mod cas;
 mod cli;
 mod cluster;
 mod factors;

@@ -22,6 +22,21 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "The application asks for another account than this one. Sign in with the account it expects.",
     ),
     ("signed_in_title", "Vous êtes connecté", "You are signed in"),
+    (
+        "err_cas_service",
+        "Cette application n’est pas autorisée à utiliser ce service de connexion. Prévenez le support informatique.",
+        "This application is not allowed to use this sign-in service. Please tell the IT help desk.",
+    ),
+    (
+        "cas_warn_title",
+        "Poursuivre vers l’application ?",
+        "Go on to the application?",
+    ),
+    (
+        "cas_warn_text",
+        "Vous êtes déjà connecté. En continuant, vous serez connecté à",
+        "You are already signed in. If you go on, you will be signed in to",
+    ),
     ("signed_in_as", "Connecté en tant que", "Signed in as"),
     ("logout_submit", "Se déconnecter", "Sign out"),
     ("consent_title", "Autoriser l’accès", "Allow access"),

@@ -21,6 +21,7 @@
 
 mod assert;
 mod browser;
+mod cas;
 mod flows;
 mod jwt;
 mod mail;
@@ -29,6 +30,7 @@ mod smtp;
 
 pub use assert::*;
 pub use browser::*;
+pub use cas::*;
 pub use flows::*;
 pub use jwt::*;
 pub use mail::*;

@@ -2,6 +2,8 @@
 //! JSON result; logs go to standard error. Exit 0 on success, 1 with one line on standard error
 //! on failure, 2 on usage errors (clap). Every command applies pending migrations first.
 
+mod cas;
+
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -31,7 +33,7 @@ use crate::telemetry;
 #[command(
     name = "guichet",
     version,
-    about = "An identity provider: OpenID Connect (and soon CAS)"
+    about = "An identity provider: OpenID Connect and CAS"
 )]
 pub struct Cli {
     /// TOML configuration file (keys are the GUICHET_* names in lower case, without the prefix).
@@ -53,6 +55,9 @@ pub enum Command {
     /// Manage client applications.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage CAS services.
+    #[command(subcommand)]
+    CasService(cas::CasServiceCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -269,6 +274,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(ClientCommand::Enable(args)) => {
             client_set_disabled(settings, args, false).await
         }
+        Command::CasService(cmd) => cas::run(settings, cmd).await,
         Command::Keys(cmd) => {
             // Migrations first, as for every command.
             let (db, _) = open_db(&settings).await?;

@@ -1,0 +1,131 @@
+//! What an SSO session handed out to CAS services, for single logout (CAS §2.3.3).
+//!
+//! Under `sso:{sid}` the short-lived store keeps one JSON line per hand-out (a service ticket
+//! with the URL it was issued for, a proxy-granting ticket's key), appended atomically, until
+//! the session's absolute expiry. When the session ends the list is taken whole: tickets not
+//! yet validated and proxy-granting tickets are deleted, and each service that got a ticket is
+//! posted a SAML `LogoutRequest` naming that ticket (Appendix C), off the request path.
+
+use serde::{Deserialize, Serialize};
+
+use crate::notify::outbound::Notification;
+use crate::service::cas::tickets;
+use crate::service::core::Core;
+use crate::service::error::Result;
+use crate::service::session::Session;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Handout {
+    /// A service or proxy ticket, and the service URL it was issued for.
+    ServiceTicket {
+        service_id: String,
+        url: String,
+        ticket: String,
+    },
+    /// A proxy-granting ticket, by its store key.
+    ProxyGranting { key: String },
+}
+
+fn key(sid: &str) -> String {
+    format!("sso:{sid}")
+}
+
+/// Records a hand-out of `session`.
+pub async fn record(core: &Core, session: &Session, h: &Handout, now: i64) -> Result<()> {
+    record_for(core, &session.sid, session.absolute_expiry, h, now).await
+}
+
+/// Records a hand-out of the session `sid`, which ends for good at `expiry`.
+pub async fn record_for(core: &Core, sid: &str, expiry: i64, h: &Handout, now: i64) -> Result<()> {
+    let mut line =
+        serde_json::to_vec(h).map_err(|e| crate::service::error::Error::Corrupt(e.to_string()))?;
+    line.push(b'\n');
+    core.ephemeral.append(&key(sid), &line, expiry, now).await?;
+    Ok(())
+}
+
+/// Whether the session `sid` is live.
+pub async fn alive(core: &Core, sid: &str, now: i64) -> Result<bool> {
+    Ok(core
+        .ephemeral
+        .any_exists(&[&crate::service::session::store_key(sid)], now)
+        .await?)
+}
+
+/// Moves the hand-outs of an ended session to the one that replaced it for the same person
+/// (signing in again, a password change), so that a later logout still reaches them.
+pub async fn carry_over(core: &Core, old_sid: &str, new: &Session, now: i64) -> Result<()> {
+    if let Some(list) = core.ephemeral.take(&key(old_sid), now).await?
+        && !list.is_empty()
+    {
+        core.ephemeral
+            .append(&key(&new.sid), &list, new.absolute_expiry, now)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The session `sid` has ended: forgets what it handed out and tells the services that opted
+/// in to single logout. Never waits for a service.
+pub async fn logged_out(core: &Core, sid: &str, user_login: Option<&str>, now: i64) -> Result<()> {
+    let Some(list) = core.ephemeral.take(&key(sid), now).await? else {
+        return Ok(());
+    };
+    let mut told: Vec<(String, String)> = Vec::new();
+    for line in list.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(h) = serde_json::from_slice::<Handout>(line) else {
+            continue;
+        };
+        match h {
+            Handout::ProxyGranting { key } => core.ephemeral.delete(&key).await?,
+            Handout::ServiceTicket {
+                service_id,
+                url,
+                ticket,
+            } => {
+                tickets::revoke_ticket(core, &ticket).await?;
+                // One notice per service URL and ticket: the first ticket names the session.
+                if told.iter().any(|(u, _)| u == &url) {
+                    continue;
+                }
+                let wants = core
+                    .cas
+                    .by_id(&core.db, &service_id)
+                    .await?
+                    .is_some_and(|s| s.single_logout);
+                if wants {
+                    told.push((url, ticket));
+                }
+            }
+        }
+    }
+    for (url, ticket) in told {
+        core.courier.notify(Notification {
+            form: vec![(
+                "logoutRequest",
+                logout_request(&ticket, user_login.unwrap_or("@NOT_USED@"), now),
+            )],
+            url,
+            what: "cas_slo",
+        });
+    }
+    Ok(())
+}
+
+/// CAS Appendix C: a SAML 2.0 `LogoutRequest` naming the service ticket as `SessionIndex`.
+pub fn logout_request(ticket: &str, user: &str, now: i64) -> String {
+    use quick_xml::escape::escape;
+    let instant = chrono::DateTime::from_timestamp(now, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default();
+    let id = crate::crypto::token::random_hex(16);
+    format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+         xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"LR-{id}\" Version=\"2.0\" \
+         IssueInstant=\"{instant}\"><saml:NameID>{}</saml:NameID>\
+         <samlp:SessionIndex>{}</samlp:SessionIndex></samlp:LogoutRequest>",
+        escape(user),
+        escape(ticket)
+    )
+}
