@@ -1,6 +1,8 @@
 //! SSO sessions in the short-lived store.
 //!
-//! The cookie carries `{sid}.{secret}`; the store keeps, under `sess:{sid}`, the session with
+//! The cookie carries `{sid}-{secret}`, each 64 hex digits (256 random bits): only
+//! `[A-Za-z0-9-]`, the character set CAS §3.7 sets for its ticket-granting cookie, which this
+//! cookie is too (one SSO session for OpenID Connect and CAS). The store keeps, under `sess:{sid}`, the session with
 //! the SHA-256 of the secret only, so a copy of the store cannot be replayed as cookies. The
 //! `sid` is public (it is the `sid` claim of ID tokens) and lets RP-initiated logout end a
 //! session without its cookie.
@@ -11,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::token::{digest, random_token, verify_digest};
+use crate::crypto::token::{digest, random_hex, verify_digest};
 use crate::domain::user::User;
 use crate::ephemeral::{Ephemeral, Result};
 use crate::service::core::Core;
@@ -67,8 +69,8 @@ pub async fn create(
     auth_time: i64,
     now: i64,
 ) -> Result<(String, Session)> {
-    let sid = random_token();
-    let secret = random_token();
+    let sid = random_hex(32);
+    let secret = random_hex(32);
     let session = Session {
         sid: sid.clone(),
         secret_hash: digest(&secret),
@@ -83,7 +85,7 @@ pub async fn create(
     store
         .put(&key(&sid), &encode(&session)?, session.expires_at(life))
         .await?;
-    Ok((format!("{sid}.{secret}"), session))
+    Ok((format!("{sid}-{secret}"), session))
 }
 
 /// The live session a cookie names, if its secret matches; refreshes the idle deadline.
@@ -94,10 +96,10 @@ pub async fn load(
     cookie: &str,
     now: i64,
 ) -> Result<Option<Session>> {
-    let Some((sid, secret)) = cookie.split_once('.') else {
+    let Some((sid, secret)) = cookie.split_once('-') else {
         return Ok(None);
     };
-    if sid.len() != 43 || secret.len() != 43 {
+    if sid.len() != 64 || secret.len() != 64 {
         return Ok(None);
     }
     let Some(bytes) = store.get(&key(sid), now).await? else {

@@ -80,8 +80,8 @@ async fn the_right_password_finishes_the_flow_with_a_new_session_and_ends_the_pr
     assert_eq!(first.session.user_id, alice);
     assert_eq!(first.session.amr, ["pwd"]);
     assert_eq!(first.session.auth_time, now);
-    assert_eq!(first.session.sid.len(), 43);
-    assert!(first.cookie.starts_with(&format!("{}.", first.session.sid)));
+    assert_eq!(first.session.sid.len(), 64);
+    assert!(first.cookie.starts_with(&format!("{}-", first.session.sid)));
     let stored = load_session(&app, &first.cookie, now)
         .await
         .expect("the session is stored");
@@ -319,7 +319,7 @@ async fn a_forged_cookie_naming_someone_else_s_session_does_not_end_it_at_sign_i
     else {
         panic!("alice did not sign in");
     };
-    let forged = format!("{}.{}", alice.session.sid, "A".repeat(43));
+    let forged = format!("{}-{}", alice.session.sid, "a".repeat(64));
     let outcome = advance(
         &app,
         account_flow(now),

@@ -353,7 +353,7 @@ async fn a_confirmed_logout_with_a_forged_cookie_ends_no_one_else_s_session() {
         .as_str()
         .unwrap()
         .to_owned();
-    let forged = format!("guichet_session={sid}.{}", "A".repeat(43));
+    let forged = format!("guichet_session={sid}-{}", "a".repeat(64));
     let other = bare_client();
     let res = other
         .get(app.url("/logout"))

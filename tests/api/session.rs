@@ -92,14 +92,17 @@ async fn session_ids_are_long_random_and_unique() {
     for _ in 0..4 {
         let res = sign_in(&app, &browser(), &client, "alice", &[]).await;
         let value = session_cookie(&res);
-        let (sid, secret) = value.split_once('.').expect("sid.secret");
+        // CAS §3.7: the ticket-granting cookie (this one) holds `[A-Za-z0-9-]` only.
+        assert!(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-'),
+            "{value}"
+        );
+        let (sid, secret) = value.split_once('-').expect("sid-secret");
         for part in [sid, secret] {
-            // At least 128 bits of base64url.
-            assert!(part.len() >= 22, "{part} is short");
-            assert!(
-                part.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            );
+            // At least 128 bits: 256 here, in hex.
+            assert!(part.len() >= 32, "{part} is short");
         }
         assert!(seen.insert(sid.to_owned()), "sid {sid} reused");
         assert!(seen.insert(secret.to_owned()));
