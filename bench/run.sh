@@ -12,10 +12,14 @@
 # 3. password + TOTP logins at saturation with bench/login-storm (SQLite + in-process store),
 #    against argon2id verifications alone in the same run (before and after the storm), and
 #    the p50/p99 of discovery and client_credentials alone and during the storm (wrk).
+# 4. CAS ticket validation (bench/cas-validate) on the in-process store and on Redis: service
+#    tickets issued from one SSO session, then validated at /cas/p3/serviceValidate; the same
+#    count of introspections on the same server as the reference.
 # The results table goes to stdout and to bench/results/<date>.md.
 #
 # Settings (environment):
-#   BENCH_SCENARIOS   default "discovery jwks cc refresh login"
+#   BENCH_SCENARIOS   default "discovery jwks cc refresh login cas"
+#   BENCH_CAS_TICKETS tickets issued then validated per round in the cas scenario (20000)
 #   BENCH_DURATION    seconds per measured run (15); BENCH_WARMUP (3); BENCH_RUNS (3)
 #   BENCH_CONNECTIONS concurrent connections (16)
 #   BENCH_GUICHET_SRC the guichet source tree to build (default: this repository)
@@ -39,7 +43,7 @@ set -euo pipefail
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$BENCH")
 SRC=${BENCH_GUICHET_SRC:-$ROOT}
-SCENARIOS=${BENCH_SCENARIOS:-discovery jwks cc refresh login}
+SCENARIOS=${BENCH_SCENARIOS:-discovery jwks cc refresh login cas}
 DURATION=${BENCH_DURATION:-15}
 WARMUP=${BENCH_WARMUP:-3}
 RUNS=${BENCH_RUNS:-3}
@@ -596,6 +600,81 @@ SQL
     done
 fi
 
+# --- CAS ticket validation: in-process store, then Redis ---------------------------------------
+CAS=""
+if has cas; then
+    log "building the CAS validation client (release)"
+    cargo build --release --quiet --manifest-path "$BENCH/cas-validate/Cargo.toml"
+    CBIN=$(target_of "$BENCH/cas-validate")/release/guichet-cas-validate
+    [[ -x $CBIN ]] || die "no binary at $CBIN"
+    CAS_TICKETS=${BENCH_CAS_TICKETS:-20000}
+    C_SERVICE="http://127.0.0.1:9/app"
+    for store in memory redis; do
+        C_DIR="$TMP/cas-$store"
+        mkdir -p "$C_DIR"
+        # Tickets live 300 s here: a round issues them all before validating any.
+        extra=(GUICHET_DATABASE_URL="sqlite://$C_DIR/guichet.db" GUICHET_CAS_TICKET_TTL=300)
+        if [[ $store == redis ]]; then
+            extra+=(GUICHET_REDIS_URL="$REDIS_URL" GUICHET_REDIS_PREFIX="${REDIS_PREFIX}cas:")
+        fi
+        guichet_env "$L_PORT" "${extra[@]}"
+        CE=("${GENV[@]}")
+        CPW="bench-$(head -c 12 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
+        "${CE[@]}" "$GBIN" user add --login cas-bench --email cas-bench@example.org \
+            --password-stdin <<<"$CPW" >/dev/null 2>"$C_DIR/setup.log" \
+            || die "guichet user add failed: $(cat "$C_DIR/setup.log")"
+        "${CE[@]}" "$GBIN" cas-service add --name bench --pattern "$C_SERVICE" \
+            --attribute email --attribute preferred_username >/dev/null 2>"$C_DIR/setup.log" \
+            || die "guichet cas-service add failed: $(cat "$C_DIR/setup.log")"
+        out=$("${CE[@]}" "$GBIN" client add --client-id rs --introspect \
+            --grant-type client_credentials --scope api 2>"$C_DIR/setup.log") \
+            || die "guichet client add failed: $(cat "$C_DIR/setup.log")"
+        C_SECRET=$(sed -n 's/.*"client_secret": *"\([^"]*\)".*/\1/p' <<<"$out")
+        "${CE[@]}" "$GBIN" serve >"$TMP/guichet-cas-$store.log" 2>&1 &
+        CPID=$!
+        PIDS+=("$CPID")
+        wait_http "http://127.0.0.1:$L_PORT/healthz" "$CPID" "guichet (cas, $store)" "$TMP/guichet-cas-$store.log"
+        tok=$(curl -s -u "rs:$C_SECRET" -d "grant_type=client_credentials&scope=api" \
+            "http://127.0.0.1:$L_PORT/token")
+        C_TOKEN=$(sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p' <<<"$tok")
+        [[ -n $C_TOKEN ]] || die "no access token for the introspection reference: $tok"
+        log "cas ($store): $RUNS rounds of $CAS_TICKETS tickets issued then validated, $CONNS connections"
+        "$CBIN" --base "http://127.0.0.1:$L_PORT" --service "$C_SERVICE" --login cas-bench \
+            --password "$CPW" --pid "$CPID" --tickets "$CAS_TICKETS" --runs "$RUNS" \
+            --connections "$CONNS" --clk-tck "$CLK_TCK" --token "$C_TOKEN" --client "rs:$C_SECRET" \
+            >"$C_DIR/out" || die "the CAS validation client failed"
+        C_RSS=$(rss_kb "$CPID")
+        stop_pid "$CPID"
+        if [[ $store == redis ]]; then
+            redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}cas:*" 2>/dev/null \
+                | xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+        fi
+        while read -r line; do
+            log "cas ($store): $line"
+            RAW+="| cas $(sed -n 's/.*"what":"\([a-z]*\)".*/\1/p' <<<"$line") ($store) | $(field run "$line") | guichet | $(field rate "$line") | $(field p50_us "$line") | $(field p99_us "$line") | $(field errors "$line") | $(field cpu_us_per_req "$line") | $((C_RSS / 1024)) |"$'\n'
+        done <"$C_DIR/out"
+        for what in validate introspect issue; do
+            rates=() p50s=() p99s=() cpus=() errs=0
+            while read -r line; do
+                [[ $line == *"\"what\":\"$what\""* ]] || continue
+                e=$(field errors "$line")
+                if [[ $e != 0 ]]; then errs=$((errs + e)); continue; fi
+                rates+=("$(field rate "$line")"); p50s+=("$(field p50_us "$line")")
+                p99s+=("$(field p99_us "$line")"); cpus+=("$(field cpu_us_per_req "$line")")
+            done <"$C_DIR/out"
+            label=$(case $what in validate) echo "/cas/p3/serviceValidate";; introspect) echo "/introspect (reference)";; issue) echo "/cas/login with a session (ticket issue)";; esac)
+            if [[ ${#rates[@]} == 0 ]]; then
+                CAS+="| $store | $label | no valid round ($errs errors) | | | | |"$'\n'
+                continue
+            fi
+            CAS+="$(awk -v st="$store" -v l="$label" -v r="$(median "${rates[@]}")" \
+                -v p50="$(median "${p50s[@]}")" -v p99="$(median "${p99s[@]}")" \
+                -v c="$(median "${cpus[@]}")" -v n="${#rates[@]}" -v runs="$RUNS" 'BEGIN {
+                printf "| %s | %s | %.0f | %.2f ms | %.2f ms | %.1f µs | %.0f | %d/%d |", st, l, r, p50 / 1000, p99 / 1000, c, (c > 0 ? 1e6 / c : 0), n, runs }')"$'\n'
+        done
+    done
+fi
+
 # --- report -----------------------------------------------------------------------------------
 mkdir -p "$BENCH/results"
 REPORT="$BENCH/results/$DATE.md"
@@ -642,6 +721,14 @@ REPORT="$BENCH/results/$DATE.md"
         printf '%s' "$PROBES"
         echo
         echo "Idle RSS of guichet (login scenario) at start: $((L_IDLE_RSS / 1024)) MB; after enrolling $L_USERS users: $((L_SETUP_RSS / 1024)) MB."
+    fi
+    if [[ -n $CAS ]]; then
+        echo
+        echo "CAS ticket validation (SQLite; in-process store, then Redis): each round issues $CAS_TICKETS service tickets from one SSO session, then validates them all at /cas/p3/serviceValidate ($CONNS connections); the same count of introspections of a client_credentials token is the reference (target: over 10,000 validations per second per core, i.e. under 100 µs of CPU each):"
+        echo
+        echo "| store | endpoint | requests/s | p50 | p99 | guichet CPU/request | per core (1 s ÷ CPU) | valid rounds |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|"
+        printf '%s' "$CAS"
     fi
     echo
     echo "<details><summary>Every run</summary>"
