@@ -386,21 +386,21 @@ impl Ephemeral for MemoryStore {
         }
     }
 
-    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<()> {
+    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<u64> {
         self.observe(now);
         self.write(key, |map| match map.get_mut(key) {
             Some(item) if item.is_live(now) => {
                 item.value.extend_from_slice(value);
-                Ok(())
+                Ok(item.value.len() as u64)
             }
             Some(item) => {
                 item.set(value, expires_at);
-                Ok(())
+                Ok(value.len() as u64)
             }
             None => {
                 self.reserve()?;
                 map.insert(key.to_owned(), Item::new(value, expires_at));
-                Ok(())
+                Ok(value.len() as u64)
             }
         })
     }

@@ -85,7 +85,8 @@ pub trait Ephemeral: Send + Sync + 'static {
     /// `expires_at` if there is none (an existing item keeps its expiry). Atomic across nodes:
     /// of concurrent appends none is lost. Used for the list of what an SSO session handed out
     /// (service tickets, proxy-granting tickets), read back whole with `take` at logout.
-    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<()>;
+    /// Returns the item's length in bytes after the append.
+    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<u64>;
 
     /// Removes `key` (no error if absent).
     async fn delete(&self, key: &str) -> Result<()>;

@@ -73,14 +73,14 @@ return v
 
 /// KEYS[1]: key. ARGV: payload to append, 8-byte expiry prefix for a new item,
 /// garbage-collection time, now. The stored value keeps its expiry prefix: APPEND adds after it.
+/// Returns the payload's length (without the 8-byte prefix).
 const APPEND: &str = r"
 local e = expiry(redis.call('GET', KEYS[1]))
 if e and e > tonumber(ARGV[4]) then
-  redis.call('APPEND', KEYS[1], ARGV[1])
-  return 1
+  return redis.call('APPEND', KEYS[1], ARGV[1]) - 8
 end
 redis.call('SET', KEYS[1], ARGV[2] .. ARGV[1], 'EXAT', ARGV[3])
-return 1
+return string.len(ARGV[1])
 ";
 
 /// KEYS[1]: key. ARGV: now, 8-byte expiry prefix for a new counter, garbage-collection time.
@@ -370,7 +370,7 @@ impl Ephemeral for RedisStore {
         Ok(payload(raw, now))
     }
 
-    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<()> {
+    async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<u64> {
         bounded(
             self.append
                 .key(self.key(key))
@@ -378,7 +378,7 @@ impl Ephemeral for RedisStore {
                 .arg(&expires_at.to_be_bytes()[..])
                 .arg(gc_at(expires_at))
                 .arg(now)
-                .invoke_async::<()>(&mut self.conn.clone()),
+                .invoke_async::<u64>(&mut self.conn.clone()),
         )
         .await
     }

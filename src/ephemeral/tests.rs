@@ -422,9 +422,15 @@ pub async fn concurrent_bucket(store: Arc<dyn Ephemeral>) {
 
 pub async fn append_accumulates(store: Arc<dyn Ephemeral>) {
     let now = base_now();
-    store.append("list", b"a\n", now + 60, now).await.unwrap();
+    assert_eq!(
+        store.append("list", b"a\n", now + 60, now).await.unwrap(),
+        2
+    );
     // a later expiry does not extend the item: it keeps the first one
-    store.append("list", b"b\n", now + 600, now).await.unwrap();
+    assert_eq!(
+        store.append("list", b"b\n", now + 600, now).await.unwrap(),
+        4
+    );
     assert_eq!(
         store.get("list", now).await.unwrap().as_deref(),
         Some(&b"a\nb\n"[..])

@@ -36,12 +36,52 @@ pub async fn record(core: &Core, session: &Session, h: &Handout, now: i64) -> Re
     record_for(core, &session.sid, session.absolute_expiry, h, now).await
 }
 
+/// Past this many bytes (some 6,000 tickets) a session's list is compacted.
+const COMPACT_AT: u64 = 1 << 20;
+
 /// Records a hand-out of the session `sid`, which ends for good at `expiry`.
 pub async fn record_for(core: &Core, sid: &str, expiry: i64, h: &Handout, now: i64) -> Result<()> {
     let mut line =
         serde_json::to_vec(h).map_err(|e| crate::service::error::Error::Corrupt(e.to_string()))?;
     line.push(b'\n');
-    core.ephemeral.append(&key(sid), &line, expiry, now).await?;
+    let len = core.ephemeral.append(&key(sid), &line, expiry, now).await?;
+    if len > COMPACT_AT {
+        compact(core, sid, expiry, now).await?;
+    }
+    Ok(())
+}
+
+/// Keeps a busy session's list bounded (a signed-in person, or a script with their cookie,
+/// could otherwise grow it with every `/cas/login`): the latest ticket of each service URL,
+/// which single logout names, and every proxy-granting ticket. The tickets dropped are at most
+/// 10 s old or already used. Appends made meanwhile are kept: `append` adds, never replaces.
+async fn compact(core: &Core, sid: &str, expiry: i64, now: i64) -> Result<()> {
+    let Some(list) = core.ephemeral.take(&key(sid), now).await? else {
+        return Ok(());
+    };
+    let mut kept: Vec<&[u8]> = Vec::new();
+    let mut urls: Vec<String> = Vec::new();
+    // Latest first, so that the first line seen of each URL is the one kept.
+    for line in list.split(|b| *b == b'\n').filter(|l| !l.is_empty()).rev() {
+        match serde_json::from_slice::<Handout>(line) {
+            Ok(Handout::ServiceTicket { url, .. }) => {
+                if !urls.contains(&url) {
+                    urls.push(url);
+                    kept.push(line);
+                }
+            }
+            Ok(Handout::ProxyGranting { .. }) => kept.push(line),
+            Err(_) => {}
+        }
+    }
+    let mut out = Vec::with_capacity(kept.iter().map(|l| l.len() + 1).sum());
+    for line in kept.iter().rev() {
+        out.extend_from_slice(line);
+        out.push(b'\n');
+    }
+    if !out.is_empty() {
+        core.ephemeral.append(&key(sid), &out, expiry, now).await?;
+    }
     Ok(())
 }
 
