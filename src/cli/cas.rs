@@ -89,7 +89,7 @@ pub async fn run(settings: Settings, cmd: CasServiceCommand) -> anyhow::Result<(
         }
         CasServiceCommand::List => {
             let all = db.cas_services().await?;
-            Ok(json!(all.iter().map(shown).collect::<Vec<_>>()))
+            Ok(json!({"services": all.iter().map(shown).collect::<Vec<_>>()}))
         }
         CasServiceCommand::Show(r) => db
             .cas_service_by_id(&r.id)

@@ -15,11 +15,12 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Every migration, in order, as `migrate` names them.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "0001_initial",
     "0002_session_revocation_and_resource_servers",
     "0003_second_factors",
     "0004_password_history",
+    "0005_cas_and_logout",
 ];
 
 /// One run of the CLI: its own folder (the current directory), database and keys folder
@@ -112,7 +113,7 @@ impl Out {
     }
 
     /// Failure: exit 1, nothing on stdout, exactly one line on stderr; returns that line.
-    fn failure(&self) -> String {
+    pub fn failure(&self) -> String {
         assert_eq!(self.code, Some(1), "exit 1 expected: {self:?}");
         assert_eq!(self.stdout, "", "stdout on failure: {self:?}");
         let lines: Vec<&str> = self.stderr.lines().collect();
@@ -127,7 +128,7 @@ impl Out {
     }
 
     /// A usage error: exit 2 and nothing on stdout.
-    fn usage_error(&self) {
+    pub fn usage_error(&self) {
         assert_eq!(self.code, Some(2), "exit 2 expected: {self:?}");
         assert_eq!(self.stdout, "", "stdout on a usage error: {self:?}");
         assert!(!self.stderr.trim().is_empty());

@@ -7,6 +7,7 @@ mod authn;
 mod authorize;
 mod browser;
 mod cas;
+mod cas_cli;
 mod cas_sso;
 mod cli;
 mod cluster;
