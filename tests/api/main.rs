@@ -7,6 +7,7 @@ mod authn;
 mod authorize;
 mod browser;
 mod cas;
+mod cas_interop;
 mod cli;
 mod cluster;
 mod factors;
