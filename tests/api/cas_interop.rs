@@ -1,8 +1,9 @@
-//! guichet's CAS server with CAS clients it did not write: Apache httpd with mod_auth_cas (Debian's
-//! `apache2-bin` and `libapache2-mod-auth-cas`) protecting two pages, driven by a browser through
-//! sign-in, single sign-on and single logout; and the python-cas library (PyPI `python-cas`, the one
-//! under django-cas-ng), run as a subprocess, validating guichet's tickets with CAS 3, 2 and 1,
-//! obtaining a proxy ticket through a proxy-granting ticket, and reading guichet's logout request.
+//! guichet's CAS server with CAS clients it did not write: Apache httpd with mod_auth_cas
+//! (Debian's `apache2-bin` and `libapache2-mod-auth-cas`) protecting pages, driven by a browser
+//! through sign-in, single sign-on, renew, gateway and single logout; and the python-cas library
+//! (PyPI `python-cas`, the one under django-cas-ng), run as a subprocess, validating guichet's
+//! tickets with CAS 3, 2 and 1, obtaining a proxy ticket through a proxy-granting ticket, and
+//! reading guichet's logout request.
 //! The support files are in tests/fixtures/cas/.
 //!
 //! Without Apache, the module or the Python library the tests pass with a notice, unless
@@ -88,6 +89,9 @@ fn apache_missing() -> Option<String> {
         })
 }
 
+/// The folders httpd.conf.tmpl protects, each with a page that shows REMOTE_USER.
+const APPLICATIONS: &[&str] = &["protected", "other", "renew", "public"];
+
 /// Apache in the foreground as one process (`-X`), in its own process group: a prefork parent
 /// that shuts down signals its whole group, which would otherwise be this test binary's.
 /// Killed on drop.
@@ -98,8 +102,8 @@ struct Apache {
 }
 
 impl Apache {
-    /// Serves `/protected/` and `/other/` on `port` behind mod_auth_cas, with `cas` (guichet's
-    /// `…/cas`) as the CAS server.
+    /// Serves the `APPLICATIONS` on `port` behind mod_auth_cas, with `cas` (guichet's `…/cas`)
+    /// as the CAS server.
     async fn start(cas: &str, port: u16) -> Apache {
         let dir = tempfile::Builder::new()
             .prefix("guichet-apache-")
@@ -112,21 +116,17 @@ impl Apache {
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
         };
         mode(root, 0o755);
-        for sub in [
-            "run",
-            "logs",
-            "cas-cache",
-            "htdocs/protected",
-            "htdocs/other",
-        ] {
-            std::fs::create_dir_all(root.join(sub)).unwrap();
-        }
-        for sub in ["run", "logs", "htdocs", "htdocs/protected", "htdocs/other"] {
+        for sub in ["run", "logs", "htdocs"] {
+            std::fs::create_dir(root.join(sub)).unwrap();
             mode(&root.join(sub), 0o755);
         }
+        std::fs::create_dir(root.join("cas-cache")).unwrap();
         mode(&root.join("cas-cache"), 0o777);
-        for app in ["protected", "other"] {
-            let page = root.join("htdocs").join(app).join("index.shtml");
+        for app in APPLICATIONS {
+            let folder = root.join("htdocs").join(app);
+            std::fs::create_dir(&folder).unwrap();
+            mode(&folder, 0o755);
+            let page = folder.join("index.shtml");
             std::fs::write(
                 &page,
                 format!("<p>{app}: user=<!--#echo var=\"REMOTE_USER\" --></p>\n"),
@@ -370,6 +370,60 @@ async fn apache_with_mod_auth_cas_signs_alice_in_through_guichet_keeps_sso_and_e
     let (res, visited) = follow(&http, &page).await;
     assert_eq!(res.status(), 200, "{visited:#?}");
     assert!(is_login_form(&res.text().await.unwrap()));
+}
+
+#[tokio::test]
+async fn apache_with_cas_renew_gets_the_password_asked_again_and_with_gateway_gets_no_ticket_without_a_session()
+ {
+    if !available("mod_auth_cas interop test", apache_missing()) {
+        return;
+    }
+    let (app, apache) = app_and_apache().await;
+
+    // Gateway without an SSO session: guichet sends the browser straight back, without a
+    // ticket and without the form (CAS §2.1.1). (Apache 2.4 then answers 500 under `Require
+    // valid-user`: mod_auth_cas lets the request through unauthenticated, which the core
+    // refuses. That part is Apache's.)
+    let public = apache.url("/public/");
+    let anonymous = browser();
+    let (_, visited) = follow(&anonymous, &public).await;
+    assert_eq!(visited.len(), 3, "{visited:#?}");
+    let login = Url::parse(&visited[1]).unwrap();
+    assert!(
+        visited[1].starts_with(&app.url("/cas/login?")),
+        "{visited:#?}"
+    );
+    assert_eq!(query_param(&login, "gateway").as_deref(), Some("true"));
+    assert_eq!(visited[2], public);
+
+    // Renew with an SSO session: mod_auth_cas sends renew=true to the login page and to the
+    // validation; guichet asks for the password again and Apache takes the ticket.
+    let http = browser();
+    sign_in_through_apache(&app, &apache, &http, &apache.url("/protected/")).await;
+    let renew = apache.url("/renew/");
+    let (res, visited) = follow(&http, &renew).await;
+    let login = Url::parse(visited.last().unwrap()).unwrap();
+    assert_eq!(query_param(&login, "renew").as_deref(), Some("true"));
+    assert_eq!(res.status(), 200);
+    let form = res.text().await.unwrap();
+    assert!(
+        is_login_form(&form),
+        "renew=true without the form: {visited:#?}"
+    );
+    let res = post_login(&app, &http, &form, "alice", PASSWORD).await;
+    assert!(res.status().is_redirection(), "sign-in did not finish");
+    let (res, visited) = follow(&http, location(&res).as_str()).await;
+    assert_eq!(res.status(), 200, "{visited:#?}\n{}", apache.logs());
+    assert_eq!(header(&res, "X-Remote-User"), "alice");
+
+    // Gateway with an SSO session: a ticket, no form.
+    let (res, visited) = follow(&http, &public).await;
+    assert_eq!(res.status(), 200, "{visited:#?}");
+    assert_eq!(header(&res, "X-Remote-User"), "alice");
+    assert!(
+        visited[2].starts_with(&format!("{public}?ticket=ST-")),
+        "{visited:#?}"
+    );
 }
 
 /// KNOWN GUICHET BUG, hence `ignore` (src/service/cas/sso.rs, `logged_out`): single logout posts
