@@ -8,6 +8,7 @@ mod authorize;
 mod browser;
 mod cas;
 mod cas_cli;
+mod cas_interop;
 mod cas_sso;
 mod cli;
 mod cluster;
