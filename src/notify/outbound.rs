@@ -138,13 +138,15 @@ async fn deliver(
     }
 }
 
-/// Posts `n` until a 2xx, at most `policy.attempts` times.
+/// Posts `n` until a 2xx or 3xx, at most `policy.attempts` times.
 async fn send_with_retries(client: &reqwest::Client, n: &Notification, policy: &CourierPolicy) {
     let mut wait = policy.backoff;
     for attempt in 1..=policy.attempts.max(1) {
         let outcome = client.post(&n.url).form(&n.form).send().await;
         match outcome {
-            Ok(r) if r.status().is_success() => {
+            // A redirect is delivery too: a CAS client answers a logout POST that carries no
+            // cookie of its own with one (Apache's mod_auth_cas: 302).
+            Ok(r) if r.status().is_success() || r.status().is_redirection() => {
                 tracing::debug!(what = n.what, url = %n.url, attempt, "logout notification delivered");
                 return;
             }
