@@ -156,6 +156,25 @@ pub enum ClientCommand {
     Enable(ClientRef),
     /// Require (or stop requiring) a second factor of everyone who signs in to a client.
     RequireMfa(ClientRequireMfa),
+    /// Set or clear where a client receives logout tokens (OpenID Connect Back-Channel
+    /// Logout 1.0), and whether it needs the session id in them.
+    BackchannelLogout(ClientBackchannelLogout),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("where").args(["uri", "clear"])))]
+pub struct ClientBackchannelLogout {
+    #[arg(long)]
+    pub client_id: String,
+    /// The client's back-channel logout URI: https, or http on loopback; no fragment.
+    #[arg(long)]
+    pub uri: Option<String>,
+    /// Stop sending logout tokens to this client.
+    #[arg(long)]
+    pub clear: bool,
+    /// true or false: the client needs `sid` in its logout tokens (guichet always sends it).
+    #[arg(long, action = clap::ArgAction::Set, value_parser = clap::value_parser!(bool))]
+    pub session_required: Option<bool>,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +238,13 @@ pub struct ClientAdd {
     /// Offline refresh token idle lifetime, seconds (default: GUICHET_OFFLINE_TTL).
     #[arg(long)]
     pub offline_ttl: Option<i64>,
+    /// Where guichet posts logout tokens when a session the client took part in ends
+    /// (Back-Channel Logout 1.0): https, or http on loopback.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens (guichet always sends it).
+    #[arg(long, requires = "backchannel_logout_uri")]
+    pub backchannel_logout_session_required: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,6 +291,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             client_require_mfa(settings, args).await
         }
         Command::Client(ClientCommand::Add(args)) => client_add(settings, *args).await,
+        Command::Client(ClientCommand::BackchannelLogout(args)) => {
+            client_backchannel_logout(settings, args).await
+        }
         Command::Client(ClientCommand::RotateSecret(args)) => {
             client_rotate_secret(settings, args).await
         }
@@ -465,6 +494,34 @@ async fn client_require_mfa(settings: Settings, args: ClientRequireMfa) -> anyho
     Ok(())
 }
 
+async fn client_backchannel_logout(
+    settings: Settings,
+    args: ClientBackchannelLogout,
+) -> anyhow::Result<()> {
+    let uri = match (&args.uri, args.clear) {
+        (Some(u), _) => Some(Some(u.as_str())),
+        (None, true) => Some(None),
+        (None, false) => None,
+    };
+    let ctx = AdminContext::open(&settings).await?;
+    let (uri, required) = ctx
+        .admin()
+        .set_client_backchannel_logout(
+            &args.client_id,
+            uri,
+            args.session_required,
+            Clock::system().now(),
+        )
+        .await?;
+    ctx.close().await;
+    print(json!({
+        "client_id": args.client_id,
+        "backchannel_logout_uri": uri,
+        "backchannel_logout_session_required": required,
+    }));
+    Ok(())
+}
+
 async fn client_rotate_secret(settings: Settings, args: ClientRef) -> anyhow::Result<()> {
     let ctx = AdminContext::open(&settings).await?;
     let secret = ctx
@@ -566,6 +623,8 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
             id_token: args.id_token_ttl,
             offline: args.offline_ttl,
         },
+        backchannel_logout_uri: args.backchannel_logout_uri,
+        backchannel_logout_session_required: args.backchannel_logout_session_required,
     };
     let (db, _) = open_db(&settings).await?;
     let now = Clock::system().now();

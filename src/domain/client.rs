@@ -33,6 +33,12 @@ pub struct Client {
     pub access_token_ttl: Option<i64>,
     pub id_token_ttl: Option<i64>,
     pub offline_ttl: Option<i64>,
+    /// Where the client receives logout tokens (Back-Channel Logout 1.0 §2.2).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens (§2.2); guichet always sends it.
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -163,12 +169,7 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), RedirectUriError> {
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = matches!(
-                url.host(),
-                Some(url::Host::Ipv4(ip)) if ip.is_loopback()
-            ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-                || url.host_str() == Some("localhost");
-            if !loopback {
+            if !is_loopback(&url) {
                 return Err(RedirectUriError::PlainHttp(owned()));
             }
         }
@@ -179,6 +180,53 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), RedirectUriError> {
         _ => return Err(RedirectUriError::Scheme(owned())),
     }
     Ok(())
+}
+
+/// A loopback host: 127.0.0.0/8, `::1` or `localhost`, where plain http never leaves the machine.
+fn is_loopback(url: &Url) -> bool {
+    matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+        || url.host_str() == Some("localhost")
+}
+
+/// Why a back-channel logout URI cannot be registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackchannelUriError {
+    #[error(
+        "back-channel logout URI {0:?} has characters a URI cannot hold as written: \
+         percent-encode them"
+    )]
+    Characters(String),
+    #[error("back-channel logout URI {0:?} is not an absolute URI")]
+    NotAbsolute(String),
+    #[error("back-channel logout URI {0:?} must not have a fragment")]
+    Fragment(String),
+    #[error("back-channel logout URI {0:?} must not carry credentials")]
+    Credentials(String),
+    #[error("back-channel logout URI {0:?} must use https (http only on loopback)")]
+    Scheme(String),
+}
+
+/// Checks a back-channel logout URI (Back-Channel Logout 1.0 §2.2): an absolute URI, port,
+/// path and query allowed, no fragment; guichet posts logout tokens to it, so https, or http
+/// on a loopback host as for redirect URIs. No credentials: they would reach the logs.
+pub fn validate_backchannel_logout_uri(uri: &str) -> Result<(), BackchannelUriError> {
+    let owned = || uri.to_owned();
+    if !uri.chars().all(is_uri_char) {
+        return Err(BackchannelUriError::Characters(owned()));
+    }
+    let url = Url::parse(uri).map_err(|_| BackchannelUriError::NotAbsolute(owned()))?;
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err(BackchannelUriError::Fragment(owned()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(BackchannelUriError::Credentials(owned()));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
+        _ => Err(BackchannelUriError::Scheme(owned())),
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +252,8 @@ mod tests {
             access_token_ttl: None,
             id_token_ttl: None,
             offline_ttl: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             disabled: false,
             created_at: 0,
             updated_at: 0,
@@ -371,5 +421,36 @@ mod tests {
         assert!(validate_redirect_uri("http://127.0.0.1:9000/cb").is_ok());
         assert!(validate_redirect_uri("com.example.app:/cb").is_ok());
         assert!(validate_redirect_uri("relative/cb").is_err());
+    }
+
+    #[test]
+    fn backchannel_logout_uris_are_https_or_loopback_http_without_fragment() {
+        for good in [
+            "https://rp.example/bcl",
+            "https://rp.example:8443/bcl?tenant=a",
+            "http://127.0.0.1:9000/bcl",
+            "http://[::1]/bcl",
+            "http://localhost/bcl",
+        ] {
+            assert!(
+                validate_backchannel_logout_uri(good).is_ok(),
+                "{good} refused"
+            );
+        }
+        for bad in [
+            "https://rp.example/bcl#x",
+            "https://rp.example/bcl#",
+            "http://rp.example/bcl",
+            "com.example.app:/bcl",
+            "javascript:alert(1)",
+            "/bcl",
+            "https://user:pw@rp.example/bcl",
+            "https://rp.example/b cl",
+        ] {
+            assert!(
+                validate_backchannel_logout_uri(bad).is_err(),
+                "{bad} accepted"
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::crypto::token::{digest, random_token};
 use crate::domain::audit::{AuditEvent, AuditKind};
-use crate::domain::client::Client;
+use crate::domain::client::{Client, validate_backchannel_logout_uri};
 use crate::domain::mfa::mask_phone;
 use crate::domain::user::{User, normalize_identifier};
 use crate::ephemeral::Ephemeral;
@@ -224,6 +224,51 @@ impl Admin<'_> {
                 .detail(serde_json::json!({"require_mfa": on})),
         )
         .await
+    }
+
+    /// Changes where a client receives logout tokens and whether it needs `sid` in them
+    /// (Back-Channel Logout 1.0 §2.2); what is not given stays. Every node sees it within the
+    /// client cache's 10 s. Returns the URI and the flag now in force.
+    pub async fn set_client_backchannel_logout(
+        &self,
+        client_id: &str,
+        uri: Option<Option<&str>>,
+        session_required: Option<bool>,
+        now: i64,
+    ) -> Result<(Option<String>, bool)> {
+        let client = self.client(client_id).await?;
+        let uri = match uri {
+            Some(u) => u.map(str::to_owned),
+            None => client.backchannel_logout_uri,
+        };
+        if let Some(u) = &uri {
+            validate_backchannel_logout_uri(u).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        }
+        // Without a URI there is nothing to require the session of.
+        let required =
+            uri.is_some() && session_required.unwrap_or(client.backchannel_logout_session_required);
+        if session_required == Some(true) && uri.is_none() {
+            return Err(AdminError::Invalid(
+                "--session-required true needs a back-channel logout URI (--uri)".into(),
+            ));
+        }
+        if !self
+            .db
+            .client_set_backchannel_logout(client_id, uri.as_deref(), required, now)
+            .await?
+        {
+            return Err(AdminError::NotFound(format!("no client {client_id:?}")));
+        }
+        self.audit(
+            AuditEvent::new(now, AuditKind::ClientUpdated)
+                .client(client_id)
+                .detail(serde_json::json!({
+                    "backchannel_logout_uri": uri,
+                    "backchannel_logout_session_required": required,
+                })),
+        )
+        .await?;
+        Ok((uri, required))
     }
 
     async fn client(&self, client_id: &str) -> Result<Client> {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::crypto::keys::Alg;
 use crate::crypto::token::{digest, random_token};
-use crate::domain::client::{Client, validate_redirect_uri};
+use crate::domain::client::{Client, validate_backchannel_logout_uri, validate_redirect_uri};
 use crate::domain::grant::GrantType;
 use crate::domain::scope::valid_scope_token;
 use crate::store::{Db, StoreError};
@@ -96,6 +96,11 @@ pub struct ClientSpec {
     pub access_token_alg: Alg,
     /// Per-client lifetimes in seconds; `None` takes the server's setting.
     pub lifetimes: Lifetimes,
+    /// Where logout tokens are posted when a session the client took part in ends
+    /// (Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in its logout tokens.
+    pub backchannel_logout_session_required: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -160,6 +165,12 @@ pub async fn register(
     {
         validate_redirect_uri(uri).map_err(|e| RegisterError::Invalid(e.to_string()))?;
     }
+    if let Some(uri) = &spec.backchannel_logout_uri {
+        validate_backchannel_logout_uri(uri).map_err(|e| RegisterError::Invalid(e.to_string()))?;
+    }
+    if spec.backchannel_logout_session_required && spec.backchannel_logout_uri.is_none() {
+        return bad("--backchannel-logout-session-required needs --backchannel-logout-uri".into());
+    }
     if spec.scopes.is_empty() {
         spec.scopes = vec!["openid".into(), "profile".into(), "email".into()];
     }
@@ -204,6 +215,8 @@ pub async fn register(
         access_token_ttl: spec.lifetimes.access_token,
         id_token_ttl: spec.lifetimes.id_token,
         offline_ttl: spec.lifetimes.offline,
+        backchannel_logout_uri: spec.backchannel_logout_uri,
+        backchannel_logout_session_required: spec.backchannel_logout_session_required,
         disabled: false,
         created_at: now,
         updated_at: now,

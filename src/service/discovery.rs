@@ -44,7 +44,9 @@ pub fn document(urls: &Urls, keys: &KeySet) -> Result<Vec<u8>, serde_json::Error
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": ["fr", "en"],
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        // Back-Channel Logout 1.0 §2.1: logout tokens always carry `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     serde_json::to_vec(&doc)
 }

@@ -4,6 +4,7 @@
 
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::service::authorize::{HintClaims, verify_id_token_hint};
+use crate::service::backchannel;
 use crate::service::cas;
 use crate::service::core::Core;
 use crate::service::error::Result;
@@ -11,7 +12,8 @@ use crate::service::session;
 use crate::service::tokens::mark_revoked;
 
 /// Ends an SSO session on every node and revokes its session-bound grants.
-/// The CAS services that got tickets in it are told (single logout), off the request path.
+/// The CAS services that got tickets in it are told (single logout), and so are the OpenID
+/// Connect clients that registered a back-channel logout URI, off the request path.
 pub async fn end_sso(core: &Core, sid: &str, now: i64) -> Result<()> {
     let ended = session::take(core.ephemeral.as_ref(), sid, now).await?;
     let revoked = core.db.grants_revoke_for_session(sid, now).await?;
@@ -20,6 +22,11 @@ pub async fn end_sso(core: &Core, sid: &str, now: i64) -> Result<()> {
         Some(s) => core.db.user_by_id(&s.user_id).await?.map(|u| u.login),
         None => None,
     };
+    // Only a session that was live now ends now: a second logout of the same session (an old
+    // ID token as hint) sends no second logout token.
+    if let Some(s) = &ended {
+        backchannel::logged_out(core, sid, &s.user_id, now).await?;
+    }
     cas::sso::logged_out(core, sid, login.as_deref(), now).await
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod audit;
 pub mod authn;
 pub mod authorize;
+pub mod backchannel;
 pub mod cas;
 pub mod clients;
 pub mod core;

@@ -27,6 +27,8 @@ struct ClientRow {
     offline_ttl: Option<i64>,
     disabled: i64,
     require_mfa: i64,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: i64,
     created_at: i64,
     updated_at: i64,
 }
@@ -62,6 +64,8 @@ impl TryFrom<ClientRow> for Client {
             access_token_ttl: r.access_token_ttl,
             id_token_ttl: r.id_token_ttl,
             offline_ttl: r.offline_ttl,
+            backchannel_logout_uri: r.backchannel_logout_uri,
+            backchannel_logout_session_required: r.backchannel_logout_session_required != 0,
             disabled: r.disabled != 0,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -75,9 +79,10 @@ impl Db {
             "insert into clients (client_id, name, secret_hash, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
              access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
-             created_at, updated_at, introspect, require_mfa) \
+             created_at, updated_at, introspect, require_mfa, backchannel_logout_uri, \
+             backchannel_logout_session_required) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20)",
+             $18, $19, $20, $21, $22)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
@@ -104,6 +109,8 @@ impl Db {
         .bind(c.updated_at)
         .bind(i64::from(c.introspect))
         .bind(i64::from(c.require_mfa))
+        .bind(&c.backchannel_logout_uri)
+        .bind(i64::from(c.backchannel_logout_session_required))
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, || format!("client_id {:?}", c.client_id)))?;
@@ -115,7 +122,8 @@ impl Db {
             "select client_id, name, secret_hash, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
              access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
-             created_at, updated_at, introspect, require_mfa from clients where client_id = $1",
+             created_at, updated_at, introspect, require_mfa, backchannel_logout_uri, \
+             backchannel_logout_session_required from clients where client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(&self.pool)
@@ -173,6 +181,28 @@ impl Db {
             "update clients set require_mfa = $1, updated_at = $2 where client_id = $3",
         )
         .bind(i64::from(on))
+        .bind(now)
+        .bind(client_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets a client's back-channel logout URI (or clears it) and whether it needs `sid`
+    /// (Back-Channel Logout 1.0 §2.2).
+    pub async fn client_set_backchannel_logout(
+        &self,
+        client_id: &str,
+        uri: Option<&str>,
+        session_required: bool,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "update clients set backchannel_logout_uri = $1, \
+             backchannel_logout_session_required = $2, updated_at = $3 where client_id = $4",
+        )
+        .bind(uri)
+        .bind(i64::from(session_required))
         .bind(now)
         .bind(client_id)
         .execute(&self.pool)

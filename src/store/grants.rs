@@ -364,6 +364,17 @@ impl Db {
         .await?)
     }
 
+    /// The clients that hold a grant of an SSO session, offline or not, revoked or not: those
+    /// to tell when it ends (Back-Channel Logout 1.0 §2.5), each once.
+    pub async fn grant_clients_for_session(&self, sid: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "select distinct client_id from grants where sid = $1 order by client_id",
+        )
+        .bind(sid)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Revokes every live grant of a user (password change, disable); returns each one's id
     /// and client.
     pub async fn grants_revoke_for_user(&self, user_id: &str, now: i64) -> Result<Vec<Revoked>> {

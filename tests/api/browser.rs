@@ -4,7 +4,9 @@
 //! enrols an authenticator app from the account page (its QR code on a screenshot) and signs
 //! in again with the password and a TOTP code.
 //! Each page is saved as `target/screenshots/browser-<step>.png`. A second journey activates a
-//! new account, one screenshot per step (`browser-activation-<n>-<step>.png`).
+//! new account, one screenshot per step (`browser-activation-<n>-<step>.png`). A third signs in
+//! at an OpenID Connect client, opens a CAS service without signing in again, and logs out of
+//! both at once (`browser-sso-<n>-<step>.png`).
 //!
 //! Without `chromedriver` on the PATH the test passes with a notice, unless
 //! `GUICHET_TEST_BROWSER` is set (CI sets it): then it fails.
@@ -340,6 +342,157 @@ async fn activation_walk(browser: &Client) {
     let done = wait_for(browser, "the confirmation", "#done-login").await;
     assert_eq!(done.text().await.unwrap(), "camille.durand");
     screenshot(browser, "activation-8-done").await;
+}
+
+/// One SSO session for both protocols, in a real browser: signed in at an OpenID Connect
+/// client, the person opens a CAS service without signing in again; one logout (at CAS) ends
+/// the session for both, and each application is told on its back channel. Each page is saved
+/// as `target/screenshots/browser-sso-<n>-<step>.png`.
+#[tokio::test]
+async fn a_person_signed_in_at_an_oidc_client_opens_a_cas_service_without_signing_in_again_and_one_logout_ends_both()
+ {
+    let Some(bin) = chromedriver() else {
+        assert!(
+            std::env::var_os("GUICHET_TEST_BROWSER").is_none_or(|v| v.is_empty()),
+            "GUICHET_TEST_BROWSER is set but no chromedriver is on the PATH"
+        );
+        println!("cross-protocol browser test skipped: chromedriver is missing");
+        return;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&bin).await;
+    let browser = connect(&driver, profile.path()).await;
+    let walk = tokio::time::timeout(JOURNEY, cross_protocol_walk(&browser)).await;
+    let _ = browser.close().await;
+    walk.unwrap_or_else(|_| panic!("the cross-protocol journey took more than {JOURNEY:?}"));
+    drop(driver);
+}
+
+async fn cross_protocol_walk(browser: &Client) {
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    // The relying party: its callback page, and its back channel for logout tokens.
+    let rp = Receiver::start().await;
+    let callback = rp.url("/cb");
+    let bcl = rp.url("/bcl");
+    let client = app
+        .create_client("rp", |c| {
+            c.redirect_uris = vec![callback.clone()];
+            c.backchannel_logout_uri = Some(bcl);
+        })
+        .await;
+    // The CAS service: its landing page, where single logout's LogoutRequest is posted too.
+    let cas_app = Receiver::start().await;
+    app.create_cas_service(&cas_app.url("/"), |s| {
+        s.pattern_kind = guichet::domain::cas::PatternKind::Prefix;
+    })
+    .await;
+    let service = cas_app.url("/portal/");
+    let authorize = |state: &str, extra: &[(&str, &str)]| {
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", callback.as_str()),
+            ("scope", "openid"),
+            ("state", state),
+        ];
+        params.extend_from_slice(extra);
+        Url::parse_with_params(&app.url("/authorize"), &params).unwrap()
+    };
+    let cas_login = Url::parse_with_params(&app.url("/cas/login"), &[("service", &service)])
+        .unwrap()
+        .to_string();
+
+    // 1. Signed in at the OpenID Connect client through the login page.
+    let (challenge, verifier) = pkce_pair();
+    browser
+        .goto(
+            authorize(
+                "st-sso",
+                &[
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+            )
+            .as_str(),
+        )
+        .await
+        .unwrap();
+    wait_for(browser, "the login form", "input[name='username']").await;
+    screenshot(browser, "sso-1-login").await;
+    sign_in_form(browser, "alice", PASSWORD).await;
+    let cb = wait_for_url(browser, "the relying party's callback", |u| {
+        u.port() == Some(rp.port) && u.path() == "/cb"
+    })
+    .await;
+    wait_for(browser, "the callback page", "#code").await;
+    screenshot(browser, "sso-2-oidc-callback").await;
+    let code = query_param(&cb, "code").unwrap_or_else(|| panic!("no code in {cb}"));
+    let tokens = redeem_ok(&app, &client, &code, &verifier).await;
+    let id = jwt_claims(&id_token(&tokens));
+
+    // 2. The CAS service opens at once: a ticket, no login form.
+    browser.goto(&cas_login).await.unwrap();
+    let landed = wait_for_url(browser, "the CAS service", |u| {
+        u.port() == Some(cas_app.port) && u.path() == "/portal/"
+    })
+    .await;
+    let shown = wait_for(browser, "the service's page", "#ticket").await;
+    screenshot(browser, "sso-3-cas-service").await;
+    let ticket = query_param(&landed, "ticket").unwrap_or_else(|| panic!("no ticket: {landed}"));
+    assert!(ticket.starts_with("ST-"), "{ticket}");
+    assert_eq!(shown.text().await.unwrap(), ticket);
+    let (status, body) = app
+        .cas_get(
+            "/cas/p3/serviceValidate",
+            &[("service", service.as_str()), ("ticket", ticket.as_str())],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let xml = parse_xml(&body);
+    assert_eq!(xml.outcome, "authenticationSuccess", "{body}");
+    assert_eq!(xml.one("user"), Some("alice"));
+
+    // 3. One logout, at CAS.
+    browser.goto(&app.url("/cas/logout")).await.unwrap();
+    wait_for(browser, "the logged-out page", "body").await;
+    screenshot(browser, "sso-4-logged-out").await;
+
+    // Both applications are told on their back channels.
+    let posts = rp.wait_for(1, STEP).await;
+    assert_eq!(posts[0].path, "/bcl");
+    let token = posts[0].form("logout_token").expect("a logout token");
+    assert_eq!(jwt_header(&token)["typ"], "logout+jwt");
+    let claims = jwt_claims(&token);
+    assert_eq!(claims["aud"], "rp");
+    assert_eq!(claims["sid"], id["sid"]);
+    assert_eq!(claims["sub"], id["sub"]);
+    let posts = cas_app.wait_for(1, STEP).await;
+    assert_eq!(posts[0].path, "/portal/");
+    let slo = posts[0]
+        .form("logoutRequest")
+        .expect("a SAML LogoutRequest");
+    assert!(
+        slo.contains(&format!(
+            "<samlp:SessionIndex>{ticket}</samlp:SessionIndex>"
+        )),
+        "{slo}"
+    );
+
+    // 4. Both sessions are over: CAS asks to sign in, prompt=none answers login_required.
+    browser.goto(&cas_login).await.unwrap();
+    wait_for(browser, "the login form again", "input[name='username']").await;
+    screenshot(browser, "sso-5-cas-login-again").await;
+    browser
+        .goto(authorize("st-after", &[("prompt", "none")]).as_str())
+        .await
+        .unwrap();
+    let cb = wait_for_url(browser, "the callback after logout", |u| {
+        u.port() == Some(rp.port) && u.path() == "/cb"
+    })
+    .await;
+    screenshot(browser, "sso-6-login-required").await;
+    assert_eq!(query_param(&cb, "error").as_deref(), Some("login_required"));
 }
 
 /// Waits for the step's fields, saves the page, types `fields` and submits.

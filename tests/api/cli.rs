@@ -870,3 +870,112 @@ async fn user_add_temporary_must_change_and_records_the_birth_date_and_personal_
     assert!(db.user_by_identifier("erin").await.unwrap().is_none());
     db.close().await;
 }
+
+#[tokio::test]
+async fn client_commands_set_change_and_clear_the_back_channel_logout_uri() {
+    let run = Run::new().await;
+    run.client_add(
+        "rp",
+        &[
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--backchannel-logout-uri",
+            "https://rp.example/bcl",
+            "--backchannel-logout-session-required",
+        ],
+    )
+    .json();
+    let db = run.db().await;
+    let stored = db.client_by_id("rp").await.unwrap().unwrap();
+    assert_eq!(
+        stored.backchannel_logout_uri.as_deref(),
+        Some("https://rp.example/bcl")
+    );
+    assert!(stored.backchannel_logout_session_required);
+
+    // Plain http away from loopback, or a fragment (BCL §2.2): refused, nothing stored.
+    for bad in ["http://rp.example/bcl", "https://rp.example/bcl#f"] {
+        run.client_add(
+            "bad",
+            &[
+                "--redirect-uri",
+                "https://rp.example/cb",
+                "--backchannel-logout-uri",
+                bad,
+            ],
+        )
+        .failure();
+        run.run(&[
+            "client",
+            "backchannel-logout",
+            "--client-id",
+            "rp",
+            "--uri",
+            bad,
+        ])
+        .failure();
+    }
+    assert!(db.client_by_id("bad").await.unwrap().is_none());
+    // session-required alone at registration is a usage error.
+    run.client_add(
+        "bad",
+        &[
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--backchannel-logout-session-required",
+        ],
+    )
+    .usage_error();
+
+    let out = run
+        .run(&[
+            "client",
+            "backchannel-logout",
+            "--client-id",
+            "rp",
+            "--uri",
+            "http://127.0.0.1:9000/bcl",
+            "--session-required",
+            "false",
+        ])
+        .json();
+    assert_eq!(
+        out,
+        json!({
+            "client_id": "rp",
+            "backchannel_logout_uri": "http://127.0.0.1:9000/bcl",
+            "backchannel_logout_session_required": false,
+        })
+    );
+    let out = run
+        .run(&[
+            "client",
+            "backchannel-logout",
+            "--client-id",
+            "rp",
+            "--clear",
+        ])
+        .json();
+    assert_eq!(out["backchannel_logout_uri"], Value::Null);
+    let stored = db.client_by_id("rp").await.unwrap().unwrap();
+    assert_eq!(stored.backchannel_logout_uri, None);
+    assert!(!stored.backchannel_logout_session_required);
+    run.run(&[
+        "client",
+        "backchannel-logout",
+        "--client-id",
+        "rp",
+        "--uri",
+        "https://rp.example/bcl",
+        "--clear",
+    ])
+    .usage_error();
+    run.run(&[
+        "client",
+        "backchannel-logout",
+        "--client-id",
+        "nope",
+        "--clear",
+    ])
+    .failure();
+}

@@ -231,6 +231,8 @@ async fn a_client_keeps_its_require_mfa_flag() {
         access_token_ttl: None,
         id_token_ttl: None,
         offline_ttl: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         disabled: false,
         created_at: NOW,
         updated_at: NOW,

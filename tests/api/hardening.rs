@@ -44,6 +44,8 @@ fn spec(id: &str, redirect_uri: &str) -> ClientSpec {
         id_token_alg: Alg::RS256,
         access_token_alg: Alg::ES256,
         lifetimes: Default::default(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

@@ -5,6 +5,7 @@ mod architecture;
 mod audit;
 mod authn;
 mod authorize;
+mod backchannel;
 mod browser;
 mod cas;
 mod cas_cli;

@@ -286,6 +286,8 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
             id_token_alg: guichet::crypto::keys::Alg::RS256,
             access_token_alg: guichet::crypto::keys::Alg::ES256,
             lifetimes: Default::default(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         },
         0,
     )

@@ -15,7 +15,9 @@
 //! - `mfa`: second factors: enrolling them through the account pages, computing TOTP codes,
 //!   reading SMS codes from the outbox, the second-factor step of sign-in;
 //! - `mail`: e-mail read back from the outbox or the SMTP sink, and the links in it;
-//! - `smtp`: a real SMTP server on 127.0.0.1:0 that records messages and can refuse them.
+//! - `smtp`: a real SMTP server on 127.0.0.1:0 that records messages and can refuse them;
+//! - `receiver`: an application's HTTP endpoint on 127.0.0.1:0 that records what guichet
+//!   posts to it (logout tokens, SAML logout requests) and can refuse it.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -26,6 +28,7 @@ mod flows;
 mod jwt;
 mod mail;
 mod mfa;
+mod receiver;
 mod smtp;
 
 pub use assert::*;
@@ -35,6 +38,7 @@ pub use flows::*;
 pub use jwt::*;
 pub use mail::*;
 pub use mfa::*;
+pub use receiver::*;
 pub use smtp::*;
 
 use std::path::Path;
@@ -288,6 +292,8 @@ impl TestApp {
             id_token_alg: Alg::RS256,
             access_token_alg: Alg::ES256,
             lifetimes: Default::default(),
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         f(&mut spec);
         let redirect_uri = spec.redirect_uris.first().cloned().unwrap_or(redirect_uri);
