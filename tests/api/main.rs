@@ -7,6 +7,8 @@ mod authn;
 mod authorize;
 mod browser;
 mod cas;
+mod cas_logout;
+mod cas_proxy;
 mod cli;
 mod cluster;
 mod factors;
