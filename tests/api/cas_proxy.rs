@@ -434,7 +434,7 @@ async fn json_proxy_answers_have_the_proxy_ticket_and_the_proxies() {
 }
 
 #[tokio::test]
-async fn a_pgt_survives_a_new_sign_in_of_the_same_browser() {
+async fn a_pgt_survives_a_new_sign_in_of_the_same_person_and_ends_with_the_new_session() {
     let (app, pxy) = setup().await;
     let pgt = pgt(&app, &pxy).await;
     // renew: the person enters credentials again, and a new session replaces the old one.
@@ -448,4 +448,8 @@ async fn a_pgt_survives_a_new_sign_in_of_the_same_browser() {
     assert!(ticket_of(&res).is_some());
     let x = proxy_req(&app, &[("pgt", &pgt), ("targetService", TARGET)]).await;
     assert_eq!(x.outcome, "proxySuccess", "{x:?}");
+    // The new session's logout ends it.
+    text_of(app.browser.get(app.url("/cas/logout"))).await;
+    let x = proxy_req(&app, &[("pgt", &pgt), ("targetService", TARGET)]).await;
+    assert_eq!(x.outcome, "proxyFailure");
 }

@@ -477,6 +477,21 @@ pub async fn proxy(
     Ok(Ok(ticket))
 }
 
+/// A proxy-granting ticket (by its store key) of a session that a new sign-in of the same
+/// person replaced: it now belongs to, and lives as long as, the new session.
+pub async fn move_proxy_granting(core: &Core, key: &str, new: &Session, now: i64) -> Result<()> {
+    let Some(bytes) = core.ephemeral.get(key, now).await? else {
+        return Ok(());
+    };
+    let mut granting: ProxyGranting = decode(&bytes)?;
+    granting.principal.sid = new.sid.clone();
+    granting.principal.session_expiry = new.absolute_expiry;
+    core.ephemeral
+        .put(key, &encode(&granting)?, new.absolute_expiry)
+        .await?;
+    Ok(())
+}
+
 /// Forgets a service or proxy ticket (its session ended before it was validated).
 pub async fn revoke_ticket(core: &Core, ticket: &str) -> Result<()> {
     Ok(core.ephemeral.delete(&key(ticket)).await?)
