@@ -271,6 +271,60 @@ async fn one_service_is_told_once_per_session_even_with_several_tickets() {
 }
 
 #[tokio::test]
+async fn the_target_of_a_proxy_ticket_is_told_at_logout_with_that_ticket() {
+    let app = spawn_with(Options {
+        settings: Some(|s| s.cas_insecure_callbacks = true),
+        ..Options::default()
+    })
+    .await;
+    app.create_user("alice").await;
+    let pxy = slo_app(&app, false).await;
+    let target = slo_app(&app, true).await;
+    let ticket = app
+        .cas_ticket(&app.browser, &pxy.url("/app"), "alice")
+        .await;
+    let (_, body) = app
+        .cas_get(
+            "/cas/serviceValidate",
+            &[
+                ("service", pxy.url("/app").as_str()),
+                ("ticket", &ticket),
+                ("pgtUrl", &pxy.url("/cb")),
+            ],
+        )
+        .await;
+    let iou = parse_xml(&body)
+        .one("proxyGrantingTicket")
+        .unwrap()
+        .to_owned();
+    let pgt = pxy
+        .hits()
+        .iter()
+        .find(|h| h.query("pgtIou").as_deref() == Some(&iou))
+        .and_then(|h| h.query("pgtId"))
+        .unwrap();
+    let (_, body) = app
+        .cas_get(
+            "/cas/proxy",
+            &[("pgt", &pgt), ("targetService", &target.url("/api"))],
+        )
+        .await;
+    let pt = parse_xml(&body).one("proxyTicket").unwrap().to_owned();
+    let x = app
+        .cas_xml("/cas/proxyValidate", &target.url("/api"), &pt)
+        .await;
+    assert_eq!(x.outcome, "authenticationSuccess");
+
+    cas_logout(&app, &app.browser, &[]).await;
+    let hits = target.wait_for(1, 5).await;
+    let xml = logout_request(&hits);
+    assert!(
+        xml.contains(&format!("<samlp:SessionIndex>{pt}</samlp:SessionIndex>")),
+        "{xml}"
+    );
+}
+
+#[tokio::test]
 async fn a_service_from_a_session_replaced_by_a_new_sign_in_is_still_told_at_logout() {
     let app = spawn_app().await;
     app.create_user("alice").await;

@@ -404,6 +404,12 @@ async fn a_chain_of_two_proxies_lists_them_newest_first() {
         x.all("proxy"),
         vec![second.callback().as_str(), first.callback().as_str()]
     );
+    // Both proxy-granting tickets end with the session.
+    text_of(app.browser.get(app.url("/cas/logout"))).await;
+    for pgt in [&pgt1, &pgt2] {
+        let x = proxy_req(&app, &[("pgt", pgt), ("targetService", TARGET)]).await;
+        assert_eq!(x.outcome, "proxyFailure");
+    }
 }
 
 #[tokio::test]
@@ -452,4 +458,22 @@ async fn a_pgt_survives_a_new_sign_in_of_the_same_person_and_ends_with_the_new_s
     text_of(app.browser.get(app.url("/cas/logout"))).await;
     let x = proxy_req(&app, &[("pgt", &pgt), ("targetService", TARGET)]).await;
     assert_eq!(x.outcome, "proxyFailure");
+}
+
+#[tokio::test]
+async fn a_callback_that_redirects_gets_no_pgt_and_its_redirect_is_not_followed() {
+    let (app, pxy) = setup().await;
+    pxy.server.answer(302);
+    let ticket = app.cas_ticket(&app.browser, &pxy.service(), "alice").await;
+    let x = validate_with_callback(
+        &app,
+        "/cas/serviceValidate",
+        &pxy.service(),
+        &ticket,
+        &pxy.callback(),
+    )
+    .await;
+    assert_eq!(x.outcome, "authenticationSuccess");
+    assert!(x.one("proxyGrantingTicket").is_none());
+    assert_eq!(pxy.server.hits().len(), 1);
 }

@@ -9,6 +9,8 @@ mod browser;
 mod cas;
 mod cas_logout;
 mod cas_proxy;
+mod cas_sso;
+mod cas_validate;
 mod cli;
 mod cluster;
 mod factors;

@@ -21,6 +21,14 @@ pub const SESSION_COOKIE: &str = "guichet_session";
 /// The service URL most tests use (exact pattern).
 pub const SERVICE: &str = "https://app.example/cas/callback";
 
+/// An application with alice and `SERVICE` registered (exact pattern, no attributes).
+pub async fn app_with_cas_service() -> TestApp {
+    let app = super::spawn_app().await;
+    app.create_user("alice").await;
+    app.create_cas_service(SERVICE, |_| {}).await;
+    app
+}
+
 impl TestApp {
     /// Registers a CAS service (exact pattern unless `f` changes it), cache refreshed.
     pub async fn create_cas_service(
