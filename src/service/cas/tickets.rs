@@ -363,9 +363,13 @@ async fn grant_proxy(
             return Ok(Ok(None));
         }
         Err(CallbackError::Transport(e)) => {
+            // reqwest's message names the URL called, with the PGT and its IOU in it: the
+            // reason goes to the log, the service gets none of it.
+            tracing::info!(error = %e, "CAS proxy callback unreachable: no proxy-granting ticket");
             return fail(
                 FailureCode::InvalidProxyCallback,
-                format!("the proxy callback could not be reached securely: {e}"),
+                "the proxy callback could not be reached securely (refused, timed out, or an \
+                 untrusted certificate)",
             );
         }
     }
