@@ -187,6 +187,8 @@ async fn an_unreachable_callback_is_invalid_proxy_callback() {
     assert_eq!(x.outcome, "authenticationFailure");
     assert_eq!(x.code.as_deref(), Some("INVALID_PROXY_CALLBACK"));
     assert!(x.one("proxyGrantingTicket").is_none());
+    let text = x.one("authenticationFailure").unwrap_or_default();
+    assert!(!text.contains("PGT"), "the message shows no ticket: {text}");
 }
 
 #[tokio::test]

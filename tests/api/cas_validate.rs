@@ -311,3 +311,30 @@ async fn a_huge_ticket_is_refused_at_every_validation_endpoint_without_a_500() {
     assert_eq!(status, 200);
     assert_eq!(parse_xml(&body).outcome, "proxyFailure");
 }
+
+#[tokio::test]
+async fn markup_in_a_ticket_or_pgt_is_escaped_in_the_failure() {
+    let app = app_with_cas_service().await;
+    for t in ["ST-<b>&\"'", "<x>&amp;", "PT-]]>"] {
+        for path in ["/cas/serviceValidate", "/cas/p3/proxyValidate"] {
+            let (status, body) = app
+                .cas_get(path, &[("service", SERVICE), ("ticket", t)])
+                .await;
+            assert_eq!(status, 200);
+            // parse_xml panics on malformed XML.
+            assert_eq!(parse_xml(&body).outcome, "authenticationFailure", "{body}");
+        }
+        let (_, body) = app
+            .cas_get("/cas/proxy", &[("pgt", t), ("targetService", SERVICE)])
+            .await;
+        assert_eq!(parse_xml(&body).outcome, "proxyFailure", "{body}");
+        let (_, body) = app
+            .cas_get(
+                "/cas/serviceValidate",
+                &[("service", SERVICE), ("ticket", t), ("format", "JSON")],
+            )
+            .await;
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert!(v["serviceResponse"]["authenticationFailure"]["code"].is_string());
+    }
+}
