@@ -386,3 +386,30 @@ async fn openid_connect_logout_ends_the_cas_session_and_tells_the_cas_services()
         "{xml}"
     );
 }
+
+#[tokio::test]
+async fn a_forged_or_garbage_session_cookie_never_gives_a_500() {
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    app.create_cas_service(SERVICE, |_| {}).await;
+    let forged = format!("{}-{}", "a".repeat(32), "b".repeat(64));
+    for value in ["garbage", "-", forged.as_str(), &"f".repeat(5000)] {
+        let cookie = format!("{SESSION_COOKIE}={value}");
+        let res = bare_client()
+            .get(app.url("/cas/login"))
+            .query(&[("service", SERVICE)])
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert!(ticket_of(&res).is_none());
+        assert!(res.status().as_u16() < 500, "{value}: {}", res.status());
+        let res = bare_client()
+            .get(app.url("/cas/logout"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().as_u16() < 500, "{value}: {}", res.status());
+    }
+}

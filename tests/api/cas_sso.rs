@@ -92,3 +92,35 @@ async fn a_session_from_a_cas_sign_in_gives_an_openid_connect_code_with_prompt_n
     app.cas_ticket(&app.browser, SERVICE, "alice").await;
     assert_eq!(prompt_none(&app, &rp).await, SIGNED_IN);
 }
+
+#[tokio::test]
+async fn a_service_that_requires_mfa_takes_a_user_without_a_factor_through_enrolment() {
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    app.create_cas_service(SERVICE, |s| s.require_mfa = true)
+        .await;
+    let res = app
+        .cas_sign_in(&app.browser, &[("service", SERVICE)], "alice")
+        .await;
+    assert!(ticket_of(&res).is_none());
+    let page = res.text().await.unwrap();
+    assert!(element_text(&page, "totp-secret").is_some(), "{page}");
+    let secret = secret_of(&page);
+    let res = submit_enrolment(
+        &app,
+        &app.browser,
+        &page,
+        "/login",
+        &totp_now(&app, &secret),
+    )
+    .await;
+    let page = res.text().await.unwrap();
+    assert_eq!(list_items(&page, "recovery-codes").len(), 10, "{page}");
+    let res = post_step(&app, &app.browser, &page, &[]).await;
+    let ticket = ticket_of(&res).expect("a ticket after enrolment");
+    let x = app
+        .cas_xml("/cas/p3/serviceValidate", SERVICE, &ticket)
+        .await;
+    assert_eq!(x.one("authnContextClass"), Some("urn:guichet:acr:mfa"));
+    assert_eq!(x.one("isFromNewLogin"), Some("true"));
+}
