@@ -479,3 +479,32 @@ async fn a_callback_that_redirects_gets_no_pgt_and_its_redirect_is_not_followed(
     assert!(x.one("proxyGrantingTicket").is_none());
     assert_eq!(pxy.server.hits().len(), 1);
 }
+
+#[tokio::test]
+async fn a_disabled_service_gets_no_ticket_and_its_pgts_give_no_proxy_ticket() {
+    let app = spawn_with(insecure()).await;
+    app.create_user("alice").await;
+    app.create_cas_service(TARGET, |_| {}).await;
+    let server = CasApp::start().await;
+    let proxying = app
+        .create_cas_service(&server.url("/"), |s| {
+            s.pattern_kind = PatternKind::Prefix;
+            s.allow_proxy = true;
+        })
+        .await;
+    let pxy = Proxy { server };
+    let pgt = pgt(&app, &pxy).await;
+    app.core
+        .db
+        .cas_service_set_disabled(&proxying.id, true, app.clock.now())
+        .await
+        .unwrap();
+    app.core.cas.invalidate();
+    let res = app
+        .cas_login(&app.browser, &[("service", &pxy.service())])
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(ticket_of(&res).is_none());
+    let x = proxy_req(&app, &[("pgt", &pgt), ("targetService", TARGET)]).await;
+    assert_eq!(x.outcome, "proxyFailure");
+}
