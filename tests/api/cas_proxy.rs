@@ -508,3 +508,32 @@ async fn a_disabled_service_gets_no_ticket_and_its_pgts_give_no_proxy_ticket() {
     let x = proxy_req(&app, &[("pgt", &pgt), ("targetService", TARGET)]).await;
     assert_eq!(x.outcome, "proxyFailure");
 }
+
+#[tokio::test]
+async fn an_https_callback_whose_tls_fails_is_invalid_proxy_callback() {
+    // https to a server that speaks plain http: the handshake fails, as with an untrusted
+    // certificate, and the setting for http callbacks is off.
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    let server = CasApp::start().await;
+    let base = format!("https://127.0.0.1:{}/", server.port);
+    app.create_cas_service(&base, |s| {
+        s.pattern_kind = PatternKind::Prefix;
+        s.allow_proxy = true;
+    })
+    .await;
+    let service = format!("{base}app");
+    let ticket = app.cas_ticket(&app.browser, &service, "alice").await;
+    let x = validate_with_callback(
+        &app,
+        "/cas/serviceValidate",
+        &service,
+        &ticket,
+        &format!("{base}cb"),
+    )
+    .await;
+    assert_eq!(x.outcome, "authenticationFailure");
+    assert_eq!(x.code.as_deref(), Some("INVALID_PROXY_CALLBACK"));
+    assert!(x.one("proxyGrantingTicket").is_none());
+    assert!(server.hits().is_empty());
+}
