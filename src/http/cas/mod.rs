@@ -21,7 +21,9 @@ use crate::http::error::{OrPage, PageError};
 use crate::http::extract::{CsrfForm, CurrentSession, SessionCookie};
 use crate::http::i18n::Locale;
 use crate::http::state::AppState;
-use crate::http::{locale, param, parse_pairs, removal_cookie, see_other, session_cookie_name};
+use crate::http::{
+    locale, param, parse_pairs, removal_cookie, repeated, see_other, session_cookie_name,
+};
 use crate::service::authn;
 use crate::service::cas::tickets::{self, Accepts, ValidateRequest};
 use crate::service::cas::{self, LoginDecision, LoginRequest};
@@ -76,6 +78,11 @@ pub async fn login_get(
         ),
         Lookup::None => (jar, None),
     };
+    // A repeated `service` is ambiguous (a proxy in front may read the other one): refused
+    // like an unknown service, not read as no service at all (CAS §2.2.1).
+    if repeated(&pairs, "service") {
+        return PageError::new(StatusCode::BAD_REQUEST, "err_cas_service", locale).into_response();
+    }
     let req = login_request(&pairs);
     decide(&state, jar, locale, &req, current.as_ref(), false).await
 }
@@ -110,7 +117,27 @@ pub async fn continue_post(
     decide(&state, jar, locale, &req, current.as_ref(), false).await
 }
 
+/// The `/cas/login` answer, never cached: CAS Appendix B asks for `Pragma: no-cache` and a
+/// past `Expires` besides `Cache-Control: no-store` (which every page has), for old caches.
 async fn decide(
+    state: &AppState,
+    jar: CookieJar,
+    locale: Locale,
+    req: &LoginRequest,
+    current: Option<&Current>,
+    fresh: bool,
+) -> Response {
+    let mut res = answer(state, jar, locale, req, current, fresh).await;
+    let h = res.headers_mut();
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::EXPIRES,
+        HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+    );
+    res
+}
+
+async fn answer(
     state: &AppState,
     jar: CookieJar,
     locale: Locale,

@@ -99,6 +99,13 @@ pub async fn carry_over(core: &Core, old_sid: &str, new: &Session, now: i64) -> 
     if let Some(list) = core.ephemeral.take(&key(old_sid), now).await?
         && !list.is_empty()
     {
+        // A proxy-granting ticket is good while its session lives (`tickets::proxy` checks):
+        // it now lives with the new one, or a step-up would break every proxying service.
+        for line in list.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            if let Ok(Handout::ProxyGranting { key }) = serde_json::from_slice::<Handout>(line) {
+                tickets::move_proxy_granting(core, &key, new, now).await?;
+            }
+        }
         core.ephemeral
             .append(&key(&new.sid), &list, new.absolute_expiry, now)
             .await?;

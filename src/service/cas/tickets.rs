@@ -363,9 +363,13 @@ async fn grant_proxy(
             return Ok(Ok(None));
         }
         Err(CallbackError::Transport(e)) => {
+            // reqwest's message names the URL called, with the PGT and its IOU in it: the
+            // reason goes to the log, the service gets none of it.
+            tracing::info!(error = %e, "CAS proxy callback unreachable: no proxy-granting ticket");
             return fail(
                 FailureCode::InvalidProxyCallback,
-                format!("the proxy callback could not be reached securely: {e}"),
+                "the proxy callback could not be reached securely (refused, timed out, or an \
+                 untrusted certificate)",
             );
         }
     }
@@ -475,6 +479,21 @@ pub async fn proxy(
     )
     .await?;
     Ok(Ok(ticket))
+}
+
+/// A proxy-granting ticket (by its store key) of a session that a new sign-in of the same
+/// person replaced: it now belongs to, and lives as long as, the new session.
+pub async fn move_proxy_granting(core: &Core, key: &str, new: &Session, now: i64) -> Result<()> {
+    let Some(bytes) = core.ephemeral.get(key, now).await? else {
+        return Ok(());
+    };
+    let mut granting: ProxyGranting = decode(&bytes)?;
+    granting.principal.sid = new.sid.clone();
+    granting.principal.session_expiry = new.absolute_expiry;
+    core.ephemeral
+        .put(key, &encode(&granting)?, new.absolute_expiry)
+        .await?;
+    Ok(())
 }
 
 /// Forgets a service or proxy ticket (its session ended before it was validated).
