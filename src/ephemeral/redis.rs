@@ -73,9 +73,10 @@ return v
 
 /// KEYS[1]: key. ARGV: payload to append, 8-byte expiry prefix for a new item,
 /// garbage-collection time, now. The stored value keeps its expiry prefix: APPEND adds after it.
-/// Returns the payload's length (without the 8-byte prefix).
+/// Returns the payload's length (without the 8-byte prefix). Reads only the prefix
+/// (GETRANGE): the list may be long, and a GET would copy it whole on every append.
 const APPEND: &str = r"
-local e = expiry(redis.call('GET', KEYS[1]))
+local e = expiry(redis.call('GETRANGE', KEYS[1], 0, 7))
 if e and e > tonumber(ARGV[4]) then
   return redis.call('APPEND', KEYS[1], ARGV[1]) - 8
 end

@@ -100,15 +100,17 @@ impl Courier {
             .get(url)
             .send()
             .await
-            .map_err(|e| CallbackError::Transport(chain(&e)))?;
+            .map_err(|e| CallbackError::Transport(chain(e)))?;
         Ok(response.status().as_u16())
     }
 }
 
-/// An error with its causes (reqwest's own message hides the TLS reason), without the URL.
-fn chain(e: &reqwest::Error) -> String {
+/// An error with its causes (reqwest's own message hides the TLS reason), without the URL
+/// (a proxy callback's carries the new tickets).
+fn chain(e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut text = String::new();
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    let mut cur: Option<&dyn std::error::Error> = Some(&e);
     while let Some(err) = cur {
         if !text.is_empty() {
             text.push_str(": ");
@@ -154,7 +156,7 @@ async fn send_with_retries(client: &reqwest::Client, n: &Notification, policy: &
                 tracing::info!(what = n.what, url = %n.url, attempt, status = r.status().as_u16(), "logout notification refused");
             }
             Err(e) => {
-                tracing::info!(what = n.what, url = %n.url, attempt, error = %chain(&e), "logout notification failed");
+                tracing::info!(what = n.what, url = %n.url, attempt, error = %chain(e), "logout notification failed");
             }
         }
         if attempt < policy.attempts {

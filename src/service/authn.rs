@@ -203,6 +203,11 @@ pub struct Flow {
     pub second_factors: Vec<SecondFactor>,
     pub started_at: i64,
     pub expires_at: i64,
+    /// The MAC of the sealed field this flow was opened from: a first step whose password
+    /// was right is used up (a login form posted again after a logout, by the back button or
+    /// anyone at the keyboard, does not sign in again; CAS §3.5.1's login ticket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_as: Option<String>,
 }
 
 /// What a POST brings to the current step.
@@ -263,6 +268,8 @@ pub enum Denial {
     WrongAccount,
     /// The input is for another step than the current one.
     WrongStep,
+    /// A login form whose first step already signed someone in, posted again.
+    Replayed,
     /// The account is locked (too many failures): no password or code is checked until
     /// that many seconds have passed (or the password is reset).
     Locked(i64),
@@ -315,6 +322,7 @@ impl Flow {
             second_factors: Vec::new(),
             started_at: now,
             expires_at: now + FLOW_TTL,
+            sealed_as: None,
         }
     }
 
@@ -358,7 +366,19 @@ pub fn seal(core: &Core, flow: &Flow) -> Result<String> {
             "only a flow at its first step is sealed".into(),
         ));
     }
-    let json = serde_json::to_vec(flow).map_err(|e| Error::Corrupt(e.to_string()))?;
+    /// A random value makes every seal distinct (two login pages of the same second included),
+    /// so that using one up leaves the others good.
+    #[derive(Serialize)]
+    struct Sealed<'a> {
+        #[serde(flatten)]
+        flow: &'a Flow,
+        n: String,
+    }
+    let json = serde_json::to_vec(&Sealed {
+        flow,
+        n: crate::crypto::token::random_hex(8),
+    })
+    .map_err(|e| Error::Corrupt(e.to_string()))?;
     let payload = URL_SAFE_NO_PAD.encode(json);
     let mac = hmac(
         core.keys.current().hmac_secret(),
@@ -384,6 +404,7 @@ pub fn open(core: &Core, sealed: &str, now: i64) -> Option<Flow> {
     }
     flow.started_at = now;
     flow.expires_at = now + FLOW_TTL;
+    flow.sealed_as = Some(mac.to_owned());
     Some(flow)
 }
 
@@ -445,7 +466,17 @@ pub async fn advance(
             identifier,
             password,
         } => match password_step(core, &mut flow, identifier, password, &attempt, now).await? {
-            Ok(user) => (Ok(Method::Pwd), Some(user)),
+            Ok(user) => {
+                if let Some(mac) = &flow.sealed_as
+                    && !core
+                        .ephemeral
+                        .put_if_absent(&format!("authn:used:{mac}"), b"1", now + SEALED_TTL, now)
+                        .await?
+                {
+                    return Ok(Outcome::Denied(Denial::Replayed));
+                }
+                (Ok(Method::Pwd), Some(user))
+            }
             Err(denial) => (Err(denial), None),
         },
         Input::Code(code) => (code_step(core, &flow, code, &attempt, now).await?, None),
@@ -883,6 +914,10 @@ async fn finish(
         if old.user_id == user.id {
             session::end(core.ephemeral.as_ref(), &old.sid).await?;
             cas::sso::carry_over(core, &old.sid, &session, now).await?;
+            let was = cas::sso::Handout::Predecessor {
+                sid: old.sid.clone(),
+            };
+            cas::sso::record(core, &session, &was, now).await?;
         } else {
             logout::end_sso(core, &old.sid, now).await?;
         }

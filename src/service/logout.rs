@@ -27,7 +27,16 @@ pub async fn end_sso(core: &Core, sid: &str, now: i64) -> Result<()> {
     if let Some(s) = &ended {
         backchannel::logged_out(core, sid, &s.user_id, now).await?;
     }
-    cas::sso::logged_out(core, sid, login.as_deref(), now).await
+    let predecessors = cas::sso::logged_out(core, sid, login.as_deref(), now).await?;
+    // Sessions this one replaced for the same person: their grants and clients end now too.
+    for old in predecessors {
+        let revoked = core.db.grants_revoke_for_session(&old, now).await?;
+        mark_revoked(core, &revoked, now).await?;
+        if let Some(s) = &ended {
+            backchannel::logged_out(core, &old, &s.user_id, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// An RP-initiated logout request (RP-Initiated Logout 1.0 §2), as the parameters came.

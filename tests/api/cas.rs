@@ -379,8 +379,6 @@ async fn the_login_page_also_says_pragma_no_cache_and_expires_in_the_past() {
 /// CAS §3.5.1: a login ticket is good for one attempt. The sealed flow is guichet's; a form
 /// posted again after logout (the back button on a shared computer) must not sign in.
 #[tokio::test]
-#[ignore = "K28 lt single use: the sealed first step (service::authn::seal) can be posted again; \
-            a fix belongs to the sign-in flow, not to CAS"]
 async fn a_login_form_posted_again_after_logout_does_not_sign_in() {
     let app = app_with_cas_service().await;
     let page = text_of(

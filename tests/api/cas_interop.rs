@@ -426,15 +426,11 @@ async fn apache_with_cas_renew_gets_the_password_asked_again_and_with_gateway_ge
     );
 }
 
-/// KNOWN GUICHET BUG, hence `ignore` (src/service/cas/sso.rs, `logged_out`): single logout posts
-/// one logout request per service URL, naming only the first ticket issued for it. mod_auth_cas
-/// (like django-cas-ng over python-cas) keys each of its sessions by the ticket that opened it
-/// (CAS Appendix C: the SessionIndex is that ticket), so a session opened by a later ticket for
-/// the same URL outlives the CAS logout: here the browser lost Apache's session cookie, as
-/// after `CASIdleTimeout`, and got a second ticket through SSO. Remove `ignore` once every
-/// ticket is named.
+/// mod_auth_cas (like django-cas-ng over python-cas) keys each of its sessions by the ticket
+/// that opened it (CAS Appendix C: the SessionIndex is that ticket), so single logout names
+/// every ticket of the session, not one per service URL: here the browser lost Apache's session
+/// cookie, as after `CASIdleTimeout`, and got a second ticket through SSO.
 #[tokio::test]
-#[ignore = "guichet names only the first ticket per service URL in single logout (sso.rs)"]
 async fn apache_sessions_opened_by_a_second_ticket_for_the_same_page_also_end_with_single_logout() {
     if !available("mod_auth_cas interop test", apache_missing()) {
         return;

@@ -148,6 +148,13 @@ pub async fn login_post(
             return Err(PageError::throttled(locale, wait));
         }
         Outcome::Denied(Denial::WrongStep) => return Err(PageError::bad_request(locale)),
+        Outcome::Denied(Denial::Replayed) => {
+            return Err(PageError::new(
+                StatusCode::BAD_REQUEST,
+                "err_signin_expired",
+                locale,
+            ));
+        }
     };
     // The same step again: a stored flow keeps its id, a first step is sealed afresh.
     let field = match flow_id {

@@ -25,6 +25,10 @@ pub enum Handout {
     },
     /// A proxy-granting ticket, by its store key.
     ProxyGranting { key: String },
+    /// An earlier session of the same person, replaced by this one (a sign-in again, a
+    /// step-up): its OpenID Connect grants still name its id, so logging out of this session
+    /// ends them too.
+    Predecessor { sid: String },
 }
 
 fn key(sid: &str) -> String {
@@ -70,7 +74,7 @@ async fn compact(core: &Core, sid: &str, expiry: i64, now: i64) -> Result<()> {
                     kept.push(line);
                 }
             }
-            Ok(Handout::ProxyGranting { .. }) => kept.push(line),
+            Ok(Handout::ProxyGranting { .. } | Handout::Predecessor { .. }) => kept.push(line),
             Err(_) => {}
         }
     }
@@ -114,26 +118,34 @@ pub async fn carry_over(core: &Core, old_sid: &str, new: &Session, now: i64) -> 
 }
 
 /// The session `sid` has ended: forgets what it handed out and tells the services that opted
-/// in to single logout. Never waits for a service.
-pub async fn logged_out(core: &Core, sid: &str, user_login: Option<&str>, now: i64) -> Result<()> {
+/// in to single logout, one request per ticket (a CAS client ties each of its sessions to the
+/// ticket that opened it). Never waits for a service. Returns the ids of the earlier sessions
+/// it replaced, whose grants the caller ends too.
+pub async fn logged_out(
+    core: &Core,
+    sid: &str,
+    user_login: Option<&str>,
+    now: i64,
+) -> Result<Vec<String>> {
     let Some(list) = core.ephemeral.take(&key(sid), now).await? else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let mut told: Vec<(String, String)> = Vec::new();
+    let mut predecessors = Vec::new();
     for line in list.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         let Ok(h) = serde_json::from_slice::<Handout>(line) else {
             continue;
         };
         match h {
             Handout::ProxyGranting { key } => core.ephemeral.delete(&key).await?,
+            Handout::Predecessor { sid } => predecessors.push(sid),
             Handout::ServiceTicket {
                 service_id,
                 url,
                 ticket,
             } => {
                 tickets::revoke_ticket(core, &ticket).await?;
-                // One notice per service URL and ticket: the first ticket names the session.
-                if told.iter().any(|(u, _)| u == &url) {
+                if told.iter().any(|(_, t)| t == &ticket) {
                     continue;
                 }
                 let wants = core
@@ -157,7 +169,7 @@ pub async fn logged_out(core: &Core, sid: &str, user_login: Option<&str>, now: i
             what: "cas_slo",
         });
     }
-    Ok(())
+    Ok(predecessors)
 }
 
 /// CAS Appendix C: a SAML 2.0 `LogoutRequest` naming the service ticket as `SessionIndex`.
