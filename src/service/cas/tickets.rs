@@ -353,9 +353,20 @@ async fn grant_proxy(
     let mut iou = random_hex(32);
     iou.insert_str(0, "PGTIOU-");
     let call = cas::with_param(&cas::with_param(pgt_url, "pgtId", &pgt), "pgtIou", &iou);
+    // Kept before the call, so that a proxy may use it while answering; withdrawn unless the
+    // answer is 200.
+    let stored = ProxyGranting {
+        service_id: service.id.clone(),
+        principal: ticket.principal.clone(),
+        proxies: chain,
+    };
+    let expires = ticket.principal.session_expiry;
+    let key = pgt_key(&pgt);
+    core.ephemeral.put(&key, &encode(&stored)?, expires).await?;
     match core.courier.get_status(&call).await {
         Ok(200) => {}
         Ok(status) => {
+            core.ephemeral.delete(&key).await?;
             tracing::info!(
                 status,
                 "CAS proxy callback did not answer 200: no proxy-granting ticket"
@@ -363,6 +374,7 @@ async fn grant_proxy(
             return Ok(Ok(None));
         }
         Err(CallbackError::Transport(e)) => {
+            core.ephemeral.delete(&key).await?;
             // reqwest's message names the URL called, with the PGT and its IOU in it: the
             // reason goes to the log, the service gets none of it.
             tracing::info!(error = %e, "CAS proxy callback unreachable: no proxy-granting ticket");
@@ -373,20 +385,11 @@ async fn grant_proxy(
             );
         }
     }
-    let stored = ProxyGranting {
-        service_id: service.id.clone(),
-        principal: ticket.principal.clone(),
-        proxies: chain,
-    };
-    let expires = ticket.principal.session_expiry;
-    core.ephemeral
-        .put(&pgt_key(&pgt), &encode(&stored)?, expires)
-        .await?;
     sso::record_for(
         core,
         &ticket.principal.sid,
         expires,
-        &Handout::ProxyGranting { key: pgt_key(&pgt) },
+        &Handout::ProxyGranting { key },
         now,
     )
     .await?;
