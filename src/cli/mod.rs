@@ -3,6 +3,7 @@
 //! on failure, 2 on usage errors (clap). Every command applies pending migrations first.
 
 mod cas;
+mod establishments;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -58,6 +59,12 @@ pub enum Command {
     /// Manage CAS services.
     #[command(subcommand)]
     CasService(cas::CasServiceCommand),
+    /// Manage establishments and the rights they define.
+    #[command(subcommand)]
+    Establishment(establishments::EstablishmentCommand),
+    /// Manage users' memberships of establishments.
+    #[command(subcommand)]
+    Membership(establishments::MembershipCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -304,6 +311,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             client_set_disabled(settings, args, false).await
         }
         Command::CasService(cmd) => cas::run(settings, cmd).await,
+        Command::Establishment(cmd) => establishments::establishment(settings, cmd).await,
+        Command::Membership(cmd) => establishments::membership_cmd(settings, cmd).await,
         Command::Keys(cmd) => {
             // Migrations first, as for every command.
             let (db, _) = open_db(&settings).await?;

@@ -36,6 +36,10 @@ pub enum AuditKind {
     AccountActivated,
     RecoverySuccess,
     RecoveryFailure,
+    EstablishmentCreated,
+    EstablishmentUpdated,
+    MembershipGranted,
+    MembershipRevoked,
 }
 
 impl AuditKind {
@@ -73,6 +77,10 @@ impl AuditKind {
             AuditKind::AccountActivated => "account.activated",
             AuditKind::RecoverySuccess => "recovery.success",
             AuditKind::RecoveryFailure => "recovery.failure",
+            AuditKind::EstablishmentCreated => "establishment.created",
+            AuditKind::EstablishmentUpdated => "establishment.updated",
+            AuditKind::MembershipGranted => "membership.granted",
+            AuditKind::MembershipRevoked => "membership.revoked",
         }
     }
 
@@ -81,7 +89,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 32] = [
+    pub const ALL: [AuditKind; 36] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -114,6 +122,10 @@ impl AuditKind {
         AuditKind::AccountActivated,
         AuditKind::RecoverySuccess,
         AuditKind::RecoveryFailure,
+        AuditKind::EstablishmentCreated,
+        AuditKind::EstablishmentUpdated,
+        AuditKind::MembershipGranted,
+        AuditKind::MembershipRevoked,
     ];
 }
 

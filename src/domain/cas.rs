@@ -43,7 +43,7 @@ impl PatternKind {
 }
 
 /// The user attributes a service may be released, named as the OpenID Connect standard claims
-/// (Core §5.1) they come from, plus `category`. `preferred_username` is the login, which is
+/// (Core §5.1) they come from, plus `category` and the memberships. `preferred_username` is the login, which is
 /// also `cas:user`.
 pub const ATTRIBUTES: &[&str] = &[
     "sub",
@@ -56,7 +56,13 @@ pub const ATTRIBUTES: &[&str] = &[
     "phone_number",
     "locale",
     "category",
+    "establishments",
+    "establishment_rights",
 ];
+
+/// The attributes that come from the user's memberships (`domain::establishment::cas_values`):
+/// `establishments` (one code per membership), `establishment_rights` (`CODE:right`).
+pub const MEMBERSHIP_ATTRIBUTES: &[&str] = &["establishments", "establishment_rights"];
 
 /// The values of one released attribute of `user` (none when the user has no such value).
 pub fn attribute_values(user: &User, name: &str) -> Vec<String> {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cas;
 pub mod client;
 pub mod clock;
+pub mod establishment;
 pub mod grant;
 pub mod mfa;
 pub mod password_policy;

@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-/// The scopes OpenID Connect defines; any other registered scope passes through to the access
-/// token.
+/// The scopes OpenID Connect defines, and guichet's `establishments` (the user's memberships
+/// and rights); any other registered scope passes through to the access token.
 pub const OIDC_SCOPES: &[&str] = &[
     "openid",
     "profile",
@@ -11,6 +11,7 @@ pub const OIDC_SCOPES: &[&str] = &[
     "phone",
     "address",
     "offline_access",
+    "establishments",
 ];
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.

@@ -19,7 +19,7 @@ pub fn document(urls: &Urls, keys: &KeySet) -> Result<Vec<u8>, serde_json::Error
         "revocation_endpoint": urls.revoke,
         "introspection_endpoint": urls.introspect,
         "end_session_endpoint": urls.end_session,
-        "scopes_supported": ["openid", "profile", "email", "phone", "address", "offline_access"],
+        "scopes_supported": ["openid", "profile", "email", "phone", "address", "offline_access", "establishments"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -34,7 +34,8 @@ pub fn document(urls: &Urls, keys: &KeySet) -> Result<Vec<u8>, serde_json::Error
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp", "at_hash",
             "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
             "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
-            "email", "email_verified", "phone_number", "phone_number_verified", "address"
+            "email", "email_verified", "phone_number", "phone_number_verified", "address",
+            "establishments"
         ],
         "acr_values_supported": ACR_VALUES,
         "claims_parameter_supported": false,

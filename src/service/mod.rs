@@ -13,6 +13,7 @@ pub mod core;
 pub mod csrf;
 pub mod discovery;
 pub mod error;
+pub mod establishments;
 pub mod health;
 pub mod lockout;
 pub mod login;

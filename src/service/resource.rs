@@ -188,6 +188,12 @@ pub async fn userinfo(core: &Core, token: &str, now: i64) -> Result<UserInfo, Be
     let mut body = Map::new();
     body.insert("sub".into(), Value::String(user.id.clone()));
     user_claims(&user, &scopes, &mut body);
+    if let Some(e) = crate::service::tokens::establishments_claim(core, &user.id, &scopes)
+        .await
+        .map_err(Error::from)?
+    {
+        body.insert("establishments".into(), e);
+    }
     Ok(UserInfo::Claims {
         body: Value::Object(body),
         client,

@@ -240,11 +240,11 @@ fn mint_id_token(
     core: &Core,
     client: &Client,
     p: &Subject<'_>,
-    scopes: &Scopes,
-    nonce: Option<&str>,
+    issue: &Issue<'_>,
     access_token: &str,
     now: i64,
 ) -> Result<String, OAuthError> {
+    let (scopes, nonce) = (issue.scopes, issue.nonce);
     let ttl = client.id_token_ttl.unwrap_or(core.policy.id_token_ttl);
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(core.urls.issuer));
@@ -264,6 +264,9 @@ fn mint_id_token(
     }
     claims.insert("at_hash".into(), json!(left_half_hash(access_token)));
     user_claims(p.user, scopes, &mut claims);
+    if let Some(e) = &issue.establishments {
+        claims.insert("establishments".into(), e.clone());
+    }
     sign(core, client.id_token_alg, "JWT", &claims)
 }
 
@@ -392,6 +395,9 @@ pub async fn exchange_code(
         scopes: &scopes,
         nonce: data.nonce.as_deref(),
         refresh_token: refresh,
+        establishments: establishments_claim(core, &subject.user.id, &scopes)
+            .await
+            .map_err(Error::from)?,
     };
     issue_person_tokens(core, client, &subject, issue, now)
 }
@@ -402,6 +408,21 @@ struct Issue<'a> {
     scopes: &'a Scopes,
     nonce: Option<&'a str>,
     refresh_token: Option<String>,
+    /// The `establishments` claim, read when the scope is granted.
+    establishments: Option<Value>,
+}
+
+/// The `establishments` claim of `user_id` when `scopes` grant it (one database read).
+pub async fn establishments_claim(
+    core: &Core,
+    user_id: &str,
+    scopes: &Scopes,
+) -> Result<Option<Value>, crate::store::StoreError> {
+    if !scopes.contains("establishments") {
+        return Ok(None);
+    }
+    let memberships = core.db.memberships_of(user_id).await?;
+    Ok(Some(crate::domain::establishment::claim(&memberships)))
 }
 
 /// The token response of a person's grant, for the code exchange and the refresh alike: an
@@ -427,8 +448,7 @@ fn issue_person_tokens(
             core,
             client,
             subject,
-            issue.scopes,
-            issue.nonce,
+            &issue,
             &access_token,
             now,
         )?)
@@ -596,6 +616,9 @@ pub async fn refresh(
         scopes: &scopes,
         nonce: None,
         refresh_token: Some(new_token),
+        establishments: establishments_claim(core, &subject.user.id, &scopes)
+            .await
+            .map_err(Error::from)?,
     };
     issue_person_tokens(core, client, &subject, issue, now)
 }

@@ -6,6 +6,7 @@
 mod audit;
 mod cas_services;
 mod clients;
+mod establishments;
 mod factors;
 mod grants;
 mod passwords;

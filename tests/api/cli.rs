@@ -15,12 +15,13 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Every migration, in order, as `migrate` names them.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     "0001_initial",
     "0002_session_revocation_and_resource_servers",
     "0003_second_factors",
     "0004_password_history",
     "0005_cas_and_logout",
+    "0006_establishments",
 ];
 
 /// One run of the CLI: its own folder (the current directory), database and keys folder

@@ -17,6 +17,7 @@ mod cas_sso;
 mod cas_validate;
 mod cli;
 mod cluster;
+mod establishments;
 mod factors;
 mod hardening;
 mod helpers;

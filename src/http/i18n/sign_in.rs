@@ -78,6 +78,11 @@ pub const STRINGS: &[(&str, &str, &str)] = &[
         "un accès durable, même après votre déconnexion",
         "lasting access, even after you sign out",
     ),
+    (
+        "scope_establishments",
+        "vos établissements et vos droits",
+        "your establishments and rights",
+    ),
     ("scope_other", "l’autorisation", "the permission"),
     ("logout_title", "Déconnexion", "Sign out"),
     (

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::token::{digest, random_hex};
 use crate::domain::acr::acr_of;
 use crate::domain::cas::{self, CasService, TicketKind, valid_service_url};
+use crate::domain::establishment;
 use crate::domain::user::User;
 use crate::notify::outbound::CallbackError;
 use crate::service::cas::sso::{self, Handout};
@@ -79,14 +80,14 @@ fn new_ticket(kind: TicketKind) -> String {
 /// `authenticationDate`, `isFromNewLogin`, `longTermAuthenticationRequestTokenUsed` (never:
 /// guichet has no remember-me), and `authnContextClass`, so that a service can check the
 /// second factor for itself.
-fn principal(service: &CasService, session: &Session, user: &User) -> Principal {
-    let attributes = service
-        .attributes
-        .iter()
-        .map(|a| (a.clone(), cas::attribute_values(user, a)))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    Principal {
+async fn principal(
+    core: &Core,
+    service: &CasService,
+    session: &Session,
+    user: &User,
+) -> Result<Principal> {
+    let attributes = released(core, service, user).await?;
+    Ok(Principal {
         user: user.login.clone(),
         user_id: user.id.clone(),
         sid: session.sid.clone(),
@@ -94,7 +95,38 @@ fn principal(service: &CasService, session: &Session, user: &User) -> Principal 
         auth_time: session.auth_time,
         acr: acr_of(&session.amr).to_owned(),
         attributes,
-    }
+    })
+}
+
+/// The attributes `service` is released of `user`; the memberships are read only for a
+/// service that releases them.
+async fn released(
+    core: &Core,
+    service: &CasService,
+    user: &User,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let memberships = if service
+        .attributes
+        .iter()
+        .any(|a| cas::MEMBERSHIP_ATTRIBUTES.contains(&a.as_str()))
+    {
+        core.db.memberships_of(&user.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(service
+        .attributes
+        .iter()
+        .map(|a| {
+            let values = if cas::MEMBERSHIP_ATTRIBUTES.contains(&a.as_str()) {
+                establishment::cas_values(&memberships, a)
+            } else {
+                cas::attribute_values(user, a)
+            };
+            (a.clone(), values)
+        })
+        .filter(|(_, v)| !v.is_empty())
+        .collect())
 }
 
 /// Issues a service ticket for `service_url` (owned by `service`) from `session`, and records
@@ -113,7 +145,7 @@ pub async fn issue_service_ticket(
         kind: TicketKind::Service,
         service: service_url.to_owned(),
         service_id: service.id.clone(),
-        principal: principal(service, session, user),
+        principal: principal(core, service, session, user).await?,
         new_login,
         proxies: Vec::new(),
     };
@@ -447,12 +479,7 @@ pub async fn proxy(
         return fail(FailureCode::InvalidTicket, unknown());
     }
     let mut principal = granting.principal.clone();
-    principal.attributes = target_svc
-        .attributes
-        .iter()
-        .map(|a| (a.clone(), cas::attribute_values(&user, a)))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
+    principal.attributes = released(core, &target_svc, &user).await?;
     let ticket = new_ticket(TicketKind::Proxy);
     let stored = Ticket {
         kind: TicketKind::Proxy,
