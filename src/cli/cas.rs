@@ -49,7 +49,7 @@ pub struct CasServiceAdd {
     pub pattern_kind: String,
     /// A user attribute released at /p3/serviceValidate (repeat for several): sub,
     /// preferred_username, name, given_name, family_name, email, email_verified,
-    /// phone_number, locale, category.
+    /// phone_number, locale, category, establishments, establishment_rights.
     #[arg(long = "attribute")]
     pub attributes: Vec<String>,
     /// May obtain proxy-granting tickets (pgtUrl) and so proxy tickets for other services.
