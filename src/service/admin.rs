@@ -193,6 +193,7 @@ impl Admin<'_> {
         let factors = self.db.factors_of(&user.id).await?;
         let (recovery_left, _) = self.db.recovery_codes_status(&user.id).await?;
         let identifiers = self.db.user_identifiers(&user.id).await?;
+        let memberships = self.db.memberships_of(&user.id).await?;
         Ok(serde_json::json!({
             "id": user.id,
             "login": user.login,
@@ -209,6 +210,10 @@ impl Admin<'_> {
                 "last_used_at": f.last_used_at,
             })).collect::<Vec<_>>(),
             "recovery_codes_left": recovery_left,
+            "memberships": memberships.iter().map(|m| serde_json::json!({
+                "establishment": m.code,
+                "rights": m.rights,
+            })).collect::<Vec<_>>(),
         }))
     }
 

@@ -210,6 +210,11 @@ async fn the_cli_creates_establishments_grants_and_revokes_memberships() {
     assert!(!line.is_empty());
     let mine = run.run(&["membership", "list", "--login", "alice"]).json();
     assert_eq!(mine["memberships"][0]["establishment"], "UPEC");
+    let shown = run.run(&["user", "show", "--login", "alice"]).json();
+    assert_eq!(
+        shown["memberships"],
+        json!([{"establishment": "UPEC", "rights": ["print"]}])
+    );
     let r = run
         .run(&[
             "membership",
