@@ -80,12 +80,26 @@ pub enum UserCommand {
     Disable(UserRef),
     /// Let a disabled user sign in again.
     Enable(UserRef),
+    /// Remove one identifier (an old e-mail address or number) from a user; not the login.
+    RemoveIdentifier(UserRemoveIdentifier),
+    /// Delete a user for good: grants revoked, sessions over; the audit trail stays.
+    Delete(UserRef),
     /// Lift a lockout (too many failed passwords or codes) at once.
     Unlock(UserRef),
     /// Remove every second factor and recovery code (a lost phone).
     MfaReset(UserRef),
     /// Print the account: locked or not, second factors enrolled (never a secret).
     Show(UserRef),
+}
+
+#[derive(Debug, Args)]
+pub struct UserRemoveIdentifier {
+    /// Any identifier of the user.
+    #[arg(long)]
+    pub login: String,
+    /// The identifier to remove.
+    #[arg(long)]
+    pub identifier: String,
 }
 
 #[derive(Debug, Args)]
@@ -291,6 +305,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::SetPassword(args)) => user_set_password(settings, args).await,
         Command::User(UserCommand::Disable(args)) => user_set_disabled(settings, args, true).await,
         Command::User(UserCommand::Enable(args)) => user_set_disabled(settings, args, false).await,
+        Command::User(UserCommand::RemoveIdentifier(args)) => {
+            user_remove_identifier(settings, args).await
+        }
+        Command::User(UserCommand::Delete(args)) => user_delete(settings, args).await,
         Command::User(UserCommand::Unlock(args)) => user_unlock(settings, args).await,
         Command::User(UserCommand::MfaReset(args)) => user_mfa_reset(settings, args).await,
         Command::User(UserCommand::Show(args)) => user_show(settings, args).await,
@@ -463,6 +481,42 @@ async fn user_set_disabled(
     print(
         json!({ "id": user.id, "login": user.login, "disabled": disabled, "grants_revoked": revoked }),
     );
+    Ok(())
+}
+
+async fn user_remove_identifier(
+    settings: Settings,
+    args: UserRemoveIdentifier,
+) -> anyhow::Result<()> {
+    let ctx = AdminContext::open(&settings).await?;
+    let result = async {
+        let user = ctx.admin().find_user(&args.login).await?;
+        ctx.admin()
+            .remove_identifier(&user, &args.identifier, Clock::system().now())
+            .await?;
+        let identifiers = ctx.db.user_identifiers(&user.id).await?;
+        anyhow::Ok(json!({
+            "id": user.id,
+            "login": user.login,
+            "identifiers": identifiers.iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        }))
+    }
+    .await;
+    ctx.close().await;
+    print(result?);
+    Ok(())
+}
+
+async fn user_delete(settings: Settings, args: UserRef) -> anyhow::Result<()> {
+    let ctx = AdminContext::open(&settings).await?;
+    let result = async {
+        let user = ctx.admin().find_user(&args.login).await?;
+        let revoked = ctx.admin().delete_user(&user, Clock::system().now()).await?;
+        anyhow::Ok(json!({ "id": user.id, "login": user.login, "deleted": true, "grants_revoked": revoked }))
+    }
+    .await;
+    ctx.close().await;
+    print(result?);
     Ok(())
 }
 

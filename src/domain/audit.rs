@@ -40,6 +40,8 @@ pub enum AuditKind {
     EstablishmentUpdated,
     MembershipGranted,
     MembershipRevoked,
+    UserDeleted,
+    IdentifierRemoved,
 }
 
 impl AuditKind {
@@ -81,6 +83,8 @@ impl AuditKind {
             AuditKind::EstablishmentUpdated => "establishment.updated",
             AuditKind::MembershipGranted => "membership.granted",
             AuditKind::MembershipRevoked => "membership.revoked",
+            AuditKind::UserDeleted => "user.deleted",
+            AuditKind::IdentifierRemoved => "user.identifier_removed",
         }
     }
 
@@ -89,7 +93,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 36] = [
+    pub const ALL: [AuditKind; 38] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -126,6 +130,8 @@ impl AuditKind {
         AuditKind::EstablishmentUpdated,
         AuditKind::MembershipGranted,
         AuditKind::MembershipRevoked,
+        AuditKind::UserDeleted,
+        AuditKind::IdentifierRemoved,
     ];
 }
 

@@ -106,6 +106,48 @@ impl Admin<'_> {
         Ok(revoked)
     }
 
+    /// Removes one of a user's identifiers (an e-mail address or a number they no longer
+    /// use); the login itself cannot be removed.
+    pub async fn remove_identifier(&self, user: &User, identifier: &str, now: i64) -> Result<()> {
+        let normalized = normalize_identifier(identifier);
+        if normalized == normalize_identifier(&user.login) {
+            return Err(AdminError::Invalid(
+                "the login is not removed: it names the account".into(),
+            ));
+        }
+        if !self
+            .db
+            .user_identifier_delete(&user.id, &normalized)
+            .await?
+        {
+            return Err(AdminError::NotFound(format!(
+                "{identifier:?} is not an identifier of {:?}",
+                user.login
+            )));
+        }
+        self.audit(
+            AuditEvent::new(now, AuditKind::IdentifierRemoved)
+                .user(&user.id)
+                .detail(serde_json::json!({"kind_removed": "identifier"})),
+        )
+        .await
+    }
+
+    /// Deletes a user for good: their grants are revoked first (access tokens refused at once
+    /// where the markers reach), their sessions end (no such user any more), and the audit
+    /// trail, which names the id, stays.
+    pub async fn delete_user(&self, user: &User, now: i64) -> Result<usize> {
+        let revoked = self.end_user_grants(&user.id, now).await?;
+        self.db.user_delete(&user.id).await?;
+        self.audit(
+            AuditEvent::new(now, AuditKind::UserDeleted)
+                .user(&user.id)
+                .detail(serde_json::json!({"login": user.login})),
+        )
+        .await?;
+        Ok(revoked)
+    }
+
     /// A new secret for a confidential client (returned once, stored as a digest).
     pub async fn rotate_client_secret(&self, client_id: &str, now: i64) -> Result<String> {
         let client = self.client(client_id).await?;

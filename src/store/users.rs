@@ -197,4 +197,29 @@ impl Db {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Removes one identifier of a user (never the login: its kind is `login`); returns
+    /// whether one was removed.
+    pub async fn user_identifier_delete(&self, user_id: &str, normalized: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "delete from user_identifiers where user_id = $1 and normalized = $2 \
+             and kind <> 'login'",
+        )
+        .bind(user_id)
+        .bind(normalized)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Deletes a user and, by the tables' cascades, their identifiers, factors, grants, refresh
+    /// tokens, consents, password history and memberships. The audit trail names the id and
+    /// stays.
+    pub async fn user_delete(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("delete from users where id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -1,0 +1,84 @@
+//! Administration of users (issue 9): removing an old identifier, deleting a user for good.
+
+use crate::cli::Run;
+use crate::helpers::*;
+
+#[tokio::test]
+async fn remove_identifier_drops_an_old_address_but_never_the_login() {
+    let run = Run::new().await;
+    run.user_add(
+        "alice",
+        &[
+            "--password",
+            PASSWORD,
+            "--email",
+            "alice@old.example",
+            "--identifier",
+            "E12345",
+        ],
+    )
+    .json();
+    let out = run
+        .run(&[
+            "user",
+            "remove-identifier",
+            "--login",
+            "E12345",
+            "--identifier",
+            "Alice@Old.example",
+        ])
+        .json();
+    assert_eq!(out["identifiers"], serde_json::json!(["alice", "E12345"]));
+    let line = run
+        .run(&[
+            "user",
+            "remove-identifier",
+            "--login",
+            "alice",
+            "--identifier",
+            "alice",
+        ])
+        .failure();
+    assert!(line.contains("login"), "{line}");
+    let line = run
+        .run(&[
+            "user",
+            "remove-identifier",
+            "--login",
+            "alice",
+            "--identifier",
+            "nobody@example.org",
+        ])
+        .failure();
+    assert!(line.contains("not an identifier"), "{line}");
+}
+
+#[tokio::test]
+async fn a_deleted_user_loses_sessions_and_tokens_and_the_audit_trail_stays() {
+    let (app, client) = app_with_alice().await;
+    let tokens = app
+        .code_flow_tokens(&client, "alice", "openid offline_access")
+        .await;
+    let alice = find_user(&app, "alice").await;
+    let revoked = admin(&app)
+        .delete_user(&alice, app.clock.now())
+        .await
+        .unwrap();
+    assert!(revoked >= 1);
+    assert!(app.core.db.user_by_id(&alice.id).await.unwrap().is_none());
+    // The browser's session is over, refresh fails, userinfo refuses the access token.
+    assert_eq!(prompt_none(&app, &client).await, "login_required");
+    let (status, _) = refresh(&app, &client, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
+    let res = userinfo_get(&app, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(res.status(), 401);
+    // The audit still names the id, for the deletion and for what came before.
+    let rows = audit_kinds(&app, &["user.deleted", "login.success"]).await;
+    for kind in ["user.deleted", "login.success"] {
+        assert!(
+            rows.iter()
+                .any(|r| r.1 == kind && r.2.as_deref() == Some(alice.id.as_str())),
+            "{kind}: {rows:?}"
+        );
+    }
+}
