@@ -84,12 +84,24 @@ pub enum UserCommand {
     RemoveIdentifier(UserRemoveIdentifier),
     /// Delete a user for good: grants revoked, sessions over; the audit trail stays.
     Delete(UserRef),
+    /// Find users by login, identifier, name or e-mail address (part of one, any case).
+    Search(UserSearch),
     /// Lift a lockout (too many failed passwords or codes) at once.
     Unlock(UserRef),
     /// Remove every second factor and recovery code (a lost phone).
     MfaReset(UserRef),
     /// Print the account: locked or not, second factors enrolled (never a secret).
     Show(UserRef),
+}
+
+#[derive(Debug, Args)]
+pub struct UserSearch {
+    /// What to look for.
+    #[arg(long)]
+    pub query: String,
+    /// The page (100 users each), from 0.
+    #[arg(long, default_value_t = 0)]
+    pub page: u32,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +321,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             user_remove_identifier(settings, args).await
         }
         Command::User(UserCommand::Delete(args)) => user_delete(settings, args).await,
+        Command::User(UserCommand::Search(args)) => {
+            let ctx = AdminContext::open(&settings).await?;
+            let found = ctx.admin().search_users(&args.query, args.page).await;
+            ctx.close().await;
+            print(json!({ "users": found?, "page": args.page }));
+            Ok(())
+        }
         Command::User(UserCommand::Unlock(args)) => user_unlock(settings, args).await,
         Command::User(UserCommand::MfaReset(args)) => user_mfa_reset(settings, args).await,
         Command::User(UserCommand::Show(args)) => user_show(settings, args).await,

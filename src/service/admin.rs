@@ -106,6 +106,32 @@ impl Admin<'_> {
         Ok(revoked)
     }
 
+    /// Users matching `query` in their login, identifiers, name or e-mail address (at most
+    /// 100 a page), as the administration lists them: no secret, no hash.
+    pub async fn search_users(&self, query: &str, page: u32) -> Result<Vec<serde_json::Value>> {
+        const PER_PAGE: i64 = 100;
+        let needle = normalize_identifier(query);
+        let users = self
+            .db
+            .users_search(&needle, PER_PAGE, i64::from(page) * PER_PAGE)
+            .await?;
+        Ok(users
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "id": u.id,
+                    "login": u.login,
+                    "name": u.name,
+                    "given_name": u.given_name,
+                    "family_name": u.family_name,
+                    "email": u.email,
+                    "category": u.category,
+                    "disabled": u.disabled,
+                })
+            })
+            .collect())
+    }
+
     /// Removes one of a user's identifiers (an e-mail address or a number they no longer
     /// use); the login itself cannot be removed.
     pub async fn remove_identifier(&self, user: &User, identifier: &str, now: i64) -> Result<()> {

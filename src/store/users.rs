@@ -222,4 +222,38 @@ impl Db {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Users whose login, identifiers, name or e-mail address contain `needle` (already
+    /// normalised: lower-case), by login; at most `limit`, after `offset`.
+    pub async fn users_search(&self, needle: &str, limit: i64, offset: i64) -> Result<Vec<User>> {
+        // LIKE's own characters in the needle are matched literally.
+        let escaped: String = needle
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let sql = format!(
+            "select {USER_COLUMNS} from users u where \
+             lower(u.login) like $1 escape '\\' \
+             or lower(coalesce(u.email, '')) like $1 escape '\\' \
+             or lower(coalesce(u.name, '')) like $1 escape '\\' \
+             or lower(coalesce(u.given_name, '') || ' ' || coalesce(u.family_name, '')) \
+                like $1 escape '\\' \
+             or exists (select 1 from user_identifiers i where i.user_id = u.id \
+                and i.normalized like $1 escape '\\') \
+             order by u.login limit $2 offset $3"
+        );
+        Ok(sqlx::query_as::<_, UserRow>(&sql)
+            .bind(pattern)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(User::from)
+            .collect())
+    }
 }

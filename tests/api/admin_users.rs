@@ -82,3 +82,47 @@ async fn a_deleted_user_loses_sessions_and_tokens_and_the_audit_trail_stays() {
         );
     }
 }
+
+#[tokio::test]
+async fn search_finds_users_by_part_of_a_login_identifier_name_or_address_in_any_case() {
+    let run = Run::new().await;
+    run.user_add(
+        "alice",
+        &[
+            "--password",
+            PASSWORD,
+            "--email",
+            "alice.martin@univ.example",
+            "--identifier",
+            "E12345",
+            "--given-name",
+            "Alice",
+            "--family-name",
+            "Martin",
+        ],
+    )
+    .json();
+    run.user_add("bob", &["--password", PASSWORD, "--family-name", "Dupont"])
+        .json();
+    run.user_add("b_o%b", &["--password", PASSWORD]).json();
+    let logins = |q: &str| {
+        let out = run.run(&["user", "search", "--query", q]).json();
+        out["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["login"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(logins("ALI"), ["alice"]);
+    assert_eq!(logins("e123"), ["alice"]);
+    assert_eq!(logins("UNIV.example"), ["alice"]);
+    assert_eq!(logins("ice mart"), ["alice"]);
+    assert_eq!(logins("dupont"), ["bob"]);
+    // LIKE's wildcards are plain characters.
+    assert_eq!(logins("_o%"), ["b_o%b"]);
+    assert_eq!(logins("nobody"), Vec::<String>::new());
+    assert_eq!(logins("b").len(), 2, "bob and b_o%b");
+    let out = run.run(&["user", "search", "--query", "alice"]).json();
+    assert!(out["users"][0].get("password_hash").is_none());
+}
