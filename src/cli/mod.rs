@@ -86,6 +86,8 @@ pub enum UserCommand {
     Delete(UserRef),
     /// Find users by login, identifier, name or e-mail address (part of one, any case).
     Search(UserSearch),
+    /// Make the user's next sign-in ask for a new password first.
+    RequirePasswordChange(UserRef),
     /// Lift a lockout (too many failed passwords or codes) at once.
     Unlock(UserRef),
     /// Remove every second factor and recovery code (a lost phone).
@@ -321,6 +323,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             user_remove_identifier(settings, args).await
         }
         Command::User(UserCommand::Delete(args)) => user_delete(settings, args).await,
+        Command::User(UserCommand::RequirePasswordChange(args)) => {
+            let ctx = AdminContext::open(&settings).await?;
+            let done = async {
+                let user = ctx.admin().find_user(&args.login).await?;
+                ctx.admin()
+                    .require_password_change(&user, Clock::system().now())
+                    .await?;
+                anyhow::Ok(
+                    json!({ "id": user.id, "login": user.login, "must_change_password": true }),
+                )
+            }
+            .await;
+            ctx.close().await;
+            print(done?);
+            Ok(())
+        }
         Command::User(UserCommand::Search(args)) => {
             let ctx = AdminContext::open(&settings).await?;
             let found = ctx.admin().search_users(&args.query, args.page).await;

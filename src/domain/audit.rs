@@ -42,6 +42,7 @@ pub enum AuditKind {
     MembershipRevoked,
     UserDeleted,
     IdentifierRemoved,
+    PasswordChangeRequired,
 }
 
 impl AuditKind {
@@ -85,6 +86,7 @@ impl AuditKind {
             AuditKind::MembershipRevoked => "membership.revoked",
             AuditKind::UserDeleted => "user.deleted",
             AuditKind::IdentifierRemoved => "user.identifier_removed",
+            AuditKind::PasswordChangeRequired => "user.password_change_required",
         }
     }
 
@@ -93,7 +95,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 38] = [
+    pub const ALL: [AuditKind; 39] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -132,6 +134,7 @@ impl AuditKind {
         AuditKind::MembershipRevoked,
         AuditKind::UserDeleted,
         AuditKind::IdentifierRemoved,
+        AuditKind::PasswordChangeRequired,
     ];
 }
 

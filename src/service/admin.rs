@@ -132,6 +132,14 @@ impl Admin<'_> {
             .collect())
     }
 
+    /// Makes the user's next sign-in ask for a new password before anything else (the current
+    /// one still signs in, once); sessions already open go on.
+    pub async fn require_password_change(&self, user: &User, now: i64) -> Result<()> {
+        self.db.user_require_password_change(&user.id, now).await?;
+        self.audit(AuditEvent::new(now, AuditKind::PasswordChangeRequired).user(&user.id))
+            .await
+    }
+
     /// Removes one of a user's identifiers (an e-mail address or a number they no longer
     /// use); the login itself cannot be removed.
     pub async fn remove_identifier(&self, user: &User, identifier: &str, now: i64) -> Result<()> {

@@ -256,4 +256,15 @@ impl Db {
             .map(User::from)
             .collect())
     }
+
+    /// Sets the flag that makes the next sign-in ask for a new password first.
+    pub async fn user_require_password_change(&self, id: &str, now: i64) -> Result<bool> {
+        let done =
+            sqlx::query("update users set must_change_password = 1, updated_at = $1 where id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -126,3 +126,26 @@ async fn search_finds_users_by_part_of_a_login_identifier_name_or_address_in_any
     let out = run.run(&["user", "search", "--query", "alice"]).json();
     assert!(out["users"][0].get("password_hash").is_none());
 }
+
+#[tokio::test]
+async fn a_required_password_change_is_asked_at_the_next_sign_in_before_any_code() {
+    let (app, client) = app_with_alice().await;
+    let alice = find_user(&app, "alice").await;
+    admin(&app)
+        .require_password_change(&alice, app.clock.now())
+        .await
+        .unwrap();
+    let res = sign_in(&app, &browser(), &client, "alice", &[]).await;
+    assert_eq!(res.status(), 200, "no code before the new password");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("name=\"new_password\""), "{page}");
+    let rows = audit_kinds(&app, &["user.password_change_required"]).await;
+    assert!(rows.iter().any(|r| r.1 == "user.password_change_required"));
+    // And from the CLI.
+    let run = Run::new().await;
+    run.user_add("bob", &["--password", PASSWORD]).json();
+    let out = run
+        .run(&["user", "require-password-change", "--login", "bob"])
+        .json();
+    assert_eq!(out["must_change_password"], true);
+}
