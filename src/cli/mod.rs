@@ -1,7 +1,9 @@
 //! The command line: `serve` and the administration commands. Standard output carries only the
-//! JSON result; logs go to standard error. Exit 0 on success, 1 with one line on standard error
+//! JSON result (save `audit export` without `--output`, which writes CSV there); logs go to
+//! standard error. Exit 0 on success, 1 with one line on standard error
 //! on failure, 2 on usage errors (clap). Every command applies pending migrations first.
 
+mod audit;
 mod cas;
 mod establishments;
 
@@ -68,6 +70,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Search the audit log (JSON) or export it (CSV).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,6 +373,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CasService(cmd) => cas::run(settings, cmd).await,
         Command::Establishment(cmd) => establishments::establishment(settings, cmd).await,
         Command::Membership(cmd) => establishments::membership_cmd(settings, cmd).await,
+        Command::Audit(cmd) => audit::run(settings, cmd).await,
         Command::Keys(cmd) => {
             // Migrations first, as for every command.
             let (db, _) = open_db(&settings).await?;

@@ -4,6 +4,7 @@ pub mod account;
 pub mod activation;
 pub mod admin;
 pub mod audit;
+pub mod audit_log;
 pub mod authn;
 pub mod authorize;
 pub mod backchannel;

@@ -38,6 +38,11 @@ impl Run {
         Run { dir, database_url }
     }
 
+    /// The run's folder (its current directory).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     fn keys_dir(&self) -> PathBuf {
         self.dir.path().join("keys")
     }
@@ -111,6 +116,12 @@ impl Out {
         assert_eq!(lines.len(), 1, "one JSON line expected: {self:?}");
         assert!(lines[0].is_object());
         lines[0].clone()
+    }
+
+    /// Success with text rather than JSON on stdout (`audit export`): exit 0, that text.
+    pub fn text(&self) -> String {
+        assert_eq!(self.code, Some(0), "failed: {self:?}");
+        self.stdout.clone()
     }
 
     /// Failure: exit 1, nothing on stdout, exactly one line on stderr; returns that line.

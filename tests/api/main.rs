@@ -4,6 +4,7 @@ mod activation;
 mod admin_users;
 mod architecture;
 mod audit;
+mod audit_log;
 mod authn;
 mod authorize;
 mod backchannel;
