@@ -194,6 +194,8 @@ pub enum ClientCommand {
     Disable(ClientRef),
     /// Accept a disabled client again.
     Enable(ClientRef),
+    /// Remove a client for good: its grants, refresh tokens and consents go with it.
+    Remove(ClientRef),
     /// Require (or stop requiring) a second factor of everyone who signs in to a client.
     RequireMfa(ClientRequireMfa),
     /// Set or clear where a client receives logout tokens (OpenID Connect Back-Channel
@@ -366,6 +368,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Client(ClientCommand::Disable(args)) => {
             client_set_disabled(settings, args, true).await
+        }
+        Command::Client(ClientCommand::Remove(args)) => {
+            let ctx = AdminContext::open(&settings).await?;
+            let done = ctx
+                .admin()
+                .remove_client(&args.client_id, Clock::system().now())
+                .await;
+            ctx.close().await;
+            let revoked = done?;
+            print(
+                json!({ "client_id": args.client_id, "removed": true, "grants_revoked": revoked }),
+            );
+            Ok(())
         }
         Command::Client(ClientCommand::Enable(args)) => {
             client_set_disabled(settings, args, false).await

@@ -132,6 +132,24 @@ impl Admin<'_> {
             .collect())
     }
 
+    /// Removes a client for good: its grants are revoked first (access tokens refused where
+    /// the markers reach), then the client, its grants, refresh tokens and consents are deleted.
+    /// Nodes forget it within their client cache's 10 s.
+    pub async fn remove_client(&self, client_id: &str, now: i64) -> Result<usize> {
+        let revoked = self.db.grants_revoke_for_client(client_id, now).await?;
+        mark_revoked_in(self.db, self.ephemeral, self.policy, &revoked, now).await?;
+        if !self.db.client_delete(client_id).await? {
+            return Err(AdminError::NotFound(format!("no client {client_id:?}")));
+        }
+        self.audit(
+            AuditEvent::new(now, AuditKind::ClientUpdated)
+                .client(client_id)
+                .detail(serde_json::json!({"removed": true})),
+        )
+        .await?;
+        Ok(revoked.len())
+    }
+
     /// Makes the user's next sign-in ask for a new password before anything else (the current
     /// one still signs in, once); sessions already open go on.
     pub async fn require_password_change(&self, user: &User, now: i64) -> Result<()> {

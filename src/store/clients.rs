@@ -209,4 +209,13 @@ impl Db {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Deletes a client and, by cascade, its grants, refresh tokens and consents.
+    pub async fn client_delete(&self, client_id: &str) -> Result<bool> {
+        let done = sqlx::query("delete from clients where client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
 }

@@ -149,3 +149,41 @@ async fn a_required_password_change_is_asked_at_the_next_sign_in_before_any_code
         .json();
     assert_eq!(out["must_change_password"], true);
 }
+
+#[tokio::test]
+async fn a_removed_client_is_gone_with_its_grants_and_its_tokens_stop_working() {
+    let (app, client) = app_with_alice().await;
+    let tokens = app
+        .code_flow_tokens(&client, "alice", "openid offline_access")
+        .await;
+    let revoked = admin(&app)
+        .remove_client(&client.id, app.clock.now())
+        .await
+        .unwrap();
+    assert!(revoked >= 1);
+    assert!(
+        app.core
+            .db
+            .client_by_id(&client.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (status, _) = refresh(&app, &client, tokens["refresh_token"].as_str().unwrap()).await;
+    assert!(status == 400 || status == 401, "{status}");
+    let err = admin(&app)
+        .remove_client(&client.id, app.clock.now())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no client"), "{err}");
+    // From the CLI.
+    let run = Run::new().await;
+    run.client_add("rp9", &["--redirect-uri", "https://rp.example/cb"])
+        .json();
+    let out = run.run(&["client", "remove", "--client-id", "rp9"]).json();
+    assert_eq!(out["removed"], true);
+    let line = run
+        .run(&["client", "remove", "--client-id", "rp9"])
+        .failure();
+    assert!(line.contains("no client"), "{line}");
+}
