@@ -18,16 +18,13 @@ pub async fn end_sso(core: &Core, sid: &str, now: i64) -> Result<()> {
     let ended = session::take(core.ephemeral.as_ref(), sid, now).await?;
     let revoked = core.db.grants_revoke_for_session(sid, now).await?;
     mark_revoked(core, &revoked, now).await?;
-    let login = match &ended {
-        Some(s) => core.db.user_by_id(&s.user_id).await?.map(|u| u.login),
-        None => None,
-    };
     // Only a session that was live now ends now: a second logout of the same session (an old
     // ID token as hint) sends no second logout token.
     if let Some(s) = &ended {
         backchannel::logged_out(core, sid, &s.user_id, now).await?;
     }
-    let predecessors = cas::sso::logged_out(core, sid, login.as_deref(), now).await?;
+    let user_id = ended.as_ref().map(|s| s.user_id.as_str());
+    let predecessors = cas::sso::logged_out(core, sid, user_id, now).await?;
     // Sessions this one replaced for the same person: their grants and clients end now too.
     for old in predecessors {
         let revoked = core.db.grants_revoke_for_session(&old, now).await?;

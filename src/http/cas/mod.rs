@@ -84,7 +84,7 @@ pub async fn login_get(
         return PageError::new(StatusCode::BAD_REQUEST, "err_cas_service", locale).into_response();
     }
     let req = login_request(&pairs);
-    decide(&state, jar, locale, &req, current.as_ref(), false).await
+    decide(&state, jar, locale, &req, current.as_ref(), false, false).await
 }
 
 /// Sign-in finished for a CAS request (its query): the ticket, with the new session.
@@ -97,7 +97,7 @@ pub async fn resume(
 ) -> Response {
     let pairs = parse_pairs(query.as_bytes());
     let req = login_request(&pairs);
-    decide(state, jar, locale, &req, Some(&current), true).await
+    decide(state, jar, locale, &req, Some(&current), true, true).await
 }
 
 /// `warn`'s confirmation (CAS §2.2.1): the person chose to go on to the service.
@@ -114,7 +114,7 @@ pub async fn continue_post(
     req.warn = false;
     req.gateway = false;
     let current = current.lookup.valid();
-    decide(&state, jar, locale, &req, current.as_ref(), false).await
+    decide(&state, jar, locale, &req, current.as_ref(), false, true).await
 }
 
 /// The `/cas/login` answer, never cached: CAS Appendix B asks for `Pragma: no-cache` and a
@@ -126,8 +126,9 @@ async fn decide(
     req: &LoginRequest,
     current: Option<&Current>,
     fresh: bool,
+    via_post: bool,
 ) -> Response {
-    let mut res = answer(state, jar, locale, req, current, fresh).await;
+    let mut res = answer(state, jar, locale, req, current, fresh, via_post).await;
     let h = res.headers_mut();
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(
@@ -144,6 +145,7 @@ async fn answer(
     req: &LoginRequest,
     current: Option<&Current>,
     fresh: bool,
+    via_post: bool,
 ) -> Response {
     let core = &state.core;
     let now = core.now();
@@ -166,8 +168,9 @@ async fn answer(
             method_post: false,
         } => {
             let to = cas::ticket_url(&service_url, &ticket);
-            // Appendix B: the browser must GET the service; after the sign-in form's POST, 303.
-            let res = if fresh { see_other(&to) } else { found(&to) };
+            // Appendix B: the browser must GET the service; after a POST (the sign-in form, the
+            // `warn` confirmation), 303.
+            let res = if via_post { see_other(&to) } else { found(&to) };
             (jar, res).into_response()
         }
         LoginDecision::GatewayBack { url } => (jar, found(&url)).into_response(),
@@ -194,10 +197,7 @@ async fn answer(
                 service_name: &'a str,
                 request: String,
             }
-            let request = match req.continuation() {
-                authn::Continuation::Cas(q) => q,
-                _ => String::new(),
-            };
+            let request = req.query();
             render_with_csrf(
                 state,
                 jar,

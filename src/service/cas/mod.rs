@@ -55,6 +55,12 @@ impl LoginRequest {
     /// The query that brings this request back after sign-in (gateway and warn are spent:
     /// the person has just entered credentials for this service).
     pub fn continuation(&self) -> Continuation {
+        Continuation::Cas(self.query())
+    }
+
+    /// The request as a query (service, renew, method): what a sign-in or the `warn`
+    /// confirmation carries back to `/cas/login`.
+    pub fn query(&self) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
         if let Some(s) = &self.service {
             q.append_pair("service", s);
@@ -65,7 +71,7 @@ impl LoginRequest {
         if self.method_post {
             q.append_pair("method", "POST");
         }
-        Continuation::Cas(q.finish())
+        q.finish()
     }
 }
 

@@ -124,7 +124,7 @@ pub async fn carry_over(core: &Core, old_sid: &str, new: &Session, now: i64) -> 
 pub async fn logged_out(
     core: &Core,
     sid: &str,
-    user_login: Option<&str>,
+    user_id: Option<&str>,
     now: i64,
 ) -> Result<Vec<String>> {
     let Some(list) = core.ephemeral.take(&key(sid), now).await? else {
@@ -159,11 +159,16 @@ pub async fn logged_out(
             }
         }
     }
+    // The login names the person in the requests (`NameID`): read only when there are some.
+    let login = match (told.is_empty(), user_id) {
+        (false, Some(id)) => core.db.user_by_id(id).await?.map(|u| u.login),
+        _ => None,
+    };
     for (url, ticket) in told {
         core.courier.notify(Notification {
             form: vec![(
                 "logoutRequest",
-                logout_request(&ticket, user_login.unwrap_or("@NOT_USED@"), now),
+                logout_request(&ticket, login.as_deref().unwrap_or("@NOT_USED@"), now),
             )],
             url,
             what: "cas_slo",

@@ -259,9 +259,9 @@ pub async fn validate(
         );
     };
     let shown = shown(ticket);
-    match TicketKind::of(ticket) {
-        Some(TicketKind::Service) => {}
-        Some(TicketKind::Proxy) if accepts == Accepts::ProxyTickets => {}
+    let kind = match TicketKind::of(ticket) {
+        Some(TicketKind::Service) => TicketKind::Service,
+        Some(TicketKind::Proxy) if accepts == Accepts::ProxyTickets => TicketKind::Proxy,
         Some(TicketKind::Proxy) => {
             return fail(
                 FailureCode::InvalidTicketSpec,
@@ -274,8 +274,7 @@ pub async fn validate(
                 format!("ticket {shown} is not a service or proxy ticket"),
             );
         }
-    }
-    let kind = TicketKind::of(ticket).unwrap_or(TicketKind::Service);
+    };
     if !cas::well_formed(ticket, kind) {
         return fail(
             FailureCode::InvalidTicket,
