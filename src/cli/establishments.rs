@@ -8,7 +8,6 @@ use super::{AdminContext, print};
 use crate::config::Settings;
 use crate::domain::clock::Clock;
 use crate::domain::establishment::{Establishment, Membership};
-use crate::service::establishments;
 
 #[derive(Debug, Subcommand)]
 pub enum EstablishmentCommand {
@@ -76,6 +75,9 @@ pub struct MembershipGrant {
     /// A right defined by the establishment (repeat).
     #[arg(long = "right")]
     pub rights: Vec<String>,
+    /// The member administers the establishment (its members and their rights).
+    #[arg(long)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -97,42 +99,38 @@ fn shown(e: &Establishment) -> Value {
 }
 
 fn membership(m: &Membership) -> Value {
-    json!({"establishment": m.code, "name": m.name, "rights": m.rights})
+    json!({"establishment": m.code, "name": m.name, "rights": m.rights, "admin": m.admin})
 }
 
 pub async fn establishment(settings: Settings, cmd: EstablishmentCommand) -> anyhow::Result<()> {
     let ctx = AdminContext::open(&settings).await?;
     let now = Clock::system().now();
-    let db = &ctx.db;
+    let admin = ctx.admin();
     let out = match cmd {
-        EstablishmentCommand::Add(a) => {
-            establishments::create(db, &a.code, &a.name, &a.rights, now)
-                .await
-                .map(|e| shown(&e))
-        }
-        EstablishmentCommand::List => match db.establishments().await {
-            Ok(all) => Ok(json!({"establishments": all.iter().map(shown).collect::<Vec<_>>()})),
-            Err(e) => Err(e.into()),
-        },
+        EstablishmentCommand::Add(a) => admin
+            .create_establishment(&a.code, &a.name, &a.rights, now)
+            .await
+            .map(|e| shown(&e)),
+        EstablishmentCommand::List => admin
+            .establishments()
+            .await
+            .map(|all| json!({"establishments": all.iter().map(shown).collect::<Vec<_>>()})),
         EstablishmentCommand::Update(u) => {
             let rights = (u.no_rights || !u.rights.is_empty()).then_some(u.rights.as_slice());
-            establishments::update(db, &u.code, u.name.as_deref(), rights, now)
+            admin
+                .update_establishment(&u.code, u.name.as_deref(), rights, now)
                 .await
                 .map(|e| shown(&e))
         }
-        EstablishmentCommand::Members(r) => match establishments::find(db, &r.code).await {
-            Ok(e) => match db.establishment_members(&e.id).await {
-                Ok(members) => Ok(json!({
-                    "establishment": e.code,
-                    "members": members
-                        .iter()
-                        .map(|(id, login, rights)| json!({"id": id, "login": login, "rights": rights}))
-                        .collect::<Vec<_>>(),
-                })),
-                Err(err) => Err(err.into()),
-            },
-            Err(err) => Err(err),
-        },
+        EstablishmentCommand::Members(r) => admin.members(&r.code).await.map(|(e, members)| {
+            json!({
+                "establishment": e.code,
+                "members": members
+                    .iter()
+                    .map(|(id, login, rights)| json!({"id": id, "login": login, "rights": rights}))
+                    .collect::<Vec<_>>(),
+            })
+        }),
     };
     ctx.close().await;
     print(out?);
@@ -146,18 +144,20 @@ pub async fn membership_cmd(settings: Settings, cmd: MembershipCommand) -> anyho
         match cmd {
             MembershipCommand::Grant(g) => {
                 let user = ctx.admin().find_user(&g.login).await?;
-                let m = establishments::grant(&ctx.db, &user, &g.establishment, &g.rights, now)
+                let m = ctx
+                    .admin()
+                    .grant(&user, &g.establishment, &g.rights, g.admin, now)
                     .await?;
                 Ok(json!({"id": user.id, "login": user.login, "membership": membership(&m)}))
             }
             MembershipCommand::Revoke(r) => {
                 let user = ctx.admin().find_user(&r.login).await?;
-                let removed = establishments::revoke(&ctx.db, &user, &r.establishment, now).await?;
+                let removed = ctx.admin().revoke(&user, &r.establishment, now).await?;
                 Ok(json!({"id": user.id, "login": user.login, "establishment": r.establishment, "removed": removed}))
             }
             MembershipCommand::List(u) => {
                 let user = ctx.admin().find_user(&u.login).await?;
-                let all = ctx.db.memberships_of(&user.id).await?;
+                let all = ctx.admin().memberships(&user).await?;
                 Ok(json!({"id": user.id, "login": user.login, "memberships": all.iter().map(membership).collect::<Vec<_>>()}))
             }
         }

@@ -3,6 +3,7 @@
 //! standard error. Exit 0 on success, 1 with one line on standard error
 //! on failure, 2 on usage errors (clap). Every command applies pending migrations first.
 
+mod admins;
 mod audit;
 mod cas;
 mod establishments;
@@ -18,6 +19,7 @@ use crate::app::{Application, open_db, open_store, policy};
 use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
+use crate::domain::admin::Actor;
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::clock::Clock;
 use crate::domain::password_policy::{PasswordPolicy, Violation};
@@ -73,6 +75,9 @@ pub enum Command {
     /// Search the audit log (JSON) or export it (CSV).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Manage global administrators.
+    #[command(subcommand)]
+    Admin(admins::AdminCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -389,6 +394,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Establishment(cmd) => establishments::establishment(settings, cmd).await,
         Command::Membership(cmd) => establishments::membership_cmd(settings, cmd).await,
         Command::Audit(cmd) => audit::run(settings, cmd).await,
+        Command::Admin(cmd) => admins::run(settings, cmd).await,
         Command::Keys(cmd) => {
             // Migrations first, as for every command.
             let (db, _) = open_db(&settings).await?;
@@ -476,6 +482,9 @@ struct AdminContext {
     ephemeral: DynEphemeral,
     sweeper: Option<tokio::task::JoinHandle<()>>,
     policy: Policy,
+    /// The command line acts with a global administrator's reach: whoever runs it holds the
+    /// server's database and keys.
+    actor: Actor,
 }
 
 impl AdminContext {
@@ -487,6 +496,7 @@ impl AdminContext {
             ephemeral,
             sweeper,
             policy: policy(settings),
+            actor: Actor::cli(),
         })
     }
 
@@ -495,6 +505,7 @@ impl AdminContext {
             db: &self.db,
             ephemeral: self.ephemeral.as_ref(),
             policy: &self.policy,
+            actor: &self.actor,
         }
     }
 

@@ -43,6 +43,13 @@ pub enum AuditKind {
     UserDeleted,
     IdentifierRemoved,
     PasswordChangeRequired,
+    AdministratorChanged,
+    UserUpdated,
+    InvitationCreated,
+    InvitationResent,
+    InvitationRevoked,
+    InvitationAccepted,
+    CasServiceUpdated,
 }
 
 impl AuditKind {
@@ -87,6 +94,13 @@ impl AuditKind {
             AuditKind::UserDeleted => "user.deleted",
             AuditKind::IdentifierRemoved => "user.identifier_removed",
             AuditKind::PasswordChangeRequired => "user.password_change_required",
+            AuditKind::AdministratorChanged => "administrator.changed",
+            AuditKind::UserUpdated => "user.updated",
+            AuditKind::InvitationCreated => "invitation.created",
+            AuditKind::InvitationResent => "invitation.resent",
+            AuditKind::InvitationRevoked => "invitation.revoked",
+            AuditKind::InvitationAccepted => "invitation.accepted",
+            AuditKind::CasServiceUpdated => "cas_service.updated",
         }
     }
 
@@ -95,7 +109,7 @@ impl AuditKind {
         AuditKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub const ALL: [AuditKind; 39] = [
+    pub const ALL: [AuditKind; 46] = [
         AuditKind::LoginSuccess,
         AuditKind::LoginFailure,
         AuditKind::LoginThrottled,
@@ -135,6 +149,13 @@ impl AuditKind {
         AuditKind::UserDeleted,
         AuditKind::IdentifierRemoved,
         AuditKind::PasswordChangeRequired,
+        AuditKind::AdministratorChanged,
+        AuditKind::UserUpdated,
+        AuditKind::InvitationCreated,
+        AuditKind::InvitationResent,
+        AuditKind::InvitationRevoked,
+        AuditKind::InvitationAccepted,
+        AuditKind::CasServiceUpdated,
     ];
 }
 

@@ -23,6 +23,8 @@ pub struct Membership {
     pub code: String,
     pub name: String,
     pub rights: Vec<String>,
+    /// The member administers the establishment (its members and their rights).
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,6 +173,7 @@ mod tests {
             code: "UPEC".into(),
             name: "U".into(),
             rights: vec!["staff".into(), "print".into()],
+            admin: false,
         }];
         assert_eq!(
             claim(&m),

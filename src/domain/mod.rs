@@ -1,6 +1,7 @@
 //! Plain types and rules: no axum, no sqlx.
 
 pub mod acr;
+pub mod admin;
 pub mod alg;
 pub mod audit;
 pub mod cas;

@@ -36,6 +36,7 @@ struct MembershipRow {
     code: String,
     name: String,
     rights: String,
+    admin: i64,
 }
 
 impl Db {
@@ -122,24 +123,28 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Makes `user_id` a member of `establishment_id` with exactly `rights` (a new membership,
-    /// or new rights for an existing one).
+    /// Makes `user_id` a member of `establishment_id` with exactly `rights`, administering it
+    /// or not (a new membership, or new rights for an existing one).
     pub async fn membership_put(
         &self,
         user_id: &str,
         establishment_id: &str,
         rights: &[String],
+        admin: bool,
         now: i64,
     ) -> Result<()> {
         sqlx::query(
-            "insert into memberships (user_id, establishment_id, rights, created_at, updated_at) \
-             values ($1, $2, $3, $4, $4) \
+            "insert into memberships \
+             (user_id, establishment_id, rights, admin, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $5) \
              on conflict (user_id, establishment_id) \
-             do update set rights = excluded.rights, updated_at = excluded.updated_at",
+             do update set rights = excluded.rights, admin = excluded.admin, \
+             updated_at = excluded.updated_at",
         )
         .bind(user_id)
         .bind(establishment_id)
         .bind(to_json(rights))
+        .bind(i64::from(admin))
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -159,7 +164,7 @@ impl Db {
     /// A user's memberships, by establishment code.
     pub async fn memberships_of(&self, user_id: &str) -> Result<Vec<Membership>> {
         sqlx::query_as::<_, MembershipRow>(
-            "select m.establishment_id, e.code, e.name, m.rights from memberships m \
+            "select m.establishment_id, e.code, e.name, m.rights, m.admin from memberships m \
              join establishments e on e.id = m.establishment_id \
              where m.user_id = $1 order by e.code",
         )
@@ -170,6 +175,7 @@ impl Db {
         .map(|r| {
             Ok(Membership {
                 rights: json_list(&r.rights)?,
+                admin: r.admin != 0,
                 establishment_id: r.establishment_id,
                 code: r.code,
                 name: r.name,
@@ -193,5 +199,64 @@ impl Db {
         rows.into_iter()
             .map(|(id, login, rights)| Ok((id, login, json_list(&rights)?)))
             .collect()
+    }
+
+    /// Makes `user_id` a global administrator (again: no error).
+    pub async fn administrator_put(&self, user_id: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "insert into administrators (user_id, created_at) values ($1, $2) \
+             on conflict (user_id) do nothing",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn administrator_delete(&self, user_id: &str) -> Result<bool> {
+        let done = sqlx::query("delete from administrators where user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How far a user's administration reaches: whether they are a global administrator, and
+    /// the ids of the establishments they administer. One round trip.
+    pub async fn administration_of(&self, user_id: &str) -> Result<(bool, Vec<String>)> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "select '' from administrators where user_id = $1 \
+             union all \
+             select establishment_id from memberships where user_id = $1 and admin = 1",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let global = rows.iter().any(|(id,)| id.is_empty());
+        let ids = rows
+            .into_iter()
+            .map(|(id,)| id)
+            .filter(|id| !id.is_empty())
+            .collect();
+        Ok((global, ids))
+    }
+
+    /// Global administrators, as (id, login).
+    pub async fn administrators(&self) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "select u.id, u.login from administrators a join users u on u.id = a.user_id \
+             order by u.login",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Whether any administrator exists (an empty database offers the set-up link).
+    pub async fn has_administrator(&self) -> Result<bool> {
+        let (n,): (i64,) = sqlx::query_as("select count(*) from administrators")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
     }
 }

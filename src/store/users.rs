@@ -225,7 +225,13 @@ impl Db {
 
     /// Users whose login, identifiers, name or e-mail address contain `needle` (already
     /// normalised: lower-case), by login; at most `limit`, after `offset`.
-    pub async fn users_search(&self, needle: &str, limit: i64, offset: i64) -> Result<Vec<User>> {
+    pub async fn users_search(
+        &self,
+        needle: &str,
+        within: Option<&[String]>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<User>> {
         // LIKE's own characters in the needle are matched literally.
         let escaped: String = needle
             .chars()
@@ -235,21 +241,42 @@ impl Db {
             })
             .collect();
         let pattern = format!("%{escaped}%");
+        // Only members of these establishments (an establishment administrator's search): one
+        // placeholder per id, so one statement serves both databases.
+        let within_sql = match within {
+            None => String::new(),
+            Some(ids) => {
+                let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+                let marks = if marks.is_empty() {
+                    "null".to_owned()
+                } else {
+                    marks.join(", ")
+                };
+                format!(
+                    "and exists (select 1 from memberships m where m.user_id = u.id \
+                     and m.establishment_id in ({marks})) "
+                )
+            }
+        };
         let sql = format!(
             "select {USER_COLUMNS} from users u where \
-             lower(u.login) like $1 escape '\\' \
+             (lower(u.login) like $1 escape '\\' \
              or lower(coalesce(u.email, '')) like $1 escape '\\' \
              or lower(coalesce(u.name, '')) like $1 escape '\\' \
              or lower(coalesce(u.given_name, '') || ' ' || coalesce(u.family_name, '')) \
                 like $1 escape '\\' \
              or exists (select 1 from user_identifiers i where i.user_id = u.id \
-                and i.normalized like $1 escape '\\') \
+                and i.normalized like $1 escape '\\')) {within_sql}\
              order by u.login limit $2 offset $3"
         );
-        Ok(sqlx::query_as::<_, UserRow>(&sql)
+        let mut query = sqlx::query_as::<_, UserRow>(&sql)
             .bind(pattern)
             .bind(limit)
-            .bind(offset)
+            .bind(offset);
+        for id in within.unwrap_or_default() {
+            query = query.bind(id);
+        }
+        Ok(query
             .fetch_all(&self.pool)
             .await?
             .into_iter()

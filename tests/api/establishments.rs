@@ -2,7 +2,8 @@
 //! the service, released as the `establishments` claim (scope `establishments`) and as CAS
 //! attributes.
 
-use guichet::service::establishments;
+use guichet::domain::admin::Actor;
+use guichet::service::admin::Admin;
 use serde_json::json;
 
 use crate::cli::Run;
@@ -10,26 +11,30 @@ use crate::helpers::*;
 
 /// Two establishments; alice is a member of both, with rights.
 async fn alice_in_two_establishments(app: &TestApp) {
-    let db = &app.core.db;
+    let cli = Actor::cli();
+    let admin = Admin::new(&app.core, &cli);
     let now = app.clock.now();
     let rights = |r: &[&str]| r.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    establishments::create(
-        db,
-        "UPEC",
-        "Université Paris-Est Créteil",
-        &rights(&["staff", "print", "admin"]),
-        now,
-    )
-    .await
-    .unwrap();
-    establishments::create(db, "IUT", "IUT de Créteil", &rights(&["teacher"]), now)
+    admin
+        .create_establishment(
+            "UPEC",
+            "Université Paris-Est Créteil",
+            &rights(&["staff", "print", "admin"]),
+            now,
+        )
+        .await
+        .unwrap();
+    admin
+        .create_establishment("IUT", "IUT de Créteil", &rights(&["teacher"]), now)
         .await
         .unwrap();
     let alice = find_user(app, "alice").await;
-    establishments::grant(db, &alice, "UPEC", &rights(&["print", "staff"]), now)
+    admin
+        .grant(&alice, "UPEC", &rights(&["print", "staff"]), false, now)
         .await
         .unwrap();
-    establishments::grant(db, &alice, "IUT", &rights(&["teacher"]), now)
+    admin
+        .grant(&alice, "IUT", &rights(&["teacher"]), false, now)
         .await
         .unwrap();
 }
@@ -114,38 +119,29 @@ async fn rights_must_be_defined_and_removing_one_takes_it_from_members() {
     app.create_user("alice").await;
     alice_in_two_establishments(&app).await;
     let db = &app.core.db;
+    let cli = Actor::cli();
+    let admin = Admin::new(&app.core, &cli);
     let now = app.clock.now();
     let alice = find_user(&app, "alice").await;
-    let err = establishments::grant(db, &alice, "UPEC", &["root".into()], now)
+    let err = admin
+        .grant(&alice, "UPEC", &["root".into()], false, now)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not defined"), "{err}");
-    let err = establishments::grant(db, &alice, "NOPE", &[], now)
+    let err = admin
+        .grant(&alice, "NOPE", &[], false, now)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no establishment"), "{err}");
-    establishments::update(
-        db,
-        "UPEC",
-        None,
-        Some(&["staff".into(), "admin".into()]),
-        now,
-    )
-    .await
-    .unwrap();
+    admin
+        .update_establishment("UPEC", None, Some(&["staff".into(), "admin".into()]), now)
+        .await
+        .unwrap();
     let m = db.memberships_of(&alice.id).await.unwrap();
     let upec = m.iter().find(|m| m.code == "UPEC").unwrap();
     assert_eq!(upec.rights, ["staff"], "print is no longer defined");
-    assert!(
-        establishments::revoke(db, &alice, "IUT", now)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !establishments::revoke(db, &alice, "IUT", now)
-            .await
-            .unwrap()
-    );
+    assert!(admin.revoke(&alice, "IUT", now).await.unwrap());
+    assert!(!admin.revoke(&alice, "IUT", now).await.unwrap());
     assert_eq!(db.memberships_of(&alice.id).await.unwrap().len(), 1);
 }
 
@@ -213,7 +209,7 @@ async fn the_cli_creates_establishments_grants_and_revokes_memberships() {
     let shown = run.run(&["user", "show", "--login", "alice"]).json();
     assert_eq!(
         shown["memberships"],
-        json!([{"establishment": "UPEC", "rights": ["print"]}])
+        json!([{"establishment": "UPEC", "rights": ["print"], "admin": false}])
     );
     let r = run
         .run(&[

@@ -48,6 +48,7 @@ use guichet::app::Application;
 use guichet::clock::Clock;
 use guichet::config::Settings;
 use guichet::crypto::keys::Alg;
+use guichet::domain::admin::Actor;
 use guichet::domain::user::{NewUser, User};
 use guichet::service::admin::Admin;
 use guichet::service::clients::{ClientSpec, register};
@@ -312,11 +313,8 @@ impl TestApp {
 
 /// The administration service on the application's own stores, as the CLI would use it.
 pub fn admin(app: &TestApp) -> Admin<'_> {
-    Admin {
-        db: &app.core.db,
-        ephemeral: app.core.ephemeral.as_ref(),
-        policy: &app.core.policy,
-    }
+    static CLI: std::sync::LazyLock<Actor> = std::sync::LazyLock::new(Actor::cli);
+    Admin::new(&app.core, &CLI)
 }
 
 pub async fn find_user(app: &TestApp, login: &str) -> User {
