@@ -1,6 +1,7 @@
 //! One integration-test binary: the real server on port 0, driven over HTTP.
 
 mod activation;
+mod admin_api;
 mod admin_boundary;
 mod admin_users;
 mod architecture;
