@@ -7,6 +7,7 @@ mod admins;
 mod audit;
 mod cas;
 mod establishments;
+mod users;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -92,6 +93,10 @@ pub enum UserCommand {
     Enable(UserRef),
     /// Remove one identifier (an old e-mail address or number) from a user; not the login.
     RemoveIdentifier(UserRemoveIdentifier),
+    /// Add an identifier (an e-mail address or a number) the user may sign in with.
+    AddIdentifier(users::UserAddIdentifier),
+    /// Change the profile (names, e-mail address, phone, category, language).
+    Update(users::UserUpdate),
     /// Delete a user for good: grants revoked, sessions over; the audit trail stays.
     Delete(UserRef),
     /// Find users by login, identifier, name or e-mail address (part of one, any case).
@@ -335,6 +340,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             user_remove_identifier(settings, args).await
         }
         Command::User(UserCommand::Delete(args)) => user_delete(settings, args).await,
+        Command::User(UserCommand::AddIdentifier(args)) => {
+            users::add_identifier(settings, args).await
+        }
+        Command::User(UserCommand::Update(args)) => users::update(settings, args).await,
         Command::User(UserCommand::RequirePasswordChange(args)) => {
             let ctx = AdminContext::open(&settings).await?;
             let done = async {
@@ -722,15 +731,24 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         &policy,
         &password::new_user_violations(&policy, &new, &password),
     )?;
-    let (db, _) = open_db(&settings).await?;
-    let hasher = Hasher::new(1)?;
-    new.password_hash = Some(hasher.hash(password).await?);
-    let now = Clock::system().now();
-    let (user, identifiers) = db.user_insert(&new, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, AuditKind::UserCreated).user(&user.id)])
-        .await?;
-    db.close().await;
-    print(json!({ "id": user.id, "login": user.login, "identifiers": identifiers }));
+    let ctx = AdminContext::open(&settings).await?;
+    let done = async {
+        let hasher = Hasher::new(1)?;
+        new.password_hash = Some(hasher.hash(password).await?);
+        let user = ctx
+            .admin()
+            .create_user(new, None, Clock::system().now())
+            .await?;
+        let identifiers = ctx.db.user_identifiers(&user.id).await?;
+        anyhow::Ok(json!({
+            "id": user.id,
+            "login": user.login,
+            "identifiers": identifiers.iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        }))
+    }
+    .await;
+    ctx.close().await;
+    print(done?);
     Ok(())
 }
 

@@ -37,13 +37,21 @@ pub enum AdminError {
     /// administrator may do, or about another establishment).
     #[error("{0}")]
     Forbidden(String),
+    /// Already taken (an identifier, a code, a client id).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Service(#[from] Error),
 }
 
 impl From<crate::store::StoreError> for AdminError {
     fn from(e: crate::store::StoreError) -> AdminError {
-        AdminError::Service(e.into())
+        match e {
+            crate::store::StoreError::Conflict(what) => {
+                AdminError::Conflict(format!("{what} is already taken"))
+            }
+            e => AdminError::Service(e.into()),
+        }
     }
 }
 

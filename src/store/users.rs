@@ -212,6 +212,95 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Adds an identifier to a user (an e-mail address or a number); one used by anyone is a
+    /// `Conflict`.
+    pub async fn user_identifier_insert(&self, user_id: &str, value: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "insert into user_identifiers (normalized, user_id, kind, value, created_at) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(normalize_identifier(value))
+        .bind(user_id)
+        .bind(identifier_kind(value))
+        .bind(value)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, || format!("identifier {value:?}")))?;
+        Ok(())
+    }
+
+    /// Writes a user's profile (the names, e-mail address, phone number, category and locale
+    /// of `user`) and, when the address changed, moves its identifier in the same
+    /// transaction: the old address no longer signs in, the new one does (a `Conflict` if it
+    /// is someone else's).
+    pub async fn user_update_profile(
+        &self,
+        user: &User,
+        old_email: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "update users set name = $1, given_name = $2, family_name = $3, email = $4, \
+             email_verified = $5, phone_number = $6, phone_number_verified = $7, \
+             category = $8, locale = $9, updated_at = $10 where id = $11",
+        )
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.email)
+        .bind(i64::from(user.email_verified))
+        .bind(&user.phone_number)
+        .bind(i64::from(user.phone_number_verified))
+        .bind(&user.category)
+        .bind(&user.locale)
+        .bind(now)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+        let old = old_email.map(normalize_identifier);
+        let new = user.email.as_deref().map(normalize_identifier);
+        if old != new {
+            if let Some(old) = &old {
+                sqlx::query(
+                    "delete from user_identifiers where user_id = $1 and normalized = $2 \
+                     and kind = 'email'",
+                )
+                .bind(&user.id)
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let (Some(normalized), Some(value)) = (&new, &user.email) {
+                // The user may already have it as an identifier: then it stays as it is.
+                let (taken,): (i64,) = sqlx::query_as(
+                    "select count(*) from user_identifiers where normalized = $1 and user_id = $2",
+                )
+                .bind(normalized)
+                .bind(&user.id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if taken == 0 {
+                    sqlx::query(
+                        "insert into user_identifiers \
+                         (normalized, user_id, kind, value, created_at) \
+                         values ($1, $2, 'email', $3, $4)",
+                    )
+                    .bind(normalized)
+                    .bind(&user.id)
+                    .bind(value)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict(e, || format!("identifier {value:?}")))?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes a user and, by the tables' cascades, their identifiers, factors, grants, refresh
     /// tokens, consents, password history and memberships. The audit trail names the id and
     /// stays.
