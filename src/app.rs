@@ -12,10 +12,11 @@ use axum::body::Bytes;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::{SecretUrl, Settings};
+use crate::config::{Registration, SecretUrl, Settings};
 use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
 use crate::crypto::secretbox::SecretBox;
+use crate::crypto::token::digest;
 use crate::domain::clock::Clock;
 use crate::domain::self_service::SelfServicePolicy;
 use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
@@ -104,7 +105,10 @@ impl Application {
         shared: Option<DynEphemeral>,
     ) -> anyhow::Result<Application> {
         settings.validate()?;
-        let urls = Urls::new(&settings.issuer);
+        let mut urls = Urls::new(&settings.issuer);
+        if settings.registration == Registration::On {
+            urls.registration = Some(format!("{}/register", settings.issuer));
+        }
         let (theme, theme_files) =
             http::theme::load(settings.theme_dir.as_deref(), &urls.base_path)?;
         let (db, applied) = open_db(&settings).await?;
@@ -283,6 +287,13 @@ pub fn policy(settings: &Settings) -> Policy {
         cas: crate::service::cas::CasPolicy {
             ticket_ttl: settings.cas_ticket_ttl,
             insecure_callbacks: settings.cas_insecure_callbacks,
+        },
+        registration_token: match settings.registration {
+            Registration::On => settings
+                .registration_token
+                .as_ref()
+                .map(|t| digest(t.expose())),
+            Registration::Off => None,
         },
     }
 }

@@ -6,6 +6,7 @@
 mod admins;
 mod audit;
 mod cas;
+mod clients;
 mod establishments;
 mod users;
 
@@ -29,7 +30,7 @@ use crate::domain::user::{
 };
 use crate::ephemeral::DynEphemeral;
 use crate::service::admin::Admin;
-use crate::service::clients::{ClientSpec, Lifetimes, register};
+use crate::service::clients::{ClientSpec, Lifetimes};
 use crate::service::core::Policy;
 use crate::service::password;
 use crate::store::Db;
@@ -198,6 +199,12 @@ pub struct UserAdd {
 pub enum ClientCommand {
     /// Register a client application.
     Add(Box<ClientAdd>),
+    /// Change any of a client's options (what is not given stays); JSON of the client out.
+    Update(Box<clients::ClientUpdate>),
+    /// Print a client's options (never its secret).
+    Show(ClientRef),
+    /// List every client, enabled or not.
+    List,
     /// Replace a confidential client's secret (every node uses the new one within 10 s).
     RotateSecret(ClientRef),
     /// Refuse a client everywhere within 10 s.
@@ -374,6 +381,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             client_require_mfa(settings, args).await
         }
         Command::Client(ClientCommand::Add(args)) => client_add(settings, *args).await,
+        Command::Client(ClientCommand::Update(args)) => clients::update(settings, *args).await,
+        Command::Client(ClientCommand::Show(args)) => clients::show(settings, args).await,
+        Command::Client(ClientCommand::List) => clients::list_all(settings).await,
         Command::Client(ClientCommand::BackchannelLogout(args)) => {
             client_backchannel_logout(settings, args).await
         }
@@ -776,12 +786,13 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         backchannel_logout_uri: args.backchannel_logout_uri,
         backchannel_logout_session_required: args.backchannel_logout_session_required,
     };
-    let (db, _) = open_db(&settings).await?;
-    let now = Clock::system().now();
-    let (client, secret) = register(&db, spec, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, AuditKind::ClientCreated).client(&client.client_id)])
-        .await?;
-    db.close().await;
+    let ctx = AdminContext::open(&settings).await?;
+    let done = ctx
+        .admin()
+        .register_client(spec, Clock::system().now())
+        .await;
+    ctx.close().await;
+    let (client, secret) = done?;
     let mut out = json!({ "client_id": client.client_id });
     if let Some(s) = secret {
         out["client_secret"] = json!(s);

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod activation;
 pub mod admin;
+pub mod admin_clients;
 pub mod admin_users;
 pub mod audit;
 pub mod audit_log;
@@ -25,6 +26,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod password;
 pub mod recovery;
+pub mod registration;
 pub mod reset;
 pub mod resource;
 pub mod session;

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Every migration, in order, as `migrate` names them.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     "0001_initial",
     "0002_session_revocation_and_resource_servers",
     "0003_second_factors",
@@ -23,6 +23,7 @@ const MIGRATIONS: [&str; 7] = [
     "0005_cas_and_logout",
     "0006_establishments",
     "0007_administration",
+    "0008_dynamic_registration",
 ];
 
 /// One run of the CLI: its own folder (the current directory), database and keys folder

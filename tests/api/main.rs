@@ -2,6 +2,7 @@
 
 mod activation;
 mod admin_boundary;
+mod admin_clients;
 mod admin_users;
 mod architecture;
 mod audit;
@@ -32,6 +33,7 @@ mod oidc_flow;
 mod outage;
 mod passwords;
 mod recovery;
+mod registration;
 mod review_session;
 mod review_tokens;
 mod revocation;
