@@ -17,6 +17,7 @@ use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
 use crate::crypto::secretbox::SecretBox;
 use crate::crypto::token::digest;
+use crate::domain::admin::Actor;
 use crate::domain::clock::Clock;
 use crate::domain::self_service::SelfServicePolicy;
 use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
@@ -27,6 +28,7 @@ use crate::mail::{self, MailTemplates};
 use crate::notify::outbound::{Courier, CourierPolicy};
 use crate::notify::sms::{self, DynSms};
 use crate::service::activation::{ActivationPolicy, Charter};
+use crate::service::admin::Admin;
 use crate::service::audit::Audit;
 use crate::service::cas::CasRegistry;
 use crate::service::clients::ClientCache;
@@ -190,6 +192,22 @@ impl Application {
             audit_writer,
             mail_task,
         })
+    }
+
+    /// A new set-up link (URL, deadline) when the database has no administrator yet: `serve`
+    /// prints it (older unused set-up links stop working).
+    pub async fn setup_link(&self) -> anyhow::Result<Option<(String, i64)>> {
+        let core = &self.state.core;
+        if core.db.has_administrator().await? {
+            return Ok(None);
+        }
+        let cli = Actor::cli();
+        let admin = Admin::new(core, &cli);
+        let link = admin
+            .setup_link(&core.urls.issuer, core.now())
+            .await
+            .map_err(|e| anyhow::anyhow!("set-up link: {e}"))?;
+        Ok(Some(link))
     }
 
     pub fn port(&self) -> u16 {

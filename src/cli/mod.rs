@@ -8,6 +8,7 @@ mod audit;
 mod cas;
 mod clients;
 mod establishments;
+mod invitations;
 mod users;
 
 use std::io::Read;
@@ -80,6 +81,9 @@ pub enum Command {
     /// Manage global administrators.
     #[command(subcommand)]
     Admin(admins::AdminCommand),
+    /// Invite people into establishments; list, resend and revoke invitations.
+    #[command(subcommand)]
+    Invitation(invitations::InvitationCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -414,6 +418,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Membership(cmd) => establishments::membership_cmd(settings, cmd).await,
         Command::Audit(cmd) => audit::run(settings, cmd).await,
         Command::Admin(cmd) => admins::run(settings, cmd).await,
+        Command::Invitation(cmd) => invitations::run(settings, cmd).await,
         Command::Keys(cmd) => {
             // Migrations first, as for every command.
             let (db, _) = open_db(&settings).await?;
@@ -439,6 +444,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let issuer = settings.issuer.clone();
     let app = Application::build(settings, Clock::system()).await?;
     tracing::info!(%issuer, %listen, port = app.port(), "guichet is serving");
+    if let Some(setup) = app.setup_link().await? {
+        // Printed (one JSON line, like every command) and logged: the only way in on a
+        // database without an administrator.
+        tracing::warn!(
+            setup_url = %setup.0,
+            expires_at = setup.1,
+            "no administrator yet: open the set-up link to create the first one"
+        );
+        print(json!({ "setup_url": setup.0, "expires_at": setup.1 }));
+    }
     app.run_until(shutdown_signal()).await
 }
 

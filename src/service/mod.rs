@@ -18,6 +18,7 @@ pub mod discovery;
 pub mod error;
 pub mod establishments;
 pub mod health;
+pub mod invitations;
 pub mod lockout;
 pub mod login;
 pub mod logout;

@@ -557,8 +557,25 @@ async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
     };
     let (out, err) = server.output();
     assert_eq!(status.code(), Some(0), "exit status {status}: {err}");
-    stdout_json(&out);
     assert!(!err.contains("panicked"), "{err}");
+    // The database has no administrator: serve printed a set-up link (and logged a warning).
+    let lines = stdout_json(&out);
+    let setup = lines
+        .iter()
+        .find_map(|l| l["setup_url"].as_str())
+        .unwrap_or_else(|| panic!("no set-up link printed: {out}"));
+    assert!(err.contains("set-up link"), "{err}");
+    let token = setup
+        .strip_prefix(&format!("{issuer}/invitation/"))
+        .unwrap_or_else(|| panic!("{setup}"));
+    let stored = run
+        .db()
+        .await
+        .invitation_by_token_hash(&guichet::crypto::token::digest(token))
+        .await
+        .unwrap()
+        .expect("the printed link is stored");
+    assert!(stored.is_setup() && stored.accepted_at.is_none());
 }
 
 #[tokio::test]

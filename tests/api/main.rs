@@ -25,6 +25,7 @@ mod establishments;
 mod factors;
 mod hardening;
 mod helpers;
+mod invitations;
 mod lockout;
 mod logout;
 mod mail;
