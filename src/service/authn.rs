@@ -59,6 +59,9 @@ pub enum Continuation {
     Cas(String),
     /// No protocol: the account page.
     Account,
+    /// An invitation's link (its token): back to its page, where the signed-in owner of the
+    /// invited address accepts it.
+    Invitation(String),
 }
 
 impl Continuation {
@@ -69,6 +72,7 @@ impl Continuation {
             Continuation::Authorize(q) => format!("{}/authorize?{q}", urls.base_path),
             Continuation::Cas(q) => format!("{}/cas/login?{q}", urls.base_path),
             Continuation::Account => format!("{}/account", urls.base_path),
+            Continuation::Invitation(token) => format!("{}/invitation/{token}", urls.base_path),
         }
     }
 }
