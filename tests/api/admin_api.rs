@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// A caller of the API with one bearer token.
-struct Api<'a> {
-    app: &'a TestApp,
-    token: String,
+pub struct Api<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
 }
 
 impl Api<'_> {
-    async fn call(
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -38,28 +38,28 @@ impl Api<'_> {
         };
         (status, body)
     }
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
-    async fn post(&self, path: &str) -> (StatusCode, Value) {
+    pub async fn post(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, None).await
     }
-    async fn post_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn post_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
-    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::PUT, path, Some(body)).await
     }
-    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::PATCH, path, Some(body)).await
     }
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::DELETE, path, None).await
     }
 }
 
 /// A confidential client for client_credentials, registered for the scope `admin`.
-async fn admin_client(app: &TestApp, id: &str) -> TestClient {
+pub async fn admin_client(app: &TestApp, id: &str) -> TestClient {
     app.create_client(id, |s| {
         s.grant_types = vec!["client_credentials".into()];
         s.scopes = vec!["admin".into()];
@@ -69,7 +69,7 @@ async fn admin_client(app: &TestApp, id: &str) -> TestClient {
 }
 
 /// The API as the client `ops` (client_credentials, scope admin): it reaches everything.
-async fn ops(app: &TestApp) -> Api<'_> {
+pub async fn ops(app: &TestApp) -> Api<'_> {
     let client = admin_client(app, "ops").await;
     let tokens = client_credentials(app, &client, "admin").await;
     Api {
@@ -78,7 +78,7 @@ async fn ops(app: &TestApp) -> Api<'_> {
     }
 }
 
-fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
+pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["error"], code, "{body}");
     assert!(
@@ -89,7 +89,7 @@ fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &s
 
 /// UPEC (rights staff, print) and IUT (teacher); alice administers UPEC, bob is in UPEC, carol
 /// in IUT.
-async fn two_establishments(app: &TestApp) {
+pub async fn two_establishments(app: &TestApp) {
     for login in ["alice", "bob", "carol"] {
         app.create_user(login).await;
     }
@@ -113,7 +113,7 @@ async fn two_establishments(app: &TestApp) {
 
 /// A first-party client for people, registered for `openid` and `admin`, and `login`'s token
 /// from the code flow with `scope`.
-async fn person_token(app: &TestApp, login: &str, scope: &str) -> String {
+pub async fn person_token(app: &TestApp, login: &str, scope: &str) -> String {
     let client = match app.core.db.client_by_id("console-cli").await.unwrap() {
         Some(_) => TestClient {
             id: "console-cli".into(),
@@ -134,7 +134,7 @@ async fn person_token(app: &TestApp, login: &str, scope: &str) -> String {
 }
 
 /// The code flow from a fresh browser for `client` with `scope`: the token response.
-async fn tokens_from_scope(
+pub async fn tokens_from_scope(
     app: &TestApp,
     http: &reqwest::Client,
     client: &TestClient,
@@ -156,7 +156,7 @@ async fn tokens_from_scope(
     redeem_ok(app, client, &code, &verifier).await
 }
 
-async fn user_id(app: &TestApp, login: &str) -> String {
+pub async fn user_id(app: &TestApp, login: &str) -> String {
     find_user(app, login).await.id
 }
 
@@ -371,38 +371,6 @@ async fn global_administrators_are_listed_added_and_removed_through_the_api() {
     let (status, _) = api.delete(&format!("/administrators/{root}")).await;
     assert_eq!(status, 204);
     let (status, err) = api.delete(&format!("/administrators/{root}")).await;
-    assert_error(status, &err, StatusCode::NOT_FOUND, "not_found");
-}
-
-// ---- Clients --------------------------------------------------------------------------------
-
-#[tokio::test]
-async fn clients_are_disabled_enabled_given_a_new_secret_and_removed_through_the_api() {
-    let app = spawn_app().await;
-    let api = ops(&app).await;
-    api_client(&app, "batch").await;
-    let stored = || async { app.core.db.client_by_id("batch").await.unwrap().unwrap() };
-
-    // A new secret, shown once, kept as its digest only.
-    let (status, out) = api.post("/clients/batch/secret").await;
-    assert_eq!(status, 200, "{out}");
-    let secret = str_of(&out, "client_secret");
-    assert_eq!(
-        stored().await.secret_hash.as_deref(),
-        Some(guichet::crypto::token::digest(secret).as_str())
-    );
-
-    let (status, out) = api.post("/clients/batch/disable").await;
-    assert_eq!(status, 200, "{out}");
-    assert!(stored().await.disabled);
-    let (status, _) = api.post("/clients/batch/enable").await;
-    assert_eq!(status, 200);
-    assert!(!stored().await.disabled);
-
-    let (status, _) = api.delete("/clients/batch").await;
-    assert_eq!(status, 200);
-    assert!(app.core.db.client_by_id("batch").await.unwrap().is_none());
-    let (status, err) = api.post("/clients/batch/disable").await;
     assert_error(status, &err, StatusCode::NOT_FOUND, "not_found");
 }
 
@@ -710,97 +678,123 @@ async fn an_establishment_administrators_own_token_reaches_only_their_establishm
     assert_error(status, &err, StatusCode::FORBIDDEN, "insufficient_scope");
 }
 
-// ---- The OpenAPI document -------------------------------------------------------------------
-
-async fn served_document(app: &TestApp) -> Value {
-    let res = send(reqwest::Client::new().get(app.url("/admin/api/v1/openapi.json"))).await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
-}
+// ---- Creating and editing people --------------------------------------------------------------
 
 #[tokio::test]
-async fn the_openapi_document_is_served_without_a_token_and_validates_against_the_oas_schema() {
+async fn users_are_created_edited_and_given_identifiers_through_the_api() {
     let app = spawn_app().await;
-    let doc = served_document(&app).await;
-    // The OpenAPI Initiative's schema of 3.1 documents (tests/data/README.md says where from).
-    let schema: Value =
-        serde_json::from_str(include_str!("../data/openapi-3.1-schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    // The validator is real: a document without `info` fails.
-    let mut broken = doc.clone();
-    broken.as_object_mut().unwrap().remove("info");
-    assert!(!validator.is_valid(&broken));
-
-    assert!(str_of(&doc, "openapi").starts_with("3.1"));
-    assert_eq!(doc["servers"][0]["url"], app.issuer.as_str());
-    assert_eq!(
-        doc["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
-    assert_eq!(doc["security"], json!([{"bearer": []}]));
-    let user_detail = &doc["components"]["schemas"]["UserDetail"];
+    let api = ops(&app).await;
+    let (status, err) = api
+        .post_json("/users", json!({"login": "zoe", "password": "short"}))
+        .await;
+    assert_error(status, &err, StatusCode::BAD_REQUEST, "invalid_request");
     assert!(
-        user_detail["properties"]["memberships"].is_object(),
-        "{user_detail}"
+        app.core
+            .db
+            .user_by_identifier("zoe")
+            .await
+            .unwrap()
+            .is_none()
     );
+
+    let (status, zoe) = api
+        .post_json(
+            "/users",
+            json!({"login": "zoe", "email": "zoe@example.org", "given_name": "Zoé",
+                   "password": "a long enough passphrase 42"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{zoe}");
+    let id = str_of(&zoe, "id").to_owned();
+    assert_eq!(zoe["login"], "zoe");
+    let stored = find_user(&app, "zoe").await;
+    assert!(stored.password_hash.is_some());
+    let (status, err) = api.post_json("/users", json!({"login": "zoe"})).await;
+    assert_error(status, &err, StatusCode::CONFLICT, "conflict");
+    let (status, err) = api
+        .post_json("/users", json!({"login": "x", "colour": 1}))
+        .await;
+    assert_error(status, &err, StatusCode::BAD_REQUEST, "invalid_request");
+
+    // A profile: a field left out stays, null clears, a new address replaces the old one.
+    let (status, shown) = api
+        .patch(
+            &format!("/users/{id}"),
+            json!({"family_name": "Martin", "given_name": null, "email": "zoe@example.net"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["email"], "zoe@example.net");
+    let stored = find_user(&app, "zoe").await;
+    assert_eq!(stored.family_name.as_deref(), Some("Martin"));
+    assert_eq!(stored.given_name, None);
+    assert!(
+        app.core
+            .db
+            .user_by_identifier("zoe@example.org")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let (status, shown) = api
+        .post_json(
+            &format!("/users/{id}/identifiers"),
+            json!({"identifier": "Z1234"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(find_user(&app, "z1234").await.id, id);
+    let (status, err) = api
+        .post_json(
+            &format!("/users/{id}/identifiers"),
+            json!({"identifier": "zoe"}),
+        )
+        .await;
+    assert_error(status, &err, StatusCode::CONFLICT, "conflict");
 }
 
 #[tokio::test]
-async fn every_route_of_the_api_is_in_the_document_and_every_operation_is_routed() {
+async fn an_establishment_administrator_creates_people_only_in_their_establishment() {
     let app = spawn_app().await;
-    let doc = served_document(&app).await;
-    let paths = doc["paths"].as_object().unwrap();
-    let mut operations = 0;
-    for (path, item) in paths {
-        assert!(path.starts_with("/admin/api/v1/"), "{path}");
-        for (method, op) in item.as_object().unwrap() {
-            operations += 1;
-            // A made-up id in each parameter: the route answers (401 without a token, or the
-            // document itself), where an unrouted one would be 404 or 405.
-            let url = app.url(
-                &path
-                    .replace("{id}", "00000000-0000-4000-8000-000000000000")
-                    .replace("{code}", "UPEC")
-                    .replace("{client_id}", "rp1")
-                    .replace("{identifier}", "x"),
-            );
-            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let status = send(reqwest::Client::new().request(m, &url)).await.status();
-            let public = op.get("security") == Some(&json!([{}]));
-            if public {
-                assert_eq!(status, 200, "{method} {path}");
-            } else {
-                assert_eq!(status, 401, "{method} {path}");
-                assert!(
-                    op["responses"]["200"].is_object()
-                        || op["responses"]["201"].is_object()
-                        || op["responses"]["204"].is_object(),
-                    "{method} {path}"
-                );
-            }
-        }
-    }
-    // Routes reach the router only through `routes!`, which puts them in the document: the
-    // module registers none by hand, and each handler annotated is in the document.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/admin_api");
-    let mut annotated = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        assert!(
-            !text.contains(".route("),
-            "a route registered outside routes!"
-        );
-        annotated += text.matches("#[utoipa::path(").count();
-    }
-    assert_eq!(annotated, operations);
-    // Anything else under the prefix is a JSON 404.
-    let res = send(reqwest::Client::new().get(app.url("/admin/api/v1/nothing"))).await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"], "not_found");
+    two_establishments(&app).await;
+    let api = Api {
+        app: &app,
+        token: person_token(&app, "alice", "openid admin").await,
+    };
+    let (status, err) = api.post_json("/users", json!({"login": "nobody"})).await;
+    assert_error(status, &err, StatusCode::FORBIDDEN, "forbidden");
+    let (status, err) = api
+        .post_json("/users", json!({"login": "nobody", "establishment": "IUT"}))
+        .await;
+    assert_error(status, &err, StatusCode::NOT_FOUND, "not_found");
+    assert!(
+        app.core
+            .db
+            .user_by_identifier("nobody")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (status, user) = api
+        .post_json(
+            "/users",
+            json!({"login": "newbie", "establishment": "UPEC", "rights": ["staff"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(
+        user["memberships"],
+        json!([{"establishment": "UPEC", "rights": ["staff"], "admin": false}])
+    );
+    // Carol (IUT) is not hers to edit.
+    let carol = user_id(&app, "carol").await;
+    let (status, _) = api
+        .patch(&format!("/users/{carol}"), json!({"family_name": "X"}))
+        .await;
+    assert_eq!(status, 404);
+    assert_ne!(
+        find_user(&app, "carol").await.family_name.as_deref(),
+        Some("X")
+    );
 }

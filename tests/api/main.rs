@@ -2,6 +2,8 @@
 
 mod activation;
 mod admin_api;
+mod admin_api_apps;
+mod admin_api_document;
 mod admin_boundary;
 mod admin_clients;
 mod admin_users;

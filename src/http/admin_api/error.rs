@@ -121,6 +121,7 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(d) => ApiError::not_found(d),
             AdminError::Invalid(d) => ApiError::invalid(d),
             AdminError::Forbidden(d) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", d),
+            AdminError::Conflict(d) => ApiError::new(StatusCode::CONFLICT, "conflict", d),
             AdminError::Service(e) => ApiError::service(e),
         }
     }

@@ -1,5 +1,6 @@
 //! The administration JSON API under `/admin/api/v1` (issue 9): what the console does, for
-//! programs. Bearer access tokens with the scope `admin` authorise it (`auth`), never cookies,
+//! programs (users, establishments and memberships, administrators, clients, CAS services,
+//! invitations, the audit log). Bearer access tokens with the scope `admin` authorise it (`auth`), never cookies,
 //! so no CSRF token is needed. Each handler extracts, calls `service::admin::Admin` (whose
 //! actor bounds what it reaches) and maps the result. The OpenAPI 3.1 document is generated
 //! from the handlers (utoipa): each route is registered with `routes!`, which puts it in the
@@ -8,9 +9,11 @@
 pub mod administrators;
 pub mod audit;
 pub mod auth;
+pub mod cas_services;
 pub mod clients;
 pub mod error;
 pub mod establishments;
+pub mod invitations;
 pub mod users;
 
 use std::sync::Arc;
@@ -36,8 +39,8 @@ pub const PREFIX: &str = "/admin/api/v1";
     info(
         title = "guichet administration API",
         version = "1",
-        description = "Users, establishments and memberships, administrators, clients and the \
-            audit log. Authorise with an access token carrying the scope `admin` \
+        description = "Users, establishments and memberships, administrators, clients, CAS \
+            services, invitations and the audit log. Authorise with an access token carrying the scope `admin` \
             (`Authorization: Bearer`): a client_credentials token of a client registered for \
             the scope, or an administrator's own token (an establishment administrator \
             reaches only their establishments). Errors are JSON `{error, error_description}`.",
@@ -51,6 +54,8 @@ pub const PREFIX: &str = "/admin/api/v1";
         (name = "establishments", description = "Establishments, members and memberships"),
         (name = "administrators", description = "Global administrators"),
         (name = "clients", description = "OIDC clients"),
+        (name = "cas-services", description = "CAS services"),
+        (name = "invitations", description = "Invitations to an establishment"),
         (name = "audit", description = "The audit log"),
         (name = "document", description = "This document"),
     )
@@ -83,8 +88,13 @@ impl Modify for BearerScheme {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(openapi_get))
-        .routes(routes!(users::users_search_get))
-        .routes(routes!(users::users_get, users::users_delete))
+        .routes(routes!(users::users_search_get, users::users_create_post))
+        .routes(routes!(
+            users::users_get,
+            users::users_update_patch,
+            users::users_delete
+        ))
+        .routes(routes!(users::users_identifier_post))
         .routes(routes!(users::users_disable_post))
         .routes(routes!(users::users_enable_post))
         .routes(routes!(users::users_unlock_post))
@@ -109,10 +119,33 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             administrators::administrators_put,
             administrators::administrators_delete
         ))
-        .routes(routes!(clients::clients_delete))
+        .routes(routes!(
+            clients::clients_list_get,
+            clients::clients_create_post
+        ))
+        .routes(routes!(
+            clients::clients_get,
+            clients::clients_update_patch,
+            clients::clients_delete
+        ))
         .routes(routes!(clients::clients_secret_post))
         .routes(routes!(clients::clients_disable_post))
         .routes(routes!(clients::clients_enable_post))
+        .routes(routes!(
+            cas_services::cas_services_list_get,
+            cas_services::cas_services_create_post
+        ))
+        .routes(routes!(
+            cas_services::cas_services_get,
+            cas_services::cas_services_update_patch,
+            cas_services::cas_services_delete
+        ))
+        .routes(routes!(
+            invitations::invitations_list_get,
+            invitations::invitations_create_post
+        ))
+        .routes(routes!(invitations::invitations_resend_post))
+        .routes(routes!(invitations::invitations_revoke_post))
         .routes(routes!(audit::audit_search_get))
         .routes(routes!(audit::audit_export_get))
         .split_for_parts()

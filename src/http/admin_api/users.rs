@@ -7,10 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::ApiActor;
-use super::error::{ApiError, ApiErrorBody, ApiPath, ApiResult, json};
+use super::error::{ApiError, ApiErrorBody, ApiJson, ApiPath, ApiResult, json};
+use crate::domain::user::NewUser;
 use crate::http::state::AppState;
 use crate::service::admin::Admin;
+use crate::service::admin_users::ProfileChanges;
 use crate::service::error::Error;
+use crate::service::password;
 
 /// The page size of `search_users`.
 const PER_PAGE: usize = 100;
@@ -265,4 +268,144 @@ pub async fn users_identifier_delete(
 pub fn no_content() -> axum::response::Response {
     use axum::response::IntoResponse;
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// A new account. Without a password the person activates it or is invited; with one, it
+/// must satisfy the password policy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserIn {
+    pub login: String,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    /// More identifiers the person signs in with (e-mail addresses, numbers).
+    #[serde(default)]
+    pub identifiers: Vec<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub category: Option<String>,
+    #[schema(format = Password)]
+    pub password: Option<String>,
+    /// A temporary password: the next sign-in asks for a new one.
+    #[serde(default)]
+    pub must_change_password: bool,
+    /// The establishment to place the person in (required of an establishment
+    /// administrator), with these rights.
+    pub establishment: Option<String>,
+    #[serde(default)]
+    pub rights: Vec<String>,
+}
+
+/// A profile's changes: a field left out stays; `null` (or "") clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProfileChangesIn {
+    #[schema(nullable)]
+    pub name: Option<String>,
+    #[schema(nullable)]
+    pub given_name: Option<String>,
+    #[schema(nullable)]
+    pub family_name: Option<String>,
+    /// A new address replaces the old one as an identifier.
+    #[schema(nullable)]
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    #[schema(nullable)]
+    pub phone_number: Option<String>,
+    #[schema(nullable)]
+    pub category: Option<String>,
+    /// A BCP 47 language tag.
+    #[schema(nullable)]
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifierIn {
+    /// An e-mail address or a number the person may sign in with.
+    pub identifier: String,
+}
+
+/// Create an account (an establishment administrator places it in their establishment).
+#[utoipa::path(post, path = "/users", tag = "users", request_body = NewUserIn,
+    responses((status = 201, body = UserDetail), (status = 400, body = ApiErrorBody),
+        (status = 403, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
+pub async fn users_create_post(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiJson(body): ApiJson<NewUserIn>,
+) -> ApiResult {
+    let core = &state.core;
+    let mut new = NewUser {
+        login: body.login,
+        email: body.email,
+        email_verified: body.email_verified,
+        identifiers: body.identifiers,
+        given_name: body.given_name,
+        family_name: body.family_name,
+        phone_number: body.phone_number,
+        category: body.category,
+        must_change_password: body.must_change_password,
+        ..NewUser::default()
+    };
+    if let Some(password) = body.password {
+        let policy = &core.policy.password;
+        let broken = password::new_user_violations(policy, &new, &password);
+        if !broken.is_empty() {
+            let why: Vec<String> = broken.iter().map(|v| v.describe(policy)).collect();
+            return Err(ApiError::invalid(format!(
+                "the password is refused: {}",
+                why.join("; ")
+            )));
+        }
+        new.password_hash = Some(core.hasher.hash(password).await.map_err(Error::from)?);
+    }
+    let admin = Admin::new(core, &actor);
+    let membership = body.establishment.as_deref().map(|c| (c, &body.rights[..]));
+    let user = admin.create_user(new, membership, core.now()).await?;
+    let shown = admin.show_user(&user, core.now()).await?;
+    Ok(json(StatusCode::CREATED, &typed::<UserDetail>(shown)?))
+}
+
+/// Edit a profile.
+#[utoipa::path(patch, path = "/users/{id}", tag = "users", params(("id" = String, Path, format = Uuid)),
+    request_body = ProfileChangesIn,
+    responses((status = 200, body = UserDetail), (status = 400, body = ApiErrorBody),
+        (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 409, body = ApiErrorBody)))]
+pub async fn users_update_patch(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(changes): ApiJson<ProfileChanges>,
+) -> ApiResult {
+    let admin = Admin::new(&state.core, &actor);
+    let user = admin.find_user_by_id(&id).await?;
+    let user = admin
+        .update_profile(&user, &changes, state.core.now())
+        .await?;
+    let shown = admin.show_user(&user, state.core.now()).await?;
+    Ok(json(StatusCode::OK, &typed::<UserDetail>(shown)?))
+}
+
+/// Add an identifier the person may sign in with.
+#[utoipa::path(post, path = "/users/{id}/identifiers", tag = "users",
+    params(("id" = String, Path, format = Uuid)), request_body = IdentifierIn,
+    responses((status = 200, body = UserDetail), (status = 400, body = ApiErrorBody),
+        (status = 403, body = ApiErrorBody), (status = 404, body = ApiErrorBody),
+        (status = 409, body = ApiErrorBody)))]
+pub async fn users_identifier_post(
+    State(state): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<IdentifierIn>,
+) -> ApiResult {
+    let admin = Admin::new(&state.core, &actor);
+    let user = admin.find_user_by_id(&id).await?;
+    admin
+        .add_identifier(&user, &body.identifier, state.core.now())
+        .await?;
+    let shown = admin.show_user(&user, state.core.now()).await?;
+    Ok(json(StatusCode::OK, &typed::<UserDetail>(shown)?))
 }
