@@ -517,6 +517,32 @@ async fn the_set_up_link_creates_a_global_administrator_once() {
     assert_eq!(http.get(&old).send().await.unwrap().status(), 400);
     let page = text_of(http.get(&link)).await;
     assert!(page.contains("name=\"email\""), "{page}");
+    // An address that is already an account's is refused, and the link stays good.
+    app.create_user("alice").await;
+    let res = fill_and_post(
+        &app,
+        &http,
+        &page,
+        &path(&link),
+        &[
+            ("email", "alice@example.org"),
+            ("login", "root"),
+            ("new_password", PASSWORD),
+            ("confirm_password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"invitation-error\""), "{body}");
+    assert!(
+        app.core
+            .db
+            .user_by_identifier("root")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let res = fill_and_post(
         &app,
         &http,
