@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use crate::http::oidc::no_store_json;
 use crate::service::admin::AdminError;
 use crate::service::error::Error;
-use crate::store::StoreError;
 
 /// An error answered by the API.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,13 +89,6 @@ impl ApiError {
     /// A service error: 503 when a backend is temporarily unavailable, else logged under an
     /// id that alone is shown.
     pub fn service(e: Error) -> ApiError {
-        if let Error::Store(StoreError::Conflict(what)) = &e {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("{what} is already taken"),
-            );
-        }
         if e.is_unavailable() {
             tracing::warn!(error = %e, "admin api: temporarily unavailable");
             return ApiError::new(

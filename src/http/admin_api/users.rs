@@ -11,9 +11,9 @@ use super::error::{ApiError, ApiErrorBody, ApiJson, ApiPath, ApiResult, json};
 use crate::domain::user::NewUser;
 use crate::http::state::AppState;
 use crate::service::admin::Admin;
+use crate::service::admin_bearer::create_user_with_password;
 use crate::service::admin_users::ProfileChanges;
 use crate::service::error::Error;
-use crate::service::password;
 
 /// The page size of `search_users`.
 const PER_PAGE: usize = 100;
@@ -337,7 +337,7 @@ pub async fn users_create_post(
     ApiJson(body): ApiJson<NewUserIn>,
 ) -> ApiResult {
     let core = &state.core;
-    let mut new = NewUser {
+    let new = NewUser {
         login: body.login,
         email: body.email,
         email_verified: body.email_verified,
@@ -349,21 +349,10 @@ pub async fn users_create_post(
         must_change_password: body.must_change_password,
         ..NewUser::default()
     };
-    if let Some(password) = body.password {
-        let policy = &core.policy.password;
-        let broken = password::new_user_violations(policy, &new, &password);
-        if !broken.is_empty() {
-            let why: Vec<String> = broken.iter().map(|v| v.describe(policy)).collect();
-            return Err(ApiError::invalid(format!(
-                "the password is refused: {}",
-                why.join("; ")
-            )));
-        }
-        new.password_hash = Some(core.hasher.hash(password).await.map_err(Error::from)?);
-    }
     let admin = Admin::new(core, &actor);
     let membership = body.establishment.as_deref().map(|c| (c, &body.rights[..]));
-    let user = admin.create_user(new, membership, core.now()).await?;
+    let user =
+        create_user_with_password(core, &admin, new, body.password, membership, core.now()).await?;
     let shown = admin.show_user(&user, core.now()).await?;
     Ok(json(StatusCode::CREATED, &typed::<UserDetail>(shown)?))
 }
