@@ -71,6 +71,7 @@ async fn every_route_of_the_api_is_in_the_document_and_every_operation_is_routed
                 assert_eq!(status, 200, "{method} {path}");
             } else {
                 assert_eq!(status, 401, "{method} {path}");
+                assert!(op["responses"]["401"].is_object(), "{method} {path}");
                 assert!(
                     op["responses"]["200"].is_object()
                         || op["responses"]["201"].is_object()

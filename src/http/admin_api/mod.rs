@@ -24,6 +24,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::Server;
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -151,15 +152,58 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The document as served: paths under `PREFIX`.
+/// The document as served: paths under `PREFIX`; each operation behind the bearer token
+/// also answers 401 and 403 (RFC 6750 §3.1).
 pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = api();
     let paths = std::mem::take(&mut doc.paths.paths);
     doc.paths.paths = paths
         .into_iter()
-        .map(|(p, item)| (format!("{PREFIX}{p}"), item))
+        .map(|(p, mut item)| {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                // `security` set on an operation is the public document's `[{}]`.
+                if op.security.is_none() {
+                    for (status, what) in [
+                        ("401", "No token, or an invalid, expired or revoked one"),
+                        (
+                            "403",
+                            "The token lacks the scope admin, or the caller the reach",
+                        ),
+                    ] {
+                        op.responses
+                            .responses
+                            .entry(status.to_owned())
+                            .or_insert_with(|| error_response(what));
+                    }
+                }
+            }
+            (format!("{PREFIX}{p}"), item)
+        })
         .collect();
     doc
+}
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ApiErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 pub fn router() -> Router<AppState> {
