@@ -2,6 +2,7 @@
 //! (security headers, cookies, CSRF, forms, the client's address).
 
 pub mod account;
+pub mod admin;
 pub mod cas;
 pub mod error;
 pub mod extract;
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     let base = state.core.urls.base_path.clone();
     let routes = Router::new()
         .merge(account::router())
+        .merge(admin::router())
         .merge(oidc::router())
         .merge(cas::router())
         .merge(health::router())

@@ -171,6 +171,54 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/account/security_question.html"),
     ),
     (
+        "admin/base.html",
+        include_str!("../../templates/admin/base.html"),
+    ),
+    (
+        "admin/pager.html",
+        include_str!("../../templates/admin/pager.html"),
+    ),
+    (
+        "admin/home.html",
+        include_str!("../../templates/admin/home.html"),
+    ),
+    (
+        "admin/invalid.html",
+        include_str!("../../templates/admin/invalid.html"),
+    ),
+    (
+        "admin/users.html",
+        include_str!("../../templates/admin/users.html"),
+    ),
+    (
+        "admin/user.html",
+        include_str!("../../templates/admin/user.html"),
+    ),
+    (
+        "admin/user_delete.html",
+        include_str!("../../templates/admin/user_delete.html"),
+    ),
+    (
+        "admin/establishments.html",
+        include_str!("../../templates/admin/establishments.html"),
+    ),
+    (
+        "admin/establishment_new.html",
+        include_str!("../../templates/admin/establishment_new.html"),
+    ),
+    (
+        "admin/establishment.html",
+        include_str!("../../templates/admin/establishment.html"),
+    ),
+    (
+        "admin/administrators.html",
+        include_str!("../../templates/admin/administrators.html"),
+    ),
+    (
+        "admin/audit.html",
+        include_str!("../../templates/admin/audit.html"),
+    ),
+    (
         "errors/error.html",
         include_str!("../../templates/errors/error.html"),
     ),

@@ -33,5 +33,9 @@ pub async fn resume(
             see_other(&format!("{}/account", state.core.urls.base_path)),
         )
             .into_response(),
+        // The console checks the new session itself (second factor, administration).
+        admin @ Continuation::Admin(_) => {
+            (jar, see_other(&admin.return_to(&state.core.urls))).into_response()
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! One integration-test binary: the real server on port 0, driven over HTTP.
 
 mod activation;
+mod admin_console;
 mod admin_boundary;
 mod admin_users;
 mod architecture;
@@ -10,6 +11,7 @@ mod authn;
 mod authorize;
 mod backchannel;
 mod browser;
+mod browser_admin;
 mod cas;
 mod cas_cli;
 mod cas_handouts;
