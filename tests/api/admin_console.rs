@@ -78,16 +78,11 @@ async fn post(
 }
 
 #[tokio::test]
-async fn a_visitor_without_a_session_gets_the_sign_in_form_and_comes_back_to_the_page_asked_for()
-{
+async fn a_visitor_without_a_session_gets_the_sign_in_form_and_comes_back_to_the_page_asked_for() {
     let app = spawn_app().await;
     with_root(&app).await;
     let http = browser();
-    let res = http
-        .get(app.url("/admin/users?q=ro"))
-        .send()
-        .await
-        .unwrap();
+    let res = http.get(app.url("/admin/users?q=ro")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
     let page = res.text().await.unwrap();
@@ -174,7 +169,12 @@ async fn a_person_who_administers_nothing_gets_a_403_page_in_their_language() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert!(res.text().await.unwrap().contains("You administer nothing here"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("You administer nothing here")
+    );
     let res = http
         .get(app.url("/admin/users"))
         .header(ACCEPT_LANGUAGE, "fr")
@@ -182,7 +182,12 @@ async fn a_person_who_administers_nothing_gets_a_403_page_in_their_language() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    assert!(res.text().await.unwrap().contains("Vous n’administrez rien ici"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Vous n’administrez rien ici")
+    );
 }
 
 #[tokio::test]
@@ -240,16 +245,37 @@ async fn each_user_action_works_with_its_csrf_token_and_is_refused_without() {
 
     // Each action: refused without the token (nothing changes), done with it.
     let action = |path: &str| format!("{bob_page}/{path}");
-    let res = post(&app, &http, &action("disabled"), None, &[("disabled", "true")]).await;
+    let res = post(
+        &app,
+        &http,
+        &action("disabled"),
+        None,
+        &[("disabled", "true")],
+    )
+    .await;
     assert_eq!(res.status(), 403);
     assert!(!bob().await.unwrap().disabled);
-    let res = post(&app, &http, &action("disabled"), Some(&csrf), &[("disabled", "true")]).await;
+    let res = post(
+        &app,
+        &http,
+        &action("disabled"),
+        Some(&csrf),
+        &[("disabled", "true")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res).query(), Some("done=disabled"));
     assert!(bob().await.unwrap().disabled);
     let page = text_of(http.get(app.url(&format!("{bob_page}?done=disabled")))).await;
     assert!(element_text(&page, "admin-notice").is_some(), "{page}");
-    let res = post(&app, &http, &action("disabled"), Some(&csrf), &[("disabled", "false")]).await;
+    let res = post(
+        &app,
+        &http,
+        &action("disabled"),
+        Some(&csrf),
+        &[("disabled", "false")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert!(!bob().await.unwrap().disabled);
 
@@ -264,7 +290,14 @@ async fn each_user_action_works_with_its_csrf_token_and_is_refused_without() {
     let res = post(&app, &http, &action("identifiers/remove"), None, &removed).await;
     assert_eq!(res.status(), 403);
     assert_eq!(db.user_identifiers(&bob_id).await.unwrap().len(), 3);
-    let res = post(&app, &http, &action("identifiers/remove"), Some(&csrf), &removed).await;
+    let res = post(
+        &app,
+        &http,
+        &action("identifiers/remove"),
+        Some(&csrf),
+        &removed,
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert_eq!(db.user_identifiers(&bob_id).await.unwrap().len(), 2);
     // The login is not removed: a 400 page with the reason.
@@ -277,7 +310,12 @@ async fn each_user_action_works_with_its_csrf_token_and_is_refused_without() {
     )
     .await;
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("the login is not removed"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("the login is not removed")
+    );
 
     for (path, kind) in [("unlock", "account.unlocked"), ("mfa-reset", "mfa.reset")] {
         let res = post(&app, &http, &action(path), None, &[]).await;
@@ -302,7 +340,14 @@ async fn each_user_action_works_with_its_csrf_token_and_is_refused_without() {
     let res = post(&app, &http, &action("memberships/revoke"), None, &upec).await;
     assert_eq!(res.status(), 403);
     assert_eq!(db.memberships_of(&bob_id).await.unwrap().len(), 1);
-    let res = post(&app, &http, &action("memberships/revoke"), Some(&csrf), &upec).await;
+    let res = post(
+        &app,
+        &http,
+        &action("memberships/revoke"),
+        Some(&csrf),
+        &upec,
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert!(db.memberships_of(&bob_id).await.unwrap().is_empty());
 
@@ -335,13 +380,23 @@ async fn establishments_are_created_edited_and_their_members_granted_and_revoked
     let (page, csrf) = page_and_csrf(&app, &http, "/admin/establishments/new").await;
     assert!(page.contains("for=\"code\""), "labelled fields: {page}");
 
-    let fields = [("code", "UPEC"), ("name", "Université"), ("rights", "staff, print")];
+    let fields = [
+        ("code", "UPEC"),
+        ("name", "Université"),
+        ("rights", "staff, print"),
+    ];
     let res = post(&app, &http, "/admin/establishments", None, &fields).await;
     assert_eq!(res.status(), 403);
     let res = post(&app, &http, "/admin/establishments", Some(&csrf), &fields).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res).path(), "/admin/establishments/UPEC");
-    let e = app.core.db.establishment_by_code("UPEC").await.unwrap().unwrap();
+    let e = app
+        .core
+        .db
+        .establishment_by_code("UPEC")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e.rights, ["staff", "print"]);
     // A bad code: a 400 page that says why, and nothing created.
     let bad = [("code", "a b"), ("name", "X"), ("rights", "")];
@@ -356,18 +411,57 @@ async fn establishments_are_created_edited_and_their_members_granted_and_revoked
     let edit = [("name", "UPEC Créteil"), ("rights", "staff print teach")];
     let res = post(&app, &http, "/admin/establishments/UPEC", None, &edit).await;
     assert_eq!(res.status(), 403);
-    let res = post(&app, &http, "/admin/establishments/UPEC", Some(&csrf), &edit).await;
+    let res = post(
+        &app,
+        &http,
+        "/admin/establishments/UPEC",
+        Some(&csrf),
+        &edit,
+    )
+    .await;
     assert_eq!(res.status(), 303);
-    let e = app.core.db.establishment_by_code("UPEC").await.unwrap().unwrap();
+    let e = app
+        .core
+        .db
+        .establishment_by_code("UPEC")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(e.name, "UPEC Créteil");
     assert_eq!(e.rights, ["staff", "print", "teach"]);
 
     // Grant bob two rights and the administration of UPEC; then revoke.
-    let grant = [("login", "bob"), ("right", "teach"), ("right", "staff"), ("admin", "true")];
-    let res = post(&app, &http, "/admin/establishments/UPEC/members", None, &grant).await;
+    let grant = [
+        ("login", "bob"),
+        ("right", "teach"),
+        ("right", "staff"),
+        ("admin", "true"),
+    ];
+    let res = post(
+        &app,
+        &http,
+        "/admin/establishments/UPEC/members",
+        None,
+        &grant,
+    )
+    .await;
     assert_eq!(res.status(), 403);
-    assert!(app.core.db.memberships_of(&bob_id).await.unwrap().is_empty());
-    let res = post(&app, &http, "/admin/establishments/UPEC/members", Some(&csrf), &grant).await;
+    assert!(
+        app.core
+            .db
+            .memberships_of(&bob_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let res = post(
+        &app,
+        &http,
+        "/admin/establishments/UPEC/members",
+        Some(&csrf),
+        &grant,
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let m = app.core.db.memberships_of(&bob_id).await.unwrap();
     assert_eq!(m.len(), 1);
@@ -378,11 +472,24 @@ async fn establishments_are_created_edited_and_their_members_granted_and_revoked
     assert!(page.contains("bob"), "{page}");
     // A right the establishment does not define is refused.
     let undefined = [("login", "bob"), ("right", "root")];
-    let res = post(&app, &http, "/admin/establishments/UPEC/members", Some(&csrf), &undefined)
-        .await;
+    let res = post(
+        &app,
+        &http,
+        "/admin/establishments/UPEC/members",
+        Some(&csrf),
+        &undefined,
+    )
+    .await;
     assert_eq!(res.status(), 400);
     let revoke = [("user", bob_id.as_str())];
-    let res = post(&app, &http, "/admin/establishments/UPEC/members/revoke", None, &revoke).await;
+    let res = post(
+        &app,
+        &http,
+        "/admin/establishments/UPEC/members/revoke",
+        None,
+        &revoke,
+    )
+    .await;
     assert_eq!(res.status(), 403);
     let res = post(
         &app,
@@ -393,7 +500,14 @@ async fn establishments_are_created_edited_and_their_members_granted_and_revoked
     )
     .await;
     assert_eq!(res.status(), 303);
-    assert!(app.core.db.memberships_of(&bob_id).await.unwrap().is_empty());
+    assert!(
+        app.core
+            .db
+            .memberships_of(&bob_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -404,20 +518,48 @@ async fn global_administrators_are_added_and_removed_but_not_oneself() {
     let http = console(&app, "root").await;
     let (page, csrf) = page_and_csrf(&app, &http, "/admin/administrators").await;
     assert!(page.contains("id=\"administrators\""), "{page}");
-    let res = post(&app, &http, "/admin/administrators", None, &[("login", "bob")]).await;
+    let res = post(
+        &app,
+        &http,
+        "/admin/administrators",
+        None,
+        &[("login", "bob")],
+    )
+    .await;
     assert_eq!(res.status(), 403);
     assert!(!app.core.db.administration_of(&bob_id).await.unwrap().0);
-    let res = post(&app, &http, "/admin/administrators", Some(&csrf), &[("login", "bob")]).await;
+    let res = post(
+        &app,
+        &http,
+        "/admin/administrators",
+        Some(&csrf),
+        &[("login", "bob")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert!(app.core.db.administration_of(&bob_id).await.unwrap().0);
     let remove = [("user", bob_id.as_str())];
     let res = post(&app, &http, "/admin/administrators/remove", None, &remove).await;
     assert_eq!(res.status(), 403);
-    let res = post(&app, &http, "/admin/administrators/remove", Some(&csrf), &remove).await;
+    let res = post(
+        &app,
+        &http,
+        "/admin/administrators/remove",
+        Some(&csrf),
+        &remove,
+    )
+    .await;
     assert_eq!(res.status(), 303);
     assert!(!app.core.db.administration_of(&bob_id).await.unwrap().0);
     let me = [("user", root_id.as_str())];
-    let res = post(&app, &http, "/admin/administrators/remove", Some(&csrf), &me).await;
+    let res = post(
+        &app,
+        &http,
+        "/admin/administrators/remove",
+        Some(&csrf),
+        &me,
+    )
+    .await;
     assert_eq!(res.status(), 400);
     assert!(app.core.db.administration_of(&root_id).await.unwrap().0);
 }
@@ -436,10 +578,9 @@ async fn the_audit_log_is_filtered_paged_and_exported_as_csv() {
             .await
             .unwrap();
     }
-    let page = text_of(http.get(app.url(
-        "/admin/audit?user=bob&kind=user.password_change_required",
-    )))
-    .await;
+    let page =
+        text_of(http.get(app.url("/admin/audit?user=bob&kind=user.password_change_required")))
+            .await;
     assert!(page.contains("<caption>"), "{page}");
     let rows = page.matches("user.password_change_required</td>").count();
     assert_eq!(rows, 50, "{page}");
@@ -455,7 +596,10 @@ async fn the_audit_log_is_filtered_paged_and_exported_as_csv() {
         .unwrap()
         .to_owned();
     let second = text_of(http.get(app.url(&next))).await;
-    assert_eq!(second.matches("user.password_change_required</td>").count(), 10);
+    assert_eq!(
+        second.matches("user.password_change_required</td>").count(),
+        10
+    );
     assert!(second.contains("rel=\"prev\""), "{second}");
 
     // An unknown kind is refused with the reason.
@@ -494,7 +638,11 @@ async fn an_establishment_administrator_sees_only_their_establishment() {
     cli.create_establishment("IUT", "IUT", &["teacher".into()], now)
         .await
         .unwrap();
-    for (login, code, is_admin) in [("alice", "UPEC", true), ("bob", "UPEC", false), ("carol", "IUT", false)] {
+    for (login, code, is_admin) in [
+        ("alice", "UPEC", true),
+        ("bob", "UPEC", false),
+        ("carol", "IUT", false),
+    ] {
         let user = find_user(&app, login).await;
         cli.grant(&user, code, &[], is_admin, now).await.unwrap();
     }
@@ -545,10 +693,17 @@ async fn an_establishment_administrator_sees_only_their_establishment() {
     )
     .await;
     assert_eq!(res.status(), 404, "carol is beyond alice's reach");
-    assert_eq!(app.core.db.memberships_of(&carol.id).await.unwrap().len(), 1);
+    assert_eq!(
+        app.core.db.memberships_of(&carol.id).await.unwrap().len(),
+        1
+    );
 
     // What only global administrators do: forbidden.
-    for path in ["/admin/audit", "/admin/administrators", "/admin/establishments/new"] {
+    for path in [
+        "/admin/audit",
+        "/admin/administrators",
+        "/admin/establishments/new",
+    ] {
         let res = http.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 403, "{path}");
     }

@@ -650,7 +650,11 @@ pub(crate) async fn connect(driver: &Driver, profile: &Path) -> Client {
 }
 
 /// The first element matching `css`, once it is there.
-pub(crate) async fn wait_for(browser: &Client, what: &str, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_for(
+    browser: &Client,
+    what: &str,
+    css: &str,
+) -> fantoccini::elements::Element {
     match browser
         .wait()
         .at_most(STEP)

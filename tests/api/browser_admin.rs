@@ -90,7 +90,10 @@ async fn console_walk(browser: &Client) {
         .unwrap();
     let code = wait_for(browser, "the establishment form", "input[name='code']").await;
     code.send_keys("UPEC").await.unwrap();
-    for (name, value) in [("name", "Université Paris-Est Créteil"), ("rights", "staff print")] {
+    for (name, value) in [
+        ("name", "Université Paris-Est Créteil"),
+        ("rights", "staff print"),
+    ] {
         browser
             .find(Locator::Css(&format!("input[name='{name}']")))
             .await
@@ -128,7 +131,9 @@ async fn console_walk(browser: &Client) {
         .unwrap();
     shot(browser, 7, "membership-form").await;
     browser
-        .find(Locator::Css("form[action$='/members'] button[type='submit']"))
+        .find(Locator::Css(
+            "form[action$='/members'] button[type='submit']",
+        ))
         .await
         .unwrap()
         .click()

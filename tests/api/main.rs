@@ -1,8 +1,8 @@
 //! One integration-test binary: the real server on port 0, driven over HTTP.
 
 mod activation;
-mod admin_console;
 mod admin_boundary;
+mod admin_console;
 mod admin_users;
 mod architecture;
 mod audit;

@@ -71,7 +71,10 @@ pub async fn administrator_add_post(
         .set_global_administrator(&user, true, state.core.now())
         .await
         .or_fail(&state, s.locale)?;
-    Ok(back_to(&state, "/admin/administrators?done=administrator_added"))
+    Ok(back_to(
+        &state,
+        "/admin/administrators?done=administrator_added",
+    ))
 }
 
 /// `POST /admin/administrators/remove` (`user`: the id): one's own administration stays.

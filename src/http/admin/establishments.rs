@@ -27,12 +27,11 @@ fn rights_field(form: &Form, name: &str) -> Vec<String> {
 
 /// Page `page` of `all`, and whether another follows.
 fn slice<T>(all: Vec<T>, page: u32) -> (Vec<T>, bool) {
-    let start = usize::try_from(page).unwrap_or(usize::MAX).saturating_mul(PER_PAGE);
+    let start = usize::try_from(page)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(PER_PAGE);
     let more = all.len() > start.saturating_add(PER_PAGE);
-    (
-        all.into_iter().skip(start).take(PER_PAGE).collect(),
-        more,
-    )
+    (all.into_iter().skip(start).take(PER_PAGE).collect(), more)
 }
 
 /// `GET /admin/establishments?page=`.

@@ -134,10 +134,12 @@ impl FromRequestParts<AppState> for AdminSession {
         let actor = match actor_for_user(&core.db, &current.user).await {
             Ok(Some(actor)) => actor,
             Ok(None) => {
-                return Err(
-                    PageError::new(StatusCode::FORBIDDEN, "admin_not_administrator", locale)
-                        .into_response(),
-                );
+                return Err(PageError::new(
+                    StatusCode::FORBIDDEN,
+                    "admin_not_administrator",
+                    locale,
+                )
+                .into_response());
             }
             Err(e) => return Err(fail(state, locale, e).0),
         };

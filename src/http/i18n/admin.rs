@@ -1,7 +1,11 @@
 //! The administration console's strings (key, French, English).
 
 pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
-    ("admin_title", "Console d’administration", "Administration console"),
+    (
+        "admin_title",
+        "Console d’administration",
+        "Administration console",
+    ),
     ("admin_menu", "Administration", "Administration"),
     ("admin_home", "Accueil", "Home"),
     ("admin_users", "Utilisateurs", "Users"),
@@ -42,7 +46,11 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Rien n’a été modifié. Motif (en anglais) :",
         "Nothing was changed. Reason:",
     ),
-    ("admin_back_home", "Retour à la console", "Back to the console"),
+    (
+        "admin_back_home",
+        "Retour à la console",
+        "Back to the console",
+    ),
     (
         "admin_reach_all",
         "Vous êtes administrateur global : vous gérez tous les utilisateurs et établissements.",
@@ -84,11 +92,19 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("admin_search", "Rechercher", "Search"),
     ("admin_users_found", "Utilisateurs trouvés", "Users found"),
-    ("admin_no_users", "Aucun utilisateur trouvé.", "No user found."),
+    (
+        "admin_no_users",
+        "Aucun utilisateur trouvé.",
+        "No user found.",
+    ),
     ("admin_state", "État", "State"),
     ("admin_active", "Actif", "Active"),
     ("admin_disabled", "Désactivé", "Disabled"),
-    ("admin_locked", "bloqué (trop d’échecs)", "locked (too many failures)"),
+    (
+        "admin_locked",
+        "bloqué (trop d’échecs)",
+        "locked (too many failures)",
+    ),
     ("admin_category", "Catégorie", "Category"),
     ("admin_id", "Identifiant interne (sub)", "Internal id (sub)"),
     ("admin_no_factor", "Aucun", "None"),
@@ -107,13 +123,21 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Établissements dont la personne est membre",
         "Establishments the person belongs to",
     ),
-    ("admin_no_memberships", "Aucune appartenance.", "No membership."),
+    (
+        "admin_no_memberships",
+        "Aucune appartenance.",
+        "No membership.",
+    ),
     ("admin_rights", "Droits", "Rights"),
     ("admin_admin_flag", "Administrateur", "Administrator"),
     ("admin_yes", "Oui", "Yes"),
     ("admin_no", "Non", "No"),
     ("admin_actions", "Actions", "Actions"),
-    ("admin_disable", "Désactiver le compte", "Disable the account"),
+    (
+        "admin_disable",
+        "Désactiver le compte",
+        "Disable the account",
+    ),
     ("admin_enable", "Réactiver le compte", "Enable the account"),
     ("admin_unlock", "Débloquer", "Unlock"),
     (
@@ -126,14 +150,26 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Exiger un nouveau mot de passe à la prochaine connexion",
         "Require a new password at the next sign-in",
     ),
-    ("admin_delete", "Supprimer le compte…", "Delete the account…"),
-    ("admin_delete_title", "Supprimer ce compte ?", "Delete this account?"),
+    (
+        "admin_delete",
+        "Supprimer le compte…",
+        "Delete the account…",
+    ),
+    (
+        "admin_delete_title",
+        "Supprimer ce compte ?",
+        "Delete this account?",
+    ),
     (
         "admin_delete_warning",
         "La suppression est définitive : la personne ne pourra plus se connecter, ses sessions et jetons prennent fin. Le journal d’audit est conservé.",
         "Deletion is final: the person can no longer sign in, their sessions and tokens end. The audit log is kept.",
     ),
-    ("admin_delete_confirm", "Supprimer définitivement", "Delete for good"),
+    (
+        "admin_delete_confirm",
+        "Supprimer définitivement",
+        "Delete for good",
+    ),
     ("admin_cancel", "Annuler", "Cancel"),
     ("admin_code", "Code", "Code"),
     (
@@ -181,7 +217,11 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Members of the establishment and their rights",
     ),
     ("admin_no_members", "Aucun membre.", "No member."),
-    ("admin_grant", "Ajouter ou modifier un membre", "Add or change a member"),
+    (
+        "admin_grant",
+        "Ajouter ou modifier un membre",
+        "Add or change a member",
+    ),
     (
         "admin_grant_login",
         "Identifiant de la personne",
@@ -192,7 +232,11 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Administre cet établissement",
         "Administers this establishment",
     ),
-    ("admin_grant_submit", "Enregistrer l’appartenance", "Save the membership"),
+    (
+        "admin_grant_submit",
+        "Enregistrer l’appartenance",
+        "Save the membership",
+    ),
     (
         "admin_administrators_caption",
         "Administrateurs globaux",
@@ -209,11 +253,19 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Utilisateur (identifiant ou id)",
         "User (login or id)",
     ),
-    ("admin_filter_client", "Application (client_id)", "Application (client_id)"),
+    (
+        "admin_filter_client",
+        "Application (client_id)",
+        "Application (client_id)",
+    ),
     ("admin_filter_kind", "Type d’événement", "Event type"),
     ("admin_filter_any", "Tous", "Any"),
     ("admin_filter_since", "Depuis le (UTC)", "From (UTC)"),
-    ("admin_filter_until", "Jusqu’au (UTC, inclus)", "Until (UTC, included)"),
+    (
+        "admin_filter_until",
+        "Jusqu’au (UTC, inclus)",
+        "Until (UTC, included)",
+    ),
     ("admin_export", "Télécharger en CSV", "Download as CSV"),
     (
         "admin_audit_caption",
@@ -228,9 +280,21 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Aucun événement ne correspond.",
         "No event matches.",
     ),
-    ("admin_done_disabled", "Le compte est désactivé.", "The account is disabled."),
-    ("admin_done_enabled", "Le compte est réactivé.", "The account is enabled."),
-    ("admin_done_unlocked", "Le compte est débloqué.", "The account is unlocked."),
+    (
+        "admin_done_disabled",
+        "Le compte est désactivé.",
+        "The account is disabled.",
+    ),
+    (
+        "admin_done_enabled",
+        "Le compte est réactivé.",
+        "The account is enabled.",
+    ),
+    (
+        "admin_done_unlocked",
+        "Le compte est débloqué.",
+        "The account is unlocked.",
+    ),
     (
         "admin_done_mfa_reset",
         "La vérification en deux étapes est réinitialisée.",
@@ -256,7 +320,11 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "L’appartenance est enregistrée.",
         "The membership is saved.",
     ),
-    ("admin_done_deleted", "Le compte est supprimé.", "The account is deleted."),
+    (
+        "admin_done_deleted",
+        "Le compte est supprimé.",
+        "The account is deleted.",
+    ),
     ("admin_done_created", "C’est créé.", "Created."),
     ("admin_done_updated", "C’est enregistré.", "Saved."),
     (
