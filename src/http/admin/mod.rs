@@ -141,7 +141,7 @@ impl FromRequestParts<AppState> for AdminSession {
                 )
                 .into_response());
             }
-            Err(e) => return Err(fail(state, locale, e).0),
+            Err(e) => return Err(fail(state, locale, e).into_response()),
         };
         if !current.session.amr.iter().any(|m| m == AMR_MFA) {
             return Err(sign_in(
@@ -240,17 +240,17 @@ impl AdminSession {
 }
 
 /// A console answer that is not the page asked for: an error page in the person's language.
-pub struct Fail(Response);
+pub struct Fail(Box<Response>);
 
 impl IntoResponse for Fail {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
 impl From<PageError> for Fail {
     fn from(e: PageError) -> Fail {
-        Fail(e.into_response())
+        Fail(Box::new(e.into_response()))
     }
 }
 
@@ -272,12 +272,12 @@ fn fail(state: &AppState, locale: Locale, e: AdminError) -> Fail {
             struct Invalid<'a> {
                 reason: &'a str,
             }
-            Fail(state.pages.render_status(
+            Fail(Box::new(state.pages.render_status(
                 StatusCode::BAD_REQUEST,
                 locale,
                 "admin/invalid.html",
                 &Invalid { reason: &reason },
-            ))
+            )))
         }
         AdminError::Service(e) => PageError::service(locale, e).into(),
     }
