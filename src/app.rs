@@ -12,10 +12,12 @@ use axum::body::Bytes;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::{SecretUrl, Settings};
+use crate::config::{Registration, SecretUrl, Settings};
 use crate::crypto::keys::Keys;
 use crate::crypto::password::Hasher;
 use crate::crypto::secretbox::SecretBox;
+use crate::crypto::token::digest;
+use crate::domain::admin::Actor;
 use crate::domain::clock::Clock;
 use crate::domain::self_service::SelfServicePolicy;
 use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
@@ -26,6 +28,7 @@ use crate::mail::{self, MailTemplates};
 use crate::notify::outbound::{Courier, CourierPolicy};
 use crate::notify::sms::{self, DynSms};
 use crate::service::activation::{ActivationPolicy, Charter};
+use crate::service::admin::Admin;
 use crate::service::audit::Audit;
 use crate::service::cas::CasRegistry;
 use crate::service::clients::ClientCache;
@@ -104,7 +107,10 @@ impl Application {
         shared: Option<DynEphemeral>,
     ) -> anyhow::Result<Application> {
         settings.validate()?;
-        let urls = Urls::new(&settings.issuer);
+        let mut urls = Urls::new(&settings.issuer);
+        if settings.registration == Registration::On {
+            urls.registration = Some(format!("{}/register", settings.issuer));
+        }
         let (theme, theme_files) =
             http::theme::load(settings.theme_dir.as_deref(), &urls.base_path)?;
         let (db, applied) = open_db(&settings).await?;
@@ -186,6 +192,22 @@ impl Application {
             audit_writer,
             mail_task,
         })
+    }
+
+    /// A new set-up link (URL, deadline) when the database has no administrator yet: `serve`
+    /// prints it (older unused set-up links stop working).
+    pub async fn setup_link(&self) -> anyhow::Result<Option<(String, i64)>> {
+        let core = &self.state.core;
+        if core.db.has_administrator().await? {
+            return Ok(None);
+        }
+        let cli = Actor::cli();
+        let admin = Admin::new(core, &cli);
+        let link = admin
+            .setup_link(&core.urls.issuer, core.now())
+            .await
+            .map_err(|e| anyhow::anyhow!("set-up link: {e}"))?;
+        Ok(Some(link))
     }
 
     pub fn port(&self) -> u16 {
@@ -283,6 +305,13 @@ pub fn policy(settings: &Settings) -> Policy {
         cas: crate::service::cas::CasPolicy {
             ticket_ttl: settings.cas_ticket_ttl,
             insecure_callbacks: settings.cas_insecure_callbacks,
+        },
+        registration_token: match settings.registration {
+            Registration::On => settings
+                .registration_token
+                .as_ref()
+                .map(|t| digest(t.expose())),
+            Registration::Off => None,
         },
     }
 }

@@ -79,6 +79,20 @@ pub struct Settings {
     pub cas_insecure_callbacks: bool,
     /// Bound on one logout notification or proxy callback call (seconds).
     pub callback_timeout: u64,
+    /// RFC 7591 dynamic client registration at `/register`: `off` (404, the default) or `on`.
+    pub registration: Registration,
+    /// The initial access token a registration must present (`Authorization: Bearer`);
+    /// required when registration is on. Only its SHA-256 is kept once loaded.
+    pub registration_token: Option<Secret>,
+}
+
+/// Whether applications may register themselves (RFC 7591).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    #[default]
+    Off,
+    On,
 }
 
 /// A connection URL that may carry a password (`postgres://user:password@host/db`,
@@ -252,6 +266,8 @@ impl Default for Settings {
             cas_ticket_ttl: 10,
             cas_insecure_callbacks: false,
             callback_timeout: 5,
+            registration: Registration::Off,
+            registration_token: None,
         }
     }
 }
@@ -294,6 +310,8 @@ pub const ENV_NAMES: &[&str] = &[
     "CAS_TICKET_TTL",
     "CAS_INSECURE_CALLBACKS",
     "CALLBACK_TIMEOUT",
+    "REGISTRATION",
+    "REGISTRATION_TOKEN",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -476,6 +494,24 @@ impl Settings {
             return Err(ConfigError(format!(
                 "GUICHET_PERSONAL_NUMBER_KINDS: {bad:?} is not a kind (lower-case letters, digits, '-' or '_')"
             )));
+        }
+        match (self.registration, &self.registration_token) {
+            (Registration::On, None) => {
+                return Err(ConfigError(
+                    "GUICHET_REGISTRATION=on needs GUICHET_REGISTRATION_TOKEN (the initial access \
+                     token applications present to register)"
+                        .into(),
+                ));
+            }
+            // RFC 7591 §3: the token is a bearer credential; a short one could be guessed.
+            (_, Some(t)) if t.expose().chars().count() < 32 => {
+                return Err(ConfigError(
+                    "GUICHET_REGISTRATION_TOKEN must be at least 32 characters (e.g. 32 random \
+                     bytes in base64url)"
+                        .into(),
+                ));
+            }
+            _ => {}
         }
         if self.code_ttl > 600 {
             // RFC 6749 §4.1.2: a maximum authorization code lifetime of 10 minutes.
@@ -985,5 +1021,22 @@ mod tests {
             e.contains("GUICHET_TIMEZONE") && e.contains("\"Paris\""),
             "{e}"
         );
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn registration_is_off_by_default_and_on_needs_a_long_initial_access_token() {
+        let mut s = Settings::default();
+        assert_eq!(s.registration, Registration::Off);
+        assert!(ENV_NAMES.contains(&"REGISTRATION") && ENV_NAMES.contains(&"REGISTRATION_TOKEN"));
+        s.registration = Registration::On;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("GUICHET_REGISTRATION_TOKEN"), "{e}");
+        s.registration_token = Some("short".into());
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("at least 32"), "{e}");
+        s.registration_token = Some("0123456789abcdef0123456789abcdef".into());
+        assert!(s.validate().is_ok());
+        assert_eq!(format!("{:?}", s.registration_token), "Some(\"***\")");
     }
 }

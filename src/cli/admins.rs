@@ -16,6 +16,9 @@ pub enum AdminCommand {
     Revoke(AdminRef),
     /// List the global administrators.
     List,
+    /// Print a new one-time set-up link that creates a global administrator (7 days; older
+    /// unused set-up links stop working).
+    Create,
 }
 
 #[derive(Debug, Args)]
@@ -40,6 +43,10 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
                 let user = admin.find_user(&r.login).await?;
                 admin.set_global_administrator(&user, false, now).await?;
                 Ok(json!({"id": user.id, "login": user.login, "global_administrator": false}))
+            }
+            AdminCommand::Create => {
+                let (url, expires_at) = admin.setup_link(&settings.issuer, now).await?;
+                Ok(json!({"setup_url": url, "expires_at": expires_at}))
             }
             AdminCommand::List => {
                 let all = admin.administrators().await?;

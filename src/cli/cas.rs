@@ -1,22 +1,22 @@
 //! `guichet cas-service`: CAS services, registered beside the OpenID Connect clients (same
-//! database, same JSON output).
+//! database, same JSON output), through `service::admin` like the console and the API.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::print;
-use crate::app::open_db;
+use super::{AdminContext, print};
 use crate::config::Settings;
-use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::cas::{CasService, PatternKind};
 use crate::domain::clock::Clock;
-use crate::service::cas::registry::{ServiceSpec, register};
+use crate::service::cas::registry::{ServiceChanges, ServiceSpec};
 
 #[derive(Debug, Subcommand)]
 pub enum CasServiceCommand {
     /// Register a CAS service.
     Add(Box<CasServiceAdd>),
+    /// Change any of a service's options (what is not given stays); JSON of the service out.
+    Update(Box<CasServiceUpdate>),
     /// List the registered CAS services.
     List,
     /// Show one service.
@@ -63,75 +63,130 @@ pub struct CasServiceAdd {
     pub no_single_logout: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct CasServiceUpdate {
+    /// The service's id (`cas-…`).
+    #[arg(long)]
+    pub id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A new pattern (checked against --pattern-kind, or the kind registered).
+    #[arg(long)]
+    pub pattern: Option<String>,
+    #[arg(long, value_parser = ["exact", "prefix", "regex"])]
+    pub pattern_kind: Option<String>,
+    /// The released attributes (repeat for several; they replace the registered ones).
+    #[arg(long = "attribute", conflicts_with = "no_attributes")]
+    pub attributes: Vec<String>,
+    /// Release no attribute.
+    #[arg(long)]
+    pub no_attributes: bool,
+    #[arg(long, conflicts_with = "no_allow_proxy")]
+    pub allow_proxy: bool,
+    #[arg(long)]
+    pub no_allow_proxy: bool,
+    #[arg(long, conflicts_with = "no_require_mfa")]
+    pub require_mfa: bool,
+    #[arg(long)]
+    pub no_require_mfa: bool,
+    /// Send it single-logout requests again.
+    #[arg(long, conflicts_with = "no_single_logout")]
+    pub single_logout: bool,
+    #[arg(long)]
+    pub no_single_logout: bool,
+    #[arg(long, conflicts_with = "disable")]
+    pub enable: bool,
+    #[arg(long)]
+    pub disable: bool,
+}
+
+fn either(yes: bool, no: bool) -> Option<bool> {
+    match (yes, no) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}
+
+fn kind(s: &str) -> anyhow::Result<PatternKind> {
+    PatternKind::parse(s).context("--pattern-kind must be exact, prefix or regex")
+}
+
+impl CasServiceUpdate {
+    fn changes(self) -> anyhow::Result<ServiceChanges> {
+        let changes = ServiceChanges {
+            name: self.name,
+            pattern: self.pattern,
+            pattern_kind: self.pattern_kind.as_deref().map(kind).transpose()?,
+            attributes: if self.no_attributes {
+                Some(Vec::new())
+            } else if self.attributes.is_empty() {
+                None
+            } else {
+                Some(self.attributes)
+            },
+            allow_proxy: either(self.allow_proxy, self.no_allow_proxy),
+            require_mfa: either(self.require_mfa, self.no_require_mfa),
+            single_logout: either(self.single_logout, self.no_single_logout),
+            enabled: either(self.enable, self.disable),
+        };
+        if changes.is_empty() {
+            bail!("nothing to change: give at least one option (see --help)");
+        }
+        Ok(changes)
+    }
+}
+
 pub async fn run(settings: Settings, cmd: CasServiceCommand) -> anyhow::Result<()> {
-    let (db, _) = open_db(&settings).await?;
+    let ctx = AdminContext::open(&settings).await?;
+    let result = one(&ctx, cmd).await;
+    ctx.close().await;
+    print(result?);
+    Ok(())
+}
+
+async fn one(ctx: &AdminContext, cmd: CasServiceCommand) -> anyhow::Result<serde_json::Value> {
+    let admin = ctx.admin();
     let now = Clock::system().now();
-    let result = match cmd {
+    let enabled = |on: bool| ServiceChanges {
+        enabled: Some(on),
+        ..ServiceChanges::default()
+    };
+    Ok(match cmd {
         CasServiceCommand::Add(args) => {
-            let Some(kind) = PatternKind::parse(&args.pattern_kind) else {
-                bail!("--pattern-kind must be exact, prefix or regex");
-            };
             let spec = ServiceSpec {
                 name: args.name,
                 pattern: args.pattern,
-                pattern_kind: kind,
+                pattern_kind: kind(&args.pattern_kind)?,
                 attributes: args.attributes,
                 allow_proxy: args.allow_proxy,
                 require_mfa: args.require_mfa,
                 single_logout: !args.no_single_logout,
             };
-            let service = register(&db, spec, now).await?;
-            db.audit_insert(&[AuditEvent::new(now, AuditKind::ClientCreated)
-                .client(&service.id)
-                .detail(json!({"protocol": "cas"}))])
-                .await?;
-            Ok(shown(&service))
+            shown(&admin.register_cas_service(spec, now).await?)
+        }
+        CasServiceCommand::Update(args) => {
+            let id = args.id.clone();
+            shown(&admin.update_cas_service(&id, args.changes()?, now).await?)
         }
         CasServiceCommand::List => {
-            let all = db.cas_services().await?;
-            Ok(json!({"services": all.iter().map(shown).collect::<Vec<_>>()}))
+            let all = admin.cas_services().await?;
+            json!({"services": all.iter().map(shown).collect::<Vec<_>>()})
         }
-        CasServiceCommand::Show(r) => db
-            .cas_service_by_id(&r.id)
-            .await?
-            .map(|s| shown(&s))
-            .with_context(|| format!("no CAS service {:?}", r.id)),
-        CasServiceCommand::Disable(r) | CasServiceCommand::Enable(r)
-            if db.cas_service_by_id(&r.id).await?.is_none() =>
-        {
-            Err(anyhow::anyhow!("no CAS service {:?}", r.id))
-        }
+        CasServiceCommand::Show(r) => shown(&admin.cas_service(&r.id).await?),
         CasServiceCommand::Disable(r) => {
-            db.cas_service_set_disabled(&r.id, true, now).await?;
-            db.audit_insert(&[AuditEvent::new(now, AuditKind::ClientUpdated)
-                .client(&r.id)
-                .detail(json!({"disabled": true}))])
-                .await?;
-            Ok(json!({"id": r.id, "disabled": true}))
+            let s = admin.update_cas_service(&r.id, enabled(false), now).await?;
+            json!({"id": s.id, "disabled": s.disabled})
         }
         CasServiceCommand::Enable(r) => {
-            db.cas_service_set_disabled(&r.id, false, now).await?;
-            db.audit_insert(&[AuditEvent::new(now, AuditKind::ClientUpdated)
-                .client(&r.id)
-                .detail(json!({"disabled": false}))])
-                .await?;
-            Ok(json!({"id": r.id, "disabled": false}))
+            let s = admin.update_cas_service(&r.id, enabled(true), now).await?;
+            json!({"id": s.id, "disabled": s.disabled})
         }
         CasServiceCommand::Remove(r) => {
-            if !db.cas_service_delete(&r.id).await? {
-                Err(anyhow::anyhow!("no CAS service {:?}", r.id))
-            } else {
-                db.audit_insert(&[AuditEvent::new(now, AuditKind::ClientUpdated)
-                    .client(&r.id)
-                    .detail(json!({"removed": true}))])
-                    .await?;
-                Ok(json!({"id": r.id, "removed": true}))
-            }
+            admin.remove_cas_service(&r.id, now).await?;
+            json!({"id": r.id, "removed": true})
         }
-    };
-    db.close().await;
-    print(result?);
-    Ok(())
+    })
 }
 
 fn shown(s: &CasService) -> serde_json::Value {
@@ -146,5 +201,6 @@ fn shown(s: &CasService) -> serde_json::Value {
         "single_logout": s.single_logout,
         "disabled": s.disabled,
         "created_at": s.created_at,
+        "updated_at": s.updated_at,
     })
 }

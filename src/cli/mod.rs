@@ -6,7 +6,10 @@
 mod admins;
 mod audit;
 mod cas;
+mod clients;
 mod establishments;
+mod invitations;
+mod users;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -28,7 +31,7 @@ use crate::domain::user::{
 };
 use crate::ephemeral::DynEphemeral;
 use crate::service::admin::Admin;
-use crate::service::clients::{ClientSpec, Lifetimes, register};
+use crate::service::clients::{ClientSpec, Lifetimes};
 use crate::service::core::Policy;
 use crate::service::password;
 use crate::store::Db;
@@ -78,6 +81,9 @@ pub enum Command {
     /// Manage global administrators.
     #[command(subcommand)]
     Admin(admins::AdminCommand),
+    /// Invite people into establishments; list, resend and revoke invitations.
+    #[command(subcommand)]
+    Invitation(invitations::InvitationCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +98,10 @@ pub enum UserCommand {
     Enable(UserRef),
     /// Remove one identifier (an old e-mail address or number) from a user; not the login.
     RemoveIdentifier(UserRemoveIdentifier),
+    /// Add an identifier (an e-mail address or a number) the user may sign in with.
+    AddIdentifier(users::UserAddIdentifier),
+    /// Change the profile (names, e-mail address, phone, category, language).
+    Update(users::UserUpdate),
     /// Delete a user for good: grants revoked, sessions over; the audit trail stays.
     Delete(UserRef),
     /// Find users by login, identifier, name or e-mail address (part of one, any case).
@@ -193,6 +203,12 @@ pub struct UserAdd {
 pub enum ClientCommand {
     /// Register a client application.
     Add(Box<ClientAdd>),
+    /// Change any of a client's options (what is not given stays); JSON of the client out.
+    Update(Box<clients::ClientUpdate>),
+    /// Print a client's options (never its secret).
+    Show(ClientRef),
+    /// List every client, enabled or not.
+    List,
     /// Replace a confidential client's secret (every node uses the new one within 10 s).
     RotateSecret(ClientRef),
     /// Refuse a client everywhere within 10 s.
@@ -335,6 +351,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             user_remove_identifier(settings, args).await
         }
         Command::User(UserCommand::Delete(args)) => user_delete(settings, args).await,
+        Command::User(UserCommand::AddIdentifier(args)) => {
+            users::add_identifier(settings, args).await
+        }
+        Command::User(UserCommand::Update(args)) => users::update(settings, args).await,
         Command::User(UserCommand::RequirePasswordChange(args)) => {
             let ctx = AdminContext::open(&settings).await?;
             let done = async {
@@ -365,6 +385,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             client_require_mfa(settings, args).await
         }
         Command::Client(ClientCommand::Add(args)) => client_add(settings, *args).await,
+        Command::Client(ClientCommand::Update(args)) => clients::update(settings, *args).await,
+        Command::Client(ClientCommand::Show(args)) => clients::show(settings, args).await,
+        Command::Client(ClientCommand::List) => clients::list_all(settings).await,
         Command::Client(ClientCommand::BackchannelLogout(args)) => {
             client_backchannel_logout(settings, args).await
         }
@@ -395,6 +418,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Membership(cmd) => establishments::membership_cmd(settings, cmd).await,
         Command::Audit(cmd) => audit::run(settings, cmd).await,
         Command::Admin(cmd) => admins::run(settings, cmd).await,
+        Command::Invitation(cmd) => invitations::run(settings, cmd).await,
         Command::Keys(cmd) => {
             // Migrations first, as for every command.
             let (db, _) = open_db(&settings).await?;
@@ -420,6 +444,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let issuer = settings.issuer.clone();
     let app = Application::build(settings, Clock::system()).await?;
     tracing::info!(%issuer, %listen, port = app.port(), "guichet is serving");
+    if let Some(setup) = app.setup_link().await? {
+        // Printed (one JSON line, like every command) and logged: the only way in on a
+        // database without an administrator.
+        tracing::warn!(
+            setup_url = %setup.0,
+            expires_at = setup.1,
+            "no administrator yet: open the set-up link to create the first one"
+        );
+        print(json!({ "setup_url": setup.0, "expires_at": setup.1 }));
+    }
     app.run_until(shutdown_signal()).await
 }
 
@@ -722,15 +756,24 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
         &policy,
         &password::new_user_violations(&policy, &new, &password),
     )?;
-    let (db, _) = open_db(&settings).await?;
-    let hasher = Hasher::new(1)?;
-    new.password_hash = Some(hasher.hash(password).await?);
-    let now = Clock::system().now();
-    let (user, identifiers) = db.user_insert(&new, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, AuditKind::UserCreated).user(&user.id)])
-        .await?;
-    db.close().await;
-    print(json!({ "id": user.id, "login": user.login, "identifiers": identifiers }));
+    let ctx = AdminContext::open(&settings).await?;
+    let done = async {
+        let hasher = Hasher::new(1)?;
+        new.password_hash = Some(hasher.hash(password).await?);
+        let user = ctx
+            .admin()
+            .create_user(new, None, Clock::system().now())
+            .await?;
+        let identifiers = ctx.db.user_identifiers(&user.id).await?;
+        anyhow::Ok(json!({
+            "id": user.id,
+            "login": user.login,
+            "identifiers": identifiers.iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        }))
+    }
+    .await;
+    ctx.close().await;
+    print(done?);
     Ok(())
 }
 
@@ -758,12 +801,13 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         backchannel_logout_uri: args.backchannel_logout_uri,
         backchannel_logout_session_required: args.backchannel_logout_session_required,
     };
-    let (db, _) = open_db(&settings).await?;
-    let now = Clock::system().now();
-    let (client, secret) = register(&db, spec, now).await?;
-    db.audit_insert(&[AuditEvent::new(now, AuditKind::ClientCreated).client(&client.client_id)])
-        .await?;
-    db.close().await;
+    let ctx = AdminContext::open(&settings).await?;
+    let done = ctx
+        .admin()
+        .register_client(spec, Clock::system().now())
+        .await;
+    ctx.close().await;
+    let (client, secret) = done?;
     let mut out = json!({ "client_id": client.client_id });
     if let Some(s) = secret {
         out["client_secret"] = json!(s);

@@ -9,6 +9,7 @@ pub mod client;
 pub mod clock;
 pub mod establishment;
 pub mod grant;
+pub mod invitation;
 pub mod mfa;
 pub mod password_policy;
 pub mod scope;

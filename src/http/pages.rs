@@ -167,6 +167,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/account/recover_done.html"),
     ),
     (
+        "account/invitation.html",
+        include_str!("../../templates/account/invitation.html"),
+    ),
+    (
+        "account/invitation_done.html",
+        include_str!("../../templates/account/invitation_done.html"),
+    ),
+    (
         "account/security_question.html",
         include_str!("../../templates/account/security_question.html"),
     ),

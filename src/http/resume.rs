@@ -23,19 +23,15 @@ pub async fn resume(
         session: signed.session,
         user: signed.user,
     };
+    let back = signed.continuation.return_to(&state.core.urls);
     match signed.continuation {
         Continuation::Authorize(request) => {
             oidc::authorize::resume(state, jar, locale, &request, current).await
         }
         Continuation::Cas(query) => cas::resume(state, jar, locale, &query, current).await,
-        Continuation::Account => (
-            jar,
-            see_other(&format!("{}/account", state.core.urls.base_path)),
-        )
-            .into_response(),
         // The console checks the new session itself (second factor, administration).
-        admin @ Continuation::Admin(_) => {
-            (jar, see_other(&admin.return_to(&state.core.urls))).into_response()
+        Continuation::Account | Continuation::Invitation(_) | Continuation::Admin(_) => {
+            (jar, see_other(&back)).into_response()
         }
     }
 }

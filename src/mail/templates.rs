@@ -17,7 +17,9 @@ pub const LANGUAGES: &[&str] = &["fr", "en"];
 /// - `password_changed`: `login`, `when`, `ip`;
 /// - `reset_link`: `login`, `link`, `valid_minutes`;
 /// - `forgot_login`: `login`;
-/// - `recovery_done`: `login`, `when`.
+/// - `recovery_done`: `login`, `when`;
+/// - `invitation`: `establishment`, `rights` (already joined), `link`, `valid_days`, and
+///   `given_name` if known.
 pub const NAMES: &[&str] = &[
     "activation_link",
     "redirect_confirm",
@@ -25,6 +27,7 @@ pub const NAMES: &[&str] = &[
     "reset_link",
     "forgot_login",
     "recovery_done",
+    "invitation",
 ];
 
 macro_rules! mail_templates {
@@ -45,6 +48,7 @@ const SOURCES: &[(&str, &str)] = mail_templates!(
     "reset_link",
     "forgot_login",
     "recovery_done",
+    "invitation",
 );
 
 const BASE: (&str, &str) = (
@@ -155,6 +159,10 @@ mod tests {
             "when": "30/11/2026 10:15",
             "ip": "192.0.2.7",
             "valid_minutes": 60,
+            "establishment": "IUT <Créteil>",
+            "rights": "staff, print",
+            "valid_days": 7,
+            "given_name": "Alice",
             "institution": "Université Exemple",
             "helpdesk": "Assistance : 01 23 45 67 89",
         })
@@ -212,6 +220,12 @@ mod tests {
             has("reset_link", lang, &["alice<b>", "https://", "60"]);
             has("forgot_login", lang, &["alice<b>"]);
             has("recovery_done", lang, &["alice<b>", "10:15"]);
+            let (_, html) = has(
+                "invitation",
+                lang,
+                &["IUT <Créteil>", "staff, print", "https://", "7", "Alice"],
+            );
+            assert!(html.contains("IUT &lt;Créteil&gt;"), "{html}");
             // Every message signs with the institution and its help desk.
             for name in NAMES {
                 let (_, html) = has(name, lang, &["Université Exemple", "01 23 45 67 89"]);

@@ -5,7 +5,7 @@
 use crate::crypto::token::{digest, random_token};
 use crate::domain::admin::{Actor, Principal, Reach};
 use crate::domain::audit::{AuditEvent, AuditKind};
-use crate::domain::client::{Client, validate_backchannel_logout_uri};
+use crate::domain::client::validate_backchannel_logout_uri;
 use crate::domain::mfa::mask_phone;
 use crate::domain::user::{User, normalize_identifier};
 use crate::ephemeral::Ephemeral;
@@ -37,13 +37,21 @@ pub enum AdminError {
     /// administrator may do, or about another establishment).
     #[error("{0}")]
     Forbidden(String),
+    /// Already taken (an identifier, a code, a client id).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Service(#[from] Error),
 }
 
 impl From<crate::store::StoreError> for AdminError {
     fn from(e: crate::store::StoreError) -> AdminError {
-        AdminError::Service(e.into())
+        match e {
+            crate::store::StoreError::Conflict(what) => {
+                AdminError::Conflict(format!("{what} is already taken"))
+            }
+            e => AdminError::Service(e.into()),
+        }
     }
 }
 
@@ -510,13 +518,6 @@ impl Admin<'_> {
         )
         .await?;
         Ok((uri, required))
-    }
-
-    async fn client(&self, client_id: &str) -> Result<Client> {
-        self.db
-            .client_by_id(client_id)
-            .await?
-            .ok_or_else(|| AdminError::NotFound(format!("no client {client_id:?}")))
     }
 
     /// Writes an audit row naming the actor (`by` in its detail).

@@ -63,6 +63,9 @@ pub enum Continuation {
     /// (`/admin…`), checked by [`Continuation::admin`] when the flow starts and again on the
     /// way back.
     Admin(String),
+    /// An invitation's link (its token): back to its page, where the signed-in owner of the
+    /// invited address accepts it.
+    Invitation(String),
 }
 
 impl Continuation {
@@ -76,6 +79,7 @@ impl Continuation {
             Continuation::Admin(path) => {
                 format!("{}{}", urls.base_path, admin_path(path).unwrap_or("/admin"))
             }
+            Continuation::Invitation(token) => format!("{}/invitation/{token}", urls.base_path),
         }
     }
 

@@ -123,19 +123,204 @@ pub enum RegisterError {
 /// confidential clients.
 pub async fn register(
     db: &Db,
-    mut spec: ClientSpec,
+    spec: ClientSpec,
     now: i64,
 ) -> Result<(Client, Option<String>), RegisterError> {
-    let bad = |s: String| Err(RegisterError::Invalid(s));
-    if spec.client_id.is_empty()
-        || spec.client_id.len() > 255
-        || !spec
-            .client_id
+    let (client, secret) = new_client(spec, now)?;
+    db.client_insert(&client).await?;
+    Ok((client, secret))
+}
+
+/// The client `spec` describes, checked as at registration, with a fresh secret for a
+/// confidential client (returned beside it, stored only as a digest). Nothing is stored.
+pub fn new_client(spec: ClientSpec, now: i64) -> Result<(Client, Option<String>), RegisterError> {
+    check_client_id(&spec.client_id)?;
+    let secret = (!spec.public).then(random_token);
+    let client = checked(spec, secret.as_deref().map(digest), now, now)?;
+    Ok((client, secret))
+}
+
+fn check_client_id(client_id: &str) -> Result<(), RegisterError> {
+    if client_id.is_empty()
+        || client_id.len() > 255
+        || !client_id
             .bytes()
             .all(|b| (0x21..=0x7e).contains(&b) && b != b':')
     {
-        return bad("client_id must be 1–255 visible ASCII characters without ':'".into());
+        return Err(RegisterError::Invalid(
+            "client_id must be 1–255 visible ASCII characters without ':'".into(),
+        ));
     }
+    Ok(())
+}
+
+/// What a client's options say, as a spec: what an update starts from.
+impl From<&Client> for ClientSpec {
+    fn from(c: &Client) -> ClientSpec {
+        ClientSpec {
+            client_id: c.client_id.clone(),
+            name: c.name.clone(),
+            public: c.public,
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            scopes: c.scopes.clone(),
+            first_party: c.first_party,
+            introspect: c.introspect,
+            require_mfa: c.require_mfa,
+            id_token_alg: c.id_token_alg,
+            access_token_alg: c.access_token_alg,
+            lifetimes: Lifetimes {
+                code: c.code_ttl,
+                access_token: c.access_token_ttl,
+                id_token: c.id_token_ttl,
+                offline: c.offline_ttl,
+            },
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
+        }
+    }
+}
+
+/// Changes to a client's options; `None` keeps what is there. For the options that may be
+/// unset (the name, the lifetimes, the back-channel logout URI), `Some(None)` unsets them (a
+/// lifetime then follows the server's setting again).
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub name: Option<Option<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    /// Public (no secret, PKCE) or confidential; becoming confidential issues a secret.
+    pub public: Option<bool>,
+    pub first_party: Option<bool>,
+    pub introspect: Option<bool>,
+    pub require_mfa: Option<bool>,
+    pub id_token_alg: Option<Alg>,
+    pub access_token_alg: Option<Alg>,
+    pub code_ttl: Option<Option<i64>>,
+    pub access_token_ttl: Option<Option<i64>>,
+    pub id_token_ttl: Option<Option<i64>>,
+    pub offline_ttl: Option<Option<i64>>,
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub backchannel_logout_session_required: Option<bool>,
+}
+
+impl ClientChanges {
+    pub fn is_empty(&self) -> bool {
+        let ClientChanges {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            grant_types,
+            scopes,
+            public,
+            first_party,
+            introspect,
+            require_mfa,
+            id_token_alg,
+            access_token_alg,
+            code_ttl,
+            access_token_ttl,
+            id_token_ttl,
+            offline_ttl,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
+        } = self;
+        name.is_none()
+            && redirect_uris.is_none()
+            && post_logout_redirect_uris.is_none()
+            && grant_types.is_none()
+            && scopes.is_none()
+            && public.is_none()
+            && first_party.is_none()
+            && introspect.is_none()
+            && require_mfa.is_none()
+            && id_token_alg.is_none()
+            && access_token_alg.is_none()
+            && code_ttl.is_none()
+            && access_token_ttl.is_none()
+            && id_token_ttl.is_none()
+            && offline_ttl.is_none()
+            && backchannel_logout_uri.is_none()
+            && backchannel_logout_session_required.is_none()
+    }
+
+    fn apply(self, s: &mut ClientSpec) {
+        fn put<T>(to: &mut T, v: Option<T>) {
+            if let Some(v) = v {
+                *to = v;
+            }
+        }
+        put(&mut s.name, self.name);
+        put(&mut s.redirect_uris, self.redirect_uris);
+        put(
+            &mut s.post_logout_redirect_uris,
+            self.post_logout_redirect_uris,
+        );
+        put(&mut s.grant_types, self.grant_types);
+        put(&mut s.scopes, self.scopes);
+        put(&mut s.public, self.public);
+        put(&mut s.first_party, self.first_party);
+        put(&mut s.introspect, self.introspect);
+        put(&mut s.require_mfa, self.require_mfa);
+        put(&mut s.id_token_alg, self.id_token_alg);
+        put(&mut s.access_token_alg, self.access_token_alg);
+        put(&mut s.lifetimes.code, self.code_ttl);
+        put(&mut s.lifetimes.access_token, self.access_token_ttl);
+        put(&mut s.lifetimes.id_token, self.id_token_ttl);
+        put(&mut s.lifetimes.offline, self.offline_ttl);
+        // Without a URI there is no session to require: clearing the URI clears the flag
+        // unless the change asks for it (which the check then refuses).
+        if matches!(self.backchannel_logout_uri, Some(None))
+            && self.backchannel_logout_session_required.is_none()
+        {
+            s.backchannel_logout_session_required = false;
+        }
+        put(&mut s.backchannel_logout_uri, self.backchannel_logout_uri);
+        put(
+            &mut s.backchannel_logout_session_required,
+            self.backchannel_logout_session_required,
+        );
+    }
+}
+
+/// `client` with `changes`, checked by the rules of registration. A client that becomes
+/// confidential gets a new secret (returned once); one that becomes public loses its secret.
+/// Nothing is stored.
+pub fn changed_client(
+    client: &Client,
+    changes: ClientChanges,
+    now: i64,
+) -> Result<(Client, Option<String>), RegisterError> {
+    let mut spec = ClientSpec::from(client);
+    changes.apply(&mut spec);
+    let (secret_hash, secret) = match (client.public, spec.public) {
+        (_, true) => (None, None),
+        (true, false) => {
+            let secret = random_token();
+            (Some(digest(&secret)), Some(secret))
+        }
+        (false, false) => (client.secret_hash.clone(), None),
+    };
+    let mut updated = checked(spec, secret_hash, client.created_at, now)?;
+    updated.disabled = client.disabled;
+    Ok((updated, secret))
+}
+
+/// The rules every client follows, at registration and at each change; the client they make.
+fn checked(
+    mut spec: ClientSpec,
+    secret_hash: Option<String>,
+    created_at: i64,
+    now: i64,
+) -> Result<Client, RegisterError> {
+    let bad = |s: String| Err(RegisterError::Invalid(s));
     let mut grant_types: Vec<GrantType> = Vec::new();
     for g in &spec.grant_types {
         let Some(g) = GrantType::parse(g) else {
@@ -196,11 +381,10 @@ pub async fn register(
         // RFC 6749 §4.1.2: at most 10 minutes.
         return bad("--code-ttl must be at most 600 seconds".into());
     }
-    let secret = (!spec.public).then(random_token);
-    let client = Client {
+    Ok(Client {
         client_id: spec.client_id,
         name: spec.name,
-        secret_hash: secret.as_deref().map(digest),
+        secret_hash,
         public: spec.public,
         redirect_uris: spec.redirect_uris,
         post_logout_redirect_uris: spec.post_logout_redirect_uris,
@@ -211,18 +395,16 @@ pub async fn register(
         require_mfa: spec.require_mfa,
         id_token_alg: spec.id_token_alg,
         access_token_alg: spec.access_token_alg,
-        code_ttl: spec.lifetimes.code,
-        access_token_ttl: spec.lifetimes.access_token,
-        id_token_ttl: spec.lifetimes.id_token,
-        offline_ttl: spec.lifetimes.offline,
+        code_ttl: l.code,
+        access_token_ttl: l.access_token,
+        id_token_ttl: l.id_token,
+        offline_ttl: l.offline,
         backchannel_logout_uri: spec.backchannel_logout_uri,
         backchannel_logout_session_required: spec.backchannel_logout_session_required,
         disabled: false,
-        created_at: now,
+        created_at,
         updated_at: now,
-    };
-    db.client_insert(&client).await?;
-    Ok((client, secret))
+    })
 }
 
 /// Client authentication (RFC 6749 §2.3.1): the enabled client `client_id` if `secret` is

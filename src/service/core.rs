@@ -84,6 +84,9 @@ pub struct Policy {
     pub personal_number_kinds: Vec<String>,
     /// CAS tickets' lifetime and proxy callbacks.
     pub cas: CasPolicy,
+    /// The SHA-256 of the initial access token of dynamic client registration (RFC 7591
+    /// §3); `None` when registration is off.
+    pub registration_token: Option<String>,
 }
 
 impl Policy {
@@ -117,6 +120,8 @@ pub struct Urls {
     pub revoke: String,
     pub introspect: String,
     pub end_session: String,
+    /// The registration endpoint (RFC 7591), when registration is on.
+    pub registration: Option<String>,
     /// The issuer's origin (`scheme://host[:port]`), which browsers send as `Origin`.
     pub origin: String,
 }
@@ -137,6 +142,7 @@ impl Urls {
             revoke: at("/revoke"),
             introspect: at("/introspect"),
             end_session: at("/logout"),
+            registration: None,
             origin: url::Url::parse(issuer)
                 .map(|u| u.origin().ascii_serialization())
                 .unwrap_or_default(),

@@ -10,7 +10,7 @@ use crate::service::core::Urls;
 /// The discovery document, built at start-up and after each keys reload.
 pub fn document(urls: &Urls, keys: &KeySet) -> Result<Vec<u8>, serde_json::Error> {
     let algs: Vec<&str> = keys.algs().iter().map(|a| a.as_str()).collect();
-    let doc = json!({
+    let mut doc = json!({
         "issuer": urls.issuer,
         "authorization_endpoint": urls.authorize,
         "token_endpoint": urls.token,
@@ -49,5 +49,9 @@ pub fn document(urls: &Urls, keys: &KeySet) -> Result<Vec<u8>, serde_json::Error
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
     });
+    // RFC 8414 §2, Discovery 1.0 §3: advertised only when applications may register.
+    if let Some(uri) = &urls.registration {
+        doc["registration_endpoint"] = json!(uri);
+    }
     serde_json::to_vec(&doc)
 }

@@ -3,9 +3,69 @@
 
 use serde::Serialize;
 
-use crate::mail::Mail;
+use crate::domain::theme::Theme;
+use crate::mail::templates::MailTemplates;
+use crate::mail::{DynMailer, Mail};
 use crate::service::core::Core;
 use crate::service::error::{Error, Result};
+
+/// What sending a mail needs: the mailer, the templates and the institution's signature, with
+/// the issuer for links. A running server takes it from its `Core`; the command line builds
+/// its own (`guichet invitation create` mails as the server would).
+pub struct Post<'a> {
+    pub mail: &'a DynMailer,
+    pub templates: &'a MailTemplates,
+    pub theme: &'a Theme,
+    pub issuer: &'a str,
+}
+
+impl<'a> Post<'a> {
+    pub fn of(core: &'a Core) -> Post<'a> {
+        Post {
+            mail: &core.mail,
+            templates: &core.mail_templates,
+            theme: &core.theme,
+            issuer: &core.urls.issuer,
+        }
+    }
+
+    /// Renders `template` (French or English by `lang`) with `ctx` and hands it to the mailer.
+    pub async fn send(
+        &self,
+        to: &str,
+        template: &str,
+        lang: &str,
+        ctx: &impl Serialize,
+    ) -> Result<()> {
+        let lang = if lang == "en" { "en" } else { "fr" };
+        // Every mail signs with the institution's name and help desk (the theme).
+        #[derive(Serialize)]
+        struct Signed<'a, T: Serialize> {
+            #[serde(flatten)]
+            ctx: &'a T,
+            institution: &'a str,
+            helpdesk: &'a str,
+        }
+        let signed = Signed {
+            ctx,
+            institution: &self.theme.name,
+            helpdesk: self.theme.helpdesk(lang),
+        };
+        let (subject, text, html) = self
+            .templates
+            .render(template, lang, &signed)
+            .map_err(|e| Error::Corrupt(format!("mail template {template}: {e}")))?;
+        self.mail
+            .send(Mail {
+                to: to.to_owned(),
+                subject,
+                text,
+                html: Some(html),
+            })
+            .await
+            .map_err(|e| Error::Unavailable(format!("mail: {e}")))
+    }
+}
 
 /// Renders `template` (French or English by `lang`) with `ctx` and hands it to the mailer.
 pub async fn send(
@@ -15,33 +75,7 @@ pub async fn send(
     lang: &str,
     ctx: &impl Serialize,
 ) -> Result<()> {
-    let lang = if lang == "en" { "en" } else { "fr" };
-    // Every mail signs with the institution's name and help desk (the theme).
-    #[derive(Serialize)]
-    struct Signed<'a, T: Serialize> {
-        #[serde(flatten)]
-        ctx: &'a T,
-        institution: &'a str,
-        helpdesk: &'a str,
-    }
-    let signed = Signed {
-        ctx,
-        institution: &core.theme.name,
-        helpdesk: core.theme.helpdesk(lang),
-    };
-    let (subject, text, html) = core
-        .mail_templates
-        .render(template, lang, &signed)
-        .map_err(|e| Error::Corrupt(format!("mail template {template}: {e}")))?;
-    core.mail
-        .send(Mail {
-            to: to.to_owned(),
-            subject,
-            text,
-            html: Some(html),
-        })
-        .await
-        .map_err(|e| Error::Unavailable(format!("mail: {e}")))
+    Post::of(core).send(to, template, lang, ctx).await
 }
 
 /// The language to write to a user in: theirs if they chose one, else the page's.

@@ -107,6 +107,29 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Replaces every option of a service (not its id nor its creation time). `false` if
+    /// there is no such service.
+    pub async fn cas_service_update(&self, s: &CasService) -> Result<bool> {
+        let done = sqlx::query(
+            "update cas_services set name = $1, pattern = $2, pattern_kind = $3, \
+             attributes = $4, allow_proxy = $5, require_mfa = $6, single_logout = $7, \
+             disabled = $8, updated_at = $9 where id = $10",
+        )
+        .bind(&s.name)
+        .bind(&s.pattern)
+        .bind(s.pattern_kind.as_str())
+        .bind(to_json(&s.attributes))
+        .bind(i64::from(s.allow_proxy))
+        .bind(i64::from(s.require_mfa))
+        .bind(i64::from(s.single_logout))
+        .bind(i64::from(s.disabled))
+        .bind(s.updated_at)
+        .bind(&s.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn cas_service_delete(&self, id: &str) -> Result<bool> {
         let done = sqlx::query("delete from cas_services where id = $1")
             .bind(id)

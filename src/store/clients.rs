@@ -73,16 +73,32 @@ impl TryFrom<ClientRow> for Client {
     }
 }
 
+const COLUMNS: &str = "client_id, name, secret_hash, public, redirect_uris, \
+                       post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
+                       access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, \
+                       disabled, created_at, updated_at, introspect, require_mfa, \
+                       backchannel_logout_uri, backchannel_logout_session_required";
+
 impl Db {
     pub async fn client_insert(&self, c: &Client) -> Result<()> {
+        self.client_insert_with(c, None).await
+    }
+
+    /// Stores a client registered at the registration endpoint, with the digest of its
+    /// registration access token.
+    pub async fn client_insert_registered(&self, c: &Client, token_hash: &str) -> Result<()> {
+        self.client_insert_with(c, Some(token_hash)).await
+    }
+
+    async fn client_insert_with(&self, c: &Client, token_hash: Option<&str>) -> Result<()> {
         sqlx::query(
             "insert into clients (client_id, name, secret_hash, public, redirect_uris, \
              post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
              access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
              created_at, updated_at, introspect, require_mfa, backchannel_logout_uri, \
-             backchannel_logout_session_required) \
+             backchannel_logout_session_required, registration_token_hash) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22)",
+             $18, $19, $20, $21, $22, $23)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
@@ -111,20 +127,79 @@ impl Db {
         .bind(i64::from(c.require_mfa))
         .bind(&c.backchannel_logout_uri)
         .bind(i64::from(c.backchannel_logout_session_required))
+        .bind(token_hash)
         .execute(&self.pool)
         .await
         .map_err(|e| conflict(e, || format!("client_id {:?}", c.client_id)))?;
         Ok(())
     }
 
-    pub async fn client_by_id(&self, client_id: &str) -> Result<Option<Client>> {
-        sqlx::query_as::<_, ClientRow>(
-            "select client_id, name, secret_hash, public, redirect_uris, \
-             post_logout_redirect_uris, grant_types, scopes, first_party, id_token_alg, \
-             access_token_alg, code_ttl, access_token_ttl, id_token_ttl, offline_ttl, disabled, \
-             created_at, updated_at, introspect, require_mfa, backchannel_logout_uri, \
-             backchannel_logout_session_required from clients where client_id = $1",
+    /// Every client, enabled or not, by id.
+    pub async fn clients(&self) -> Result<Vec<Client>> {
+        sqlx::query_as::<_, ClientRow>(&format!("select {COLUMNS} from clients order by client_id"))
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    /// Replaces every option of a client (not its id, its creation time nor whether it is
+    /// disabled, which have their own ways). `false` if there is no such client.
+    pub async fn client_update(&self, c: &Client) -> Result<bool> {
+        let done = sqlx::query(
+            "update clients set name = $1, secret_hash = $2, public = $3, redirect_uris = $4, \
+             post_logout_redirect_uris = $5, grant_types = $6, scopes = $7, first_party = $8, \
+             id_token_alg = $9, access_token_alg = $10, code_ttl = $11, access_token_ttl = $12, \
+             id_token_ttl = $13, offline_ttl = $14, updated_at = $15, introspect = $16, \
+             require_mfa = $17, backchannel_logout_uri = $18, \
+             backchannel_logout_session_required = $19 where client_id = $20",
         )
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(i64::from(c.public))
+        .bind(to_json(&c.redirect_uris))
+        .bind(to_json(&c.post_logout_redirect_uris))
+        .bind(to_json(
+            &c.grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        ))
+        .bind(to_json(&c.scopes))
+        .bind(i64::from(c.first_party))
+        .bind(c.id_token_alg.as_str())
+        .bind(c.access_token_alg.as_str())
+        .bind(c.code_ttl)
+        .bind(c.access_token_ttl)
+        .bind(c.id_token_ttl)
+        .bind(c.offline_ttl)
+        .bind(c.updated_at)
+        .bind(i64::from(c.introspect))
+        .bind(i64::from(c.require_mfa))
+        .bind(&c.backchannel_logout_uri)
+        .bind(i64::from(c.backchannel_logout_session_required))
+        .bind(&c.client_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The digest of the registration access token of a client registered at the
+    /// registration endpoint (`None` for any other client, or no such client).
+    pub async fn client_registration_token(&self, client_id: &str) -> Result<Option<String>> {
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("select registration_token_hash from clients where client_id = $1")
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(hash.flatten())
+    }
+
+    pub async fn client_by_id(&self, client_id: &str) -> Result<Option<Client>> {
+        sqlx::query_as::<_, ClientRow>(&format!(
+            "select {COLUMNS} from clients where client_id = $1"
+        ))
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await?

@@ -9,11 +9,13 @@ mod clients;
 mod establishments;
 mod factors;
 mod grants;
+mod invitations;
 mod passwords;
 mod sqlite_file;
 mod users;
 
 pub use self::grants::{GrantRow, NewGrant, RefreshOutcome, Revoked};
+pub use self::invitations::Claimed;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -79,67 +79,8 @@ impl Db {
     /// Creates a user with its login and extra identifiers in one transaction. An identifier
     /// already used by anyone (in any kind) is a `Conflict` naming it.
     pub async fn user_insert(&self, new: &NewUser, now: i64) -> Result<(User, Vec<String>)> {
-        let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "insert into users (id, login, email, email_verified, given_name, family_name, \
-             phone_number, category, password_hash, created_at, updated_at, \
-             must_change_password, birth_date) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&id)
-        .bind(&new.login)
-        .bind(&new.email)
-        .bind(i64::from(new.email_verified))
-        .bind(&new.given_name)
-        .bind(&new.family_name)
-        .bind(&new.phone_number)
-        .bind(&new.category)
-        .bind(&new.password_hash)
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(new.must_change_password))
-        .bind(&new.birth_date)
-        .execute(&mut *tx)
-        .await?;
-        for (kind, value) in &new.personal_numbers {
-            insert_personal_number(&mut *tx, &id, kind, value).await?;
-        }
-
-        let mut identifiers: Vec<(String, &str, &str)> = vec![(
-            normalize_identifier(&new.login),
-            "login",
-            new.login.as_str(),
-        )];
-        if let Some(email) = &new.email {
-            identifiers.push((normalize_identifier(email), "email", email.as_str()));
-        }
-        for extra in &new.identifiers {
-            identifiers.push((
-                normalize_identifier(extra),
-                identifier_kind(extra),
-                extra.as_str(),
-            ));
-        }
-        // The same identifier given twice for one user (login equal to e-mail…) is stored once.
-        identifiers.sort_by(|a, b| a.0.cmp(&b.0));
-        identifiers.dedup_by(|a, b| a.0 == b.0);
-        let mut stored = Vec::with_capacity(identifiers.len());
-        for (normalized, kind, value) in identifiers {
-            sqlx::query(
-                "insert into user_identifiers (normalized, user_id, kind, value, created_at) \
-                 values ($1, $2, $3, $4, $5)",
-            )
-            .bind(&normalized)
-            .bind(&id)
-            .bind(kind)
-            .bind(value)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| conflict(e, || format!("identifier {value:?}")))?;
-            stored.push(value.to_owned());
-        }
+        let (id, stored) = insert_user(&mut tx, new, now).await?;
         tx.commit().await?;
         let user = self
             .user_by_id(&id)
@@ -210,6 +151,95 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Adds an identifier to a user (an e-mail address or a number); one used by anyone is a
+    /// `Conflict`.
+    pub async fn user_identifier_insert(&self, user_id: &str, value: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "insert into user_identifiers (normalized, user_id, kind, value, created_at) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(normalize_identifier(value))
+        .bind(user_id)
+        .bind(identifier_kind(value))
+        .bind(value)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict(e, || format!("identifier {value:?}")))?;
+        Ok(())
+    }
+
+    /// Writes a user's profile (the names, e-mail address, phone number, category and locale
+    /// of `user`) and, when the address changed, moves its identifier in the same
+    /// transaction: the old address no longer signs in, the new one does (a `Conflict` if it
+    /// is someone else's).
+    pub async fn user_update_profile(
+        &self,
+        user: &User,
+        old_email: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "update users set name = $1, given_name = $2, family_name = $3, email = $4, \
+             email_verified = $5, phone_number = $6, phone_number_verified = $7, \
+             category = $8, locale = $9, updated_at = $10 where id = $11",
+        )
+        .bind(&user.name)
+        .bind(&user.given_name)
+        .bind(&user.family_name)
+        .bind(&user.email)
+        .bind(i64::from(user.email_verified))
+        .bind(&user.phone_number)
+        .bind(i64::from(user.phone_number_verified))
+        .bind(&user.category)
+        .bind(&user.locale)
+        .bind(now)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
+        let old = old_email.map(normalize_identifier);
+        let new = user.email.as_deref().map(normalize_identifier);
+        if old != new {
+            if let Some(old) = &old {
+                sqlx::query(
+                    "delete from user_identifiers where user_id = $1 and normalized = $2 \
+                     and kind = 'email'",
+                )
+                .bind(&user.id)
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let (Some(normalized), Some(value)) = (&new, &user.email) {
+                // The user may already have it as an identifier: then it stays as it is.
+                let (taken,): (i64,) = sqlx::query_as(
+                    "select count(*) from user_identifiers where normalized = $1 and user_id = $2",
+                )
+                .bind(normalized)
+                .bind(&user.id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if taken == 0 {
+                    sqlx::query(
+                        "insert into user_identifiers \
+                         (normalized, user_id, kind, value, created_at) \
+                         values ($1, $2, 'email', $3, $4)",
+                    )
+                    .bind(normalized)
+                    .bind(&user.id)
+                    .bind(value)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict(e, || format!("identifier {value:?}")))?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Deletes a user and, by the tables' cascades, their identifiers, factors, grants, refresh
@@ -294,4 +324,75 @@ impl Db {
                 .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Inserts a user with its login and identifiers within `tx` (`user_insert`, and an
+/// invitation accepted by a new person); returns the new id and the identifiers stored.
+pub(super) async fn insert_user(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    new: &NewUser,
+    now: i64,
+) -> Result<(String, Vec<String>)> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "insert into users (id, login, email, email_verified, given_name, family_name, \
+         phone_number, category, password_hash, created_at, updated_at, \
+         must_change_password, birth_date) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&id)
+    .bind(&new.login)
+    .bind(&new.email)
+    .bind(i64::from(new.email_verified))
+    .bind(&new.given_name)
+    .bind(&new.family_name)
+    .bind(&new.phone_number)
+    .bind(&new.category)
+    .bind(&new.password_hash)
+    .bind(now)
+    .bind(now)
+    .bind(i64::from(new.must_change_password))
+    .bind(&new.birth_date)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, || format!("login {:?}", new.login)))?;
+    for (kind, value) in &new.personal_numbers {
+        insert_personal_number(&mut **tx, &id, kind, value).await?;
+    }
+
+    let mut identifiers: Vec<(String, &str, &str)> = vec![(
+        normalize_identifier(&new.login),
+        "login",
+        new.login.as_str(),
+    )];
+    if let Some(email) = &new.email {
+        identifiers.push((normalize_identifier(email), "email", email.as_str()));
+    }
+    for extra in &new.identifiers {
+        identifiers.push((
+            normalize_identifier(extra),
+            identifier_kind(extra),
+            extra.as_str(),
+        ));
+    }
+    // The same identifier given twice for one user (login equal to e-mail…) is stored once.
+    identifiers.sort_by(|a, b| a.0.cmp(&b.0));
+    identifiers.dedup_by(|a, b| a.0 == b.0);
+    let mut stored = Vec::with_capacity(identifiers.len());
+    for (normalized, kind, value) in identifiers {
+        sqlx::query(
+            "insert into user_identifiers (normalized, user_id, kind, value, created_at) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(&normalized)
+        .bind(&id)
+        .bind(kind)
+        .bind(value)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict(e, || format!("identifier {value:?}")))?;
+        stored.push(value.to_owned());
+    }
+    Ok((id, stored))
 }

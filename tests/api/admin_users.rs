@@ -187,3 +187,168 @@ async fn a_removed_client_is_gone_with_its_grants_and_its_tokens_stop_working() 
         .failure();
     assert!(line.contains("no client"), "{line}");
 }
+
+#[tokio::test]
+async fn a_new_email_address_moves_the_identifier_and_is_unverified() {
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    app.create_user("bob").await;
+    let alice = find_user(&app, "alice").await;
+    let now = app.clock.now();
+    let changes = guichet::service::admin_users::ProfileChanges {
+        email: Some(Some("Alice.Martin@new.example".into())),
+        given_name: Some(Some("  Alicia ".into())),
+        family_name: Some(None),
+        ..Default::default()
+    };
+    let updated = admin(&app)
+        .update_profile(&alice, &changes, now)
+        .await
+        .unwrap();
+    assert_eq!(updated.email.as_deref(), Some("Alice.Martin@new.example"));
+    assert!(!updated.email_verified);
+    let stored = find_user(&app, "alice.martin@new.example").await;
+    assert_eq!(stored.id, alice.id);
+    assert_eq!(stored.given_name.as_deref(), Some("Alicia"));
+    assert_eq!(stored.family_name, None);
+    assert!(matches!(
+        admin(&app).find_user("alice@example.org").await,
+        Err(guichet::service::admin::AdminError::NotFound(_))
+    ));
+    // Someone else's address: refused, nothing changed.
+    let taken = guichet::service::admin_users::ProfileChanges {
+        email: Some(Some("bob@example.org".into())),
+        given_name: Some(Some("Changed".into())),
+        ..Default::default()
+    };
+    let err = admin(&app)
+        .update_profile(&stored, &taken, now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, guichet::service::admin::AdminError::Conflict(_)),
+        "{err}"
+    );
+    let again = find_user(&app, "alice").await;
+    assert_eq!(again.given_name.as_deref(), Some("Alicia"));
+    assert_eq!(again.email.as_deref(), Some("Alice.Martin@new.example"));
+    // Not an address.
+    let bad = guichet::service::admin_users::ProfileChanges {
+        email: Some(Some("nobody".into())),
+        ..Default::default()
+    };
+    assert!(matches!(
+        admin(&app).update_profile(&again, &bad, now).await,
+        Err(guichet::service::admin::AdminError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_cli_updates_a_profile_and_adds_an_identifier() {
+    let run = Run::new().await;
+    run.user_add(
+        "alice",
+        &["--password", PASSWORD, "--email", "alice@old.example"],
+    )
+    .json();
+    let shown = run
+        .run(&[
+            "user",
+            "update",
+            "--login",
+            "alice",
+            "--email",
+            "alice@new.example",
+            "--email-verified",
+            "true",
+            "--family-name",
+            "Martin",
+            "--locale",
+            "fr",
+        ])
+        .json();
+    assert_eq!(shown["email"], "alice@new.example");
+    assert_eq!(
+        shown["identifiers"],
+        serde_json::json!(["alice", "alice@new.example"])
+    );
+    let out = run
+        .run(&[
+            "user",
+            "add-identifier",
+            "--login",
+            "alice@new.example",
+            "--identifier",
+            "E777",
+        ])
+        .json();
+    assert_eq!(
+        out["identifiers"],
+        serde_json::json!(["alice", "alice@new.example", "E777"])
+    );
+    let line = run
+        .run(&[
+            "user",
+            "add-identifier",
+            "--login",
+            "alice",
+            "--identifier",
+            "e777",
+        ])
+        .failure();
+    assert!(line.contains("already taken"), "{line}");
+    let line = run
+        .run(&["user", "update", "--login", "alice", "--locale", "fr; drop"])
+        .failure();
+    assert!(line.contains("language tag"), "{line}");
+}
+
+#[tokio::test]
+async fn an_establishment_administrator_creates_people_in_their_establishment_only() {
+    use guichet::domain::user::NewUser;
+    use guichet::service::admin::{Admin, AdminError, actor_for_user};
+    let app = spawn_app().await;
+    app.create_user("alice").await;
+    let cli = admin(&app);
+    let now = app.clock.now();
+    cli.create_establishment("UPEC", "Université", &["staff".into()], now)
+        .await
+        .unwrap();
+    cli.create_establishment("IUT", "IUT", &[], now)
+        .await
+        .unwrap();
+    let alice = find_user(&app, "alice").await;
+    cli.grant(&alice, "UPEC", &[], true, now).await.unwrap();
+    let actor = actor_for_user(&app.core.db, &alice).await.unwrap().unwrap();
+    let mine = Admin::new(&app.core, &actor);
+    let new = |login: &str| NewUser {
+        login: login.into(),
+        email: Some(format!("{login}@example.org")),
+        ..NewUser::default()
+    };
+    assert!(matches!(
+        mine.create_user(new("zoe"), None, now).await,
+        Err(AdminError::Forbidden(_))
+    ));
+    assert!(matches!(
+        mine.create_user(new("zoe"), Some(("IUT", &[])), now).await,
+        Err(AdminError::NotFound(_))
+    ));
+    assert!(
+        app.core
+            .db
+            .user_by_identifier("zoe")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing created"
+    );
+    let zoe = mine
+        .create_user(new("zoe"), Some(("UPEC", &["staff".into()])), now)
+        .await
+        .unwrap();
+    let m = mine.memberships(&zoe).await.unwrap();
+    assert_eq!(m[0].code, "UPEC");
+    assert_eq!(m[0].rights, ["staff"]);
+    assert!(mine.find_user("zoe@example.org").await.is_ok());
+}

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Every migration, in order, as `migrate` names them.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     "0001_initial",
     "0002_session_revocation_and_resource_servers",
     "0003_second_factors",
@@ -23,6 +23,7 @@ const MIGRATIONS: [&str; 7] = [
     "0005_cas_and_logout",
     "0006_establishments",
     "0007_administration",
+    "0008_dynamic_registration",
 ];
 
 /// One run of the CLI: its own folder (the current directory), database and keys folder
@@ -556,8 +557,25 @@ async fn serve_answers_health_and_readiness_and_stops_cleanly_on_sigterm() {
     };
     let (out, err) = server.output();
     assert_eq!(status.code(), Some(0), "exit status {status}: {err}");
-    stdout_json(&out);
     assert!(!err.contains("panicked"), "{err}");
+    // The database has no administrator: serve printed a set-up link (and logged a warning).
+    let lines = stdout_json(&out);
+    let setup = lines
+        .iter()
+        .find_map(|l| l["setup_url"].as_str())
+        .unwrap_or_else(|| panic!("no set-up link printed: {out}"));
+    assert!(err.contains("set-up link"), "{err}");
+    let token = setup
+        .strip_prefix(&format!("{issuer}/invitation/"))
+        .unwrap_or_else(|| panic!("{setup}"));
+    let stored = run
+        .db()
+        .await
+        .invitation_by_token_hash(&guichet::crypto::token::digest(token))
+        .await
+        .unwrap()
+        .expect("the printed link is stored");
+    assert!(stored.is_setup() && stored.accepted_at.is_none());
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod activation;
 mod admin_boundary;
+mod admin_clients;
 mod admin_console;
 mod admin_users;
 mod architecture;
@@ -26,6 +27,7 @@ mod establishments;
 mod factors;
 mod hardening;
 mod helpers;
+mod invitations;
 mod lockout;
 mod logout;
 mod mail;
@@ -34,6 +36,7 @@ mod oidc_flow;
 mod outage;
 mod passwords;
 mod recovery;
+mod registration;
 mod review_session;
 mod review_tokens;
 mod revocation;

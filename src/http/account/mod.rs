@@ -6,10 +6,12 @@
 //! and the self-service of a forgotten password or login: `/reset`, `/reset/confirm`,
 //! `/reset/login`; the activation of a new account: `/activate`, `/activate/verify`,
 //! `/activate/redirect`; and recovery with personal data: `/recover`, `/recover/answer`,
-//! `/recover/password`, with `/account/security-question`.
+//! `/recover/password`, with `/account/security-question`; an invitation's link:
+//! `/invitation/{token}` (with `/login` and `/accept`).
 
 pub mod activation;
 pub mod consent;
+pub mod invitation;
 pub mod login;
 pub mod manage;
 pub mod recovery;
@@ -79,6 +81,18 @@ pub fn router() -> Router<AppState> {
         )
         .route("/recover/answer", post(recovery::answer_post))
         .route("/recover/password", post(recovery::password_post))
+        .route(
+            "/invitation/{token}",
+            get(invitation::invitation_get).post(invitation::invitation_post),
+        )
+        .route(
+            "/invitation/{token}/login",
+            get(invitation::invitation_login_get),
+        )
+        .route(
+            "/invitation/{token}/accept",
+            post(invitation::invitation_accept_post),
+        )
         .route(
             "/account/security-question",
             get(recovery::question_get).post(recovery::question_post),

@@ -4,6 +4,7 @@
 mod account;
 mod activation;
 mod admin;
+mod invitation;
 mod recovery;
 mod self_service;
 mod sign_in;
@@ -12,6 +13,7 @@ mod theme;
 pub use account::ACCOUNT_STRINGS;
 pub use activation::ACTIVATION_STRINGS;
 pub use admin::ADMIN_STRINGS;
+pub use invitation::INVITATION_STRINGS;
 pub use recovery::RECOVERY_STRINGS;
 pub use self_service::SELF_SERVICE_STRINGS;
 pub use sign_in::STRINGS;
@@ -85,6 +87,7 @@ fn every_string() -> impl Iterator<Item = &'static (&'static str, &'static str, 
         .chain(ACTIVATION_STRINGS)
         .chain(RECOVERY_STRINGS)
         .chain(ADMIN_STRINGS)
+        .chain(INVITATION_STRINGS)
 }
 
 /// A string of the tables by key, if there is one (a label for a name that may have none).

@@ -4,6 +4,7 @@ pub mod authorize;
 pub mod discovery;
 pub mod extract;
 pub mod logout;
+pub mod register;
 pub mod token;
 pub mod userinfo;
 
@@ -42,6 +43,8 @@ pub fn router() -> Router<AppState> {
             get(logout::end_session_get).post(logout::end_session_post),
         )
         .route("/logout/confirm", post(logout::logout_confirm_post))
+        .route("/register", post(register::register_post))
+        .route("/register/{client_id}", get(register::register_read_get))
 }
 
 /// RFC 6749 §5.2 error body; 401 + `WWW-Authenticate: Basic` for failed client

@@ -53,7 +53,7 @@ impl FromRequest<AppState> for BearerToken {
 }
 
 /// RFC 6750 §3: no token → 401 with a bare challenge; a bad token → `invalid_token`.
-fn challenge(status: StatusCode, error: Option<&str>) -> Response {
+pub(super) fn challenge(status: StatusCode, error: Option<&str>) -> Response {
     let value = match error {
         Some(e) => format!("Bearer realm=\"guichet\", error=\"{e}\""),
         None => "Bearer realm=\"guichet\"".to_owned(),

@@ -112,3 +112,67 @@ pub async fn register(db: &Db, spec: ServiceSpec, now: i64) -> Result<CasService
     db.cas_service_insert(&service).await?;
     Ok(service)
 }
+
+/// Changes to a service's options; `None` keeps what is there.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceChanges {
+    pub name: Option<String>,
+    pub pattern: Option<String>,
+    pub pattern_kind: Option<PatternKind>,
+    pub attributes: Option<Vec<String>>,
+    pub allow_proxy: Option<bool>,
+    pub require_mfa: Option<bool>,
+    pub single_logout: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+impl ServiceChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.pattern.is_none()
+            && self.pattern_kind.is_none()
+            && self.attributes.is_none()
+            && self.allow_proxy.is_none()
+            && self.require_mfa.is_none()
+            && self.single_logout.is_none()
+            && self.enabled.is_none()
+    }
+}
+
+/// `service` with `changes`, checked as at registration (a new pattern is checked against
+/// its kind, the new one or the old). Nothing is stored.
+pub fn changed(
+    service: &CasService,
+    changes: ServiceChanges,
+    now: i64,
+) -> Result<CasService, RegisterError> {
+    let mut s = service.clone();
+    if let Some(name) = changes.name {
+        s.name = name.trim().to_owned();
+    }
+    if let Some(p) = changes.pattern {
+        s.pattern = p;
+    }
+    if let Some(k) = changes.pattern_kind {
+        s.pattern_kind = k;
+    }
+    if let Some(mut a) = changes.attributes {
+        a.dedup();
+        s.attributes = a;
+    }
+    if let Some(v) = changes.allow_proxy {
+        s.allow_proxy = v;
+    }
+    if let Some(v) = changes.require_mfa {
+        s.require_mfa = v;
+    }
+    if let Some(v) = changes.single_logout {
+        s.single_logout = v;
+    }
+    if let Some(v) = changes.enabled {
+        s.disabled = !v;
+    }
+    cas::validate(&s.name, &s.pattern, s.pattern_kind, &s.attributes)?;
+    s.updated_at = now;
+    Ok(s)
+}
