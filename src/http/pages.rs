@@ -223,6 +223,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/administrators.html"),
     ),
     (
+        "admin/invitations.html",
+        include_str!("../../templates/admin/invitations.html"),
+    ),
+    (
         "admin/audit.html",
         include_str!("../../templates/admin/audit.html"),
     ),

@@ -16,7 +16,7 @@ use crate::http::{param, parse_pairs};
 const PER_PAGE: usize = 50;
 
 /// Rights typed in one field, separated by spaces, commas or line breaks.
-fn rights_field(form: &Form, name: &str) -> Vec<String> {
+pub(super) fn rights_field(form: &Form, name: &str) -> Vec<String> {
     form.get(name)
         .unwrap_or("")
         .split(|c: char| c.is_whitespace() || c == ',')

@@ -5,11 +5,13 @@
 //! (an establishment administrator's lists shrink, and other people are "not found").
 //!
 //! Pages: `/admin` (home), `/admin/users` (search, a user's page and its actions),
-//! `/admin/establishments` (list, create, edit, members), `/admin/administrators`,
+//! `/admin/establishments` (list, create, edit, members), `/admin/invitations`,
+//! `/admin/administrators`,
 //! `/admin/audit` (filters, pages, CSV export).
 
 mod audit;
 mod establishments;
+mod invitations;
 mod users;
 
 use axum::Router;
@@ -82,6 +84,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/administrators/remove",
             post(audit::administrator_remove_post),
+        )
+        .route(
+            "/admin/invitations",
+            get(invitations::list_get).post(invitations::invite_post),
+        )
+        .route(
+            "/admin/invitations/{id}/resend",
+            post(invitations::resend_post),
+        )
+        .route(
+            "/admin/invitations/{id}/revoke",
+            post(invitations::revoke_post),
         )
         .route("/admin/audit", get(audit::audit_get))
         .route("/admin/audit/export", get(audit::export_get))
@@ -257,7 +271,8 @@ impl From<PageError> for Fail {
 type Answer = Result<Response, Fail>;
 
 /// An administration error as a page: not found (within the reach: another establishment's
-/// person is not found either) 404, beyond the reach 403, refused input 400 with the reason,
+/// person is not found either) 404, beyond the reach 403, refused input 400 (a clash with
+/// what exists, 409) with the reason,
 /// a backend 503/500 as elsewhere.
 fn fail(state: &AppState, locale: Locale, e: AdminError) -> Fail {
     match e {
@@ -267,20 +282,24 @@ fn fail(state: &AppState, locale: Locale, e: AdminError) -> Fail {
         AdminError::Forbidden(_) => {
             PageError::new(StatusCode::FORBIDDEN, "admin_beyond_reach", locale).into()
         }
-        AdminError::Invalid(reason) => {
-            #[derive(Serialize)]
-            struct Invalid<'a> {
-                reason: &'a str,
-            }
-            Fail(Box::new(state.pages.render_status(
-                StatusCode::BAD_REQUEST,
-                locale,
-                "admin/invalid.html",
-                &Invalid { reason: &reason },
-            )))
-        }
+        AdminError::Invalid(reason) => refused(state, locale, StatusCode::BAD_REQUEST, &reason),
+        AdminError::Conflict(reason) => refused(state, locale, StatusCode::CONFLICT, &reason),
         AdminError::Service(e) => PageError::service(locale, e).into(),
     }
+}
+
+/// The page of a refused request, with the service's reason.
+fn refused(state: &AppState, locale: Locale, status: StatusCode, reason: &str) -> Fail {
+    #[derive(Serialize)]
+    struct Invalid<'a> {
+        reason: &'a str,
+    }
+    Fail(Box::new(state.pages.render_status(
+        status,
+        locale,
+        "admin/invalid.html",
+        &Invalid { reason },
+    )))
 }
 
 trait OrFail<T> {
@@ -315,6 +334,9 @@ fn done_notice(done: Option<&str>) -> Option<&'static str> {
         ("updated", "admin_done_updated"),
         ("administrator_added", "admin_done_administrator_added"),
         ("administrator_removed", "admin_done_administrator_removed"),
+        ("invited", "admin_done_invited"),
+        ("resent", "admin_done_resent"),
+        ("revoked", "admin_done_revoked"),
     ];
     let done = done?;
     DONE.iter().find(|(d, _)| *d == done).map(|(_, key)| *key)
