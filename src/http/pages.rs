@@ -203,6 +203,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/user.html"),
     ),
     (
+        "admin/user_new.html",
+        include_str!("../../templates/admin/user_new.html"),
+    ),
+    (
         "admin/user_delete.html",
         include_str!("../../templates/admin/user_delete.html"),
     ),

@@ -730,3 +730,176 @@ async fn an_establishment_administrator_sees_only_their_establishment() {
     assert_eq!(res.status(), 303);
     assert!(find_user(&app, "bob").await.disabled);
 }
+
+#[tokio::test]
+async fn people_are_created_edited_and_given_identifiers_from_the_console() {
+    let app = spawn_app().await;
+    with_root(&app).await;
+    admin(&app)
+        .create_establishment("UPEC", "Université", &["staff".into()], app.clock.now())
+        .await
+        .unwrap();
+    let http = console(&app, "root").await;
+    let (page, csrf) = page_and_csrf(&app, &http, "/admin/users/new").await;
+    assert!(page.contains("for=\"login\""), "{page}");
+    let fields = [
+        ("login", "nina"),
+        ("given_name", "Nina"),
+        ("family_name", "Durand"),
+        ("email", "nina@example.org"),
+        ("establishment", "UPEC"),
+        ("rights", "staff"),
+    ];
+    let res = post(&app, &http, "/admin/users", None, &fields).await;
+    assert_eq!(res.status(), 403);
+    assert!(
+        app.core
+            .db
+            .user_by_identifier("nina")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let res = post(&app, &http, "/admin/users", Some(&csrf), &fields).await;
+    assert_eq!(res.status(), 303);
+    let nina = find_user(&app, "nina").await;
+    assert_eq!(location(&res).path(), format!("/admin/users/{}", nina.id));
+    let m = app.core.db.memberships_of(&nina.id).await.unwrap();
+    assert_eq!(m[0].rights, ["staff"]);
+    // The same login again: 409 with the reason.
+    let res = post(&app, &http, "/admin/users", Some(&csrf), &fields).await;
+    assert_eq!(res.status(), 409);
+
+    let page = format!("/admin/users/{}", nina.id);
+    let profile = [
+        ("given_name", "Nina"),
+        ("family_name", "Durand-Leroy"),
+        ("email", "nina.durand@example.org"),
+        ("category", ""),
+    ];
+    let res = post(&app, &http, &format!("{page}/profile"), None, &profile).await;
+    assert_eq!(res.status(), 403);
+    let res = post(
+        &app,
+        &http,
+        &format!("{page}/profile"),
+        Some(&csrf),
+        &profile,
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let nina = find_user(&app, "nina").await;
+    assert_eq!(nina.family_name.as_deref(), Some("Durand-Leroy"));
+    assert_eq!(nina.email.as_deref(), Some("nina.durand@example.org"));
+
+    let add = [("identifier", "E12345")];
+    let res = post(&app, &http, &format!("{page}/identifiers"), None, &add).await;
+    assert_eq!(res.status(), 403);
+    let res = post(
+        &app,
+        &http,
+        &format!("{page}/identifiers"),
+        Some(&csrf),
+        &add,
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(find_user(&app, "e12345").await.id, nina.id);
+}
+
+#[tokio::test]
+async fn invitations_are_sent_listed_resent_and_revoked_from_the_console() {
+    let app = spawn_app().await;
+    with_root(&app).await;
+    admin(&app)
+        .create_establishment("UPEC", "Université", &["staff".into()], app.clock.now())
+        .await
+        .unwrap();
+    let http = console(&app, "root").await;
+    let (page, csrf) = page_and_csrf(&app, &http, "/admin/invitations").await;
+    assert!(page.contains("id=\"invite-form\""), "{page}");
+    let fields = [
+        ("email", "nina@example.org"),
+        ("given_name", "Nina"),
+        ("establishment", "UPEC"),
+        ("rights", "staff"),
+    ];
+    let res = post(&app, &http, "/admin/invitations", None, &fields).await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(mails_to(&app, "nina@example.org").await, 0);
+    let res = http
+        .post(app.url("/admin/invitations"))
+        .header(ACCEPT_LANGUAGE, "en")
+        .form(&[fields.as_slice(), &[("csrf", csrf.as_str())]].concat())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let first = wait_for_mail(&app, "nina@example.org", 1).await;
+    let list = text_of(
+        http.get(app.url("/admin/invitations"))
+            .header(ACCEPT_LANGUAGE, "en"),
+    )
+    .await;
+    assert!(list.contains("nina@example.org"), "{list}");
+    assert!(list.contains("Pending"), "{list}");
+    let id = app.core.db.invitations(None, 10, 0).await.unwrap()[0]
+        .id
+        .clone();
+
+    let res = post(
+        &app,
+        &http,
+        &format!("/admin/invitations/{id}/resend"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let res = post(
+        &app,
+        &http,
+        &format!("/admin/invitations/{id}/resend"),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let second = wait_for_mail(&app, "nina@example.org", 2).await;
+    assert_ne!(first.link("/invitation/"), second.link("/invitation/"));
+
+    let res = post(
+        &app,
+        &http,
+        &format!("/admin/invitations/{id}/revoke"),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let res = post(
+        &app,
+        &http,
+        &format!("/admin/invitations/{id}/revoke"),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let list = text_of(
+        http.get(app.url("/admin/invitations"))
+            .header(ACCEPT_LANGUAGE, "fr"),
+    )
+    .await;
+    assert!(list.contains("Révoquée"), "{list}");
+    // Revoked: neither resent nor revoked again.
+    let res = post(
+        &app,
+        &http,
+        &format!("/admin/invitations/{id}/revoke"),
+        Some(&csrf),
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+}

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{AdminSession, Answer, OrFail, Pager, back_to, done_notice, page_number};
 use crate::domain::establishment::Establishment;
-use crate::http::extract::{CsrfForm, Form};
+use crate::http::extract::CsrfForm;
 use crate::http::state::AppState;
 use crate::http::{param, parse_pairs};
 
@@ -16,8 +16,8 @@ use crate::http::{param, parse_pairs};
 const PER_PAGE: usize = 50;
 
 /// Rights typed in one field, separated by spaces, commas or line breaks.
-pub(super) fn rights_field(form: &Form, name: &str) -> Vec<String> {
-    form.get(name)
+pub(super) fn rights_field(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    crate::http::param(pairs, name)
         .unwrap_or("")
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|r| !r.is_empty())
@@ -90,7 +90,7 @@ pub async fn create_post(
         .create_establishment(
             form.get("code").unwrap_or("").trim(),
             form.get("name").unwrap_or(""),
-            &rights_field(&form, "rights"),
+            &rights_field(&form.0, "rights"),
             state.core.now(),
         )
         .await
@@ -160,7 +160,7 @@ pub async fn update_post(
     Path(code): Path<String>,
     CsrfForm(form): CsrfForm,
 ) -> Answer {
-    let rights = rights_field(&form, "rights");
+    let rights = rights_field(&form.0, "rights");
     let e = s
         .admin(&state)
         .update_establishment(&code, form.get("name"), Some(&rights), state.core.now())

@@ -89,7 +89,7 @@ pub async fn invite_post(
     s: AdminSession,
     CsrfForm(form): CsrfForm,
 ) -> Answer {
-    let rights = rights_field(&form, "rights");
+    let rights = rights_field(&form.0, "rights");
     let new = NewInvitation {
         email: form.get("email").unwrap_or(""),
         given_name: form.get("given_name"),

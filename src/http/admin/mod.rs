@@ -39,7 +39,16 @@ use crate::service::session::{self, Lookup};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin", get(home_get))
-        .route("/admin/users", get(users::list_get))
+        .route(
+            "/admin/users",
+            get(users::list_get).post(users::create_post),
+        )
+        .route("/admin/users/new", get(users::new_get))
+        .route("/admin/users/{id}/profile", post(users::profile_post))
+        .route(
+            "/admin/users/{id}/identifiers",
+            post(users::identifier_add_post),
+        )
         .route("/admin/users/{id}", get(users::show_get))
         .route("/admin/users/{id}/disabled", post(users::disabled_post))
         .route("/admin/users/{id}/unlock", post(users::unlock_post))
@@ -327,6 +336,7 @@ fn done_notice(done: Option<&str>) -> Option<&'static str> {
         ("mfa_reset", "admin_done_mfa_reset"),
         ("password_change", "admin_done_password_change"),
         ("identifier_removed", "admin_done_identifier_removed"),
+        ("identifier_added", "admin_done_identifier_added"),
         ("membership_revoked", "admin_done_membership_revoked"),
         ("membership_granted", "admin_done_membership_granted"),
         ("deleted", "admin_done_deleted"),

@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::{AdminSession, Answer, OrFail, Pager, back_to, done_notice, page_number};
 use crate::domain::establishment::Membership;
-use crate::domain::user::{User, normalize_identifier};
+use crate::domain::user::{NewUser, User, normalize_identifier};
 use crate::http::extract::CsrfForm;
 use crate::http::state::AppState;
 use crate::http::{param, parse_pairs};
+use crate::service::admin_users::ProfileChanges;
 
 /// What `search_users` returns a page of.
 const PER_PAGE: usize = 100;
@@ -72,6 +73,8 @@ pub async fn show_get(
     #[derive(Serialize)]
     struct Page {
         user: serde_json::Value,
+        /// The profile, for its form.
+        profile: User,
         /// Identifiers other than the login (those may be removed).
         identifiers: Vec<String>,
         memberships: Vec<Membership>,
@@ -103,6 +106,7 @@ pub async fn show_get(
         "admin/user.html",
         Page {
             user: shown,
+            profile: user.clone(),
             identifiers,
             memberships,
             is_self: user.id == s.user.id,
@@ -267,4 +271,110 @@ pub async fn delete_post(
         .await
         .or_fail(&state, s.locale)?;
     Ok(back_to(&state, "/admin/users?done=deleted"))
+}
+
+/// `GET /admin/users/new`: the account form (no password: the person activates their account
+/// or is invited); an establishment administrator places the person in one of theirs.
+pub async fn new_get(State(state): State<AppState>, jar: CookieJar, s: AdminSession) -> Answer {
+    #[derive(Serialize)]
+    struct Page {
+        establishments: Vec<(String, String)>,
+    }
+    let establishments = s
+        .admin(&state)
+        .establishments()
+        .await
+        .or_fail(&state, s.locale)?
+        .into_iter()
+        .map(|e| (e.code, e.name))
+        .collect();
+    Ok(s.render(
+        &state,
+        jar,
+        "users",
+        "admin/user_new.html",
+        Page { establishments },
+    ))
+}
+
+/// `POST /admin/users` (`login`, `given_name`, `family_name`, `email`, `category`,
+/// `establishment`, `rights`): creates the account, then its page.
+pub async fn create_post(
+    State(state): State<AppState>,
+    s: AdminSession,
+    CsrfForm(form): CsrfForm,
+) -> Answer {
+    let text = |n: &str| {
+        form.get(n)
+            .map(str::to_owned)
+            .filter(|v| !v.trim().is_empty())
+    };
+    let new = NewUser {
+        login: form.get("login").unwrap_or("").to_owned(),
+        email: text("email"),
+        given_name: text("given_name"),
+        family_name: text("family_name"),
+        category: text("category"),
+        ..NewUser::default()
+    };
+    let rights = super::establishments::rights_field(&form.0, "rights");
+    let code = form.get("establishment").unwrap_or("").trim();
+    let membership = (!code.is_empty()).then_some((code, rights.as_slice()));
+    let user = s
+        .admin(&state)
+        .create_user(new, membership, state.core.now())
+        .await
+        .or_fail(&state, s.locale)?;
+    Ok(done(&state, &user, "created"))
+}
+
+/// `POST /admin/users/{id}/profile`: the profile's fields as posted (an emptied field is
+/// cleared; a field not in the form stays).
+pub async fn profile_post(
+    State(state): State<AppState>,
+    s: AdminSession,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm,
+) -> Answer {
+    let admin = s.admin(&state);
+    let user = admin.find_user_by_id(&id).await.or_fail(&state, s.locale)?;
+    let posted = |n: &str| {
+        form.get(n)
+            .map(|v| Some(v.trim().to_owned()).filter(|v| !v.is_empty()))
+    };
+    let changes = ProfileChanges {
+        name: posted("name"),
+        given_name: posted("given_name"),
+        family_name: posted("family_name"),
+        email: posted("email"),
+        email_verified: None,
+        phone_number: posted("phone_number"),
+        category: posted("category"),
+        locale: None,
+    };
+    admin
+        .update_profile(&user, &changes, state.core.now())
+        .await
+        .or_fail(&state, s.locale)?;
+    Ok(done(&state, &user, "updated"))
+}
+
+/// `POST /admin/users/{id}/identifiers` (`identifier`): another identifier that signs in.
+pub async fn identifier_add_post(
+    State(state): State<AppState>,
+    s: AdminSession,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm,
+) -> Answer {
+    let admin = s.admin(&state);
+    let user = admin.find_user_by_id(&id).await.or_fail(&state, s.locale)?;
+    admin
+        .add_identifier(
+            &user,
+            form.get("identifier").unwrap_or(""),
+            state.core.now(),
+        )
+        .await
+        .or_fail(&state, s.locale)?;
+    Ok(done(&state, &user, "identifier_added"))
 }

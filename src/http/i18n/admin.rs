@@ -395,4 +395,28 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "Establishment",
     ),
     ("admin_all_establishments", "Tous", "All"),
+    (
+        "admin_done_identifier_added",
+        "L’identifiant est ajouté.",
+        "The identifier is added.",
+    ),
+    ("admin_user_new", "Nouvel utilisateur", "New user"),
+    (
+        "admin_user_new_intro",
+        "Sans mot de passe : la personne active son compte (ou invitez-la plutôt).",
+        "Without a password: the person activates their account (or invite them instead).",
+    ),
+    ("admin_none", "Aucun", "None"),
+    ("admin_profile", "Profil", "Profile"),
+    ("admin_phone", "Téléphone", "Phone"),
+    (
+        "admin_identifier_add",
+        "Ajouter un identifiant",
+        "Add an identifier",
+    ),
+    (
+        "admin_user_establishment_hint",
+        "Un administrateur d’établissement place la personne dans l’un des siens.",
+        "An establishment administrator places the person in one of theirs.",
+    ),
 ];
