@@ -231,6 +231,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/invitations.html"),
     ),
     (
+        "admin/clients.html",
+        include_str!("../../templates/admin/clients.html"),
+    ),
+    (
+        "admin/client.html",
+        include_str!("../../templates/admin/client.html"),
+    ),
+    (
+        "admin/client_secret.html",
+        include_str!("../../templates/admin/client_secret.html"),
+    ),
+    (
+        "admin/services.html",
+        include_str!("../../templates/admin/services.html"),
+    ),
+    (
+        "admin/service_fields.html",
+        include_str!("../../templates/admin/service_fields.html"),
+    ),
+    (
+        "admin/service.html",
+        include_str!("../../templates/admin/service.html"),
+    ),
+    (
         "admin/audit.html",
         include_str!("../../templates/admin/audit.html"),
     ),

@@ -903,3 +903,196 @@ async fn invitations_are_sent_listed_resent_and_revoked_from_the_console() {
     .await;
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn clients_are_registered_with_the_secret_shown_once_edited_rotated_disabled_and_deleted() {
+    use guichet::crypto::token::digest;
+    let app = spawn_app().await;
+    with_root(&app).await;
+    let http = console(&app, "root").await;
+    let (page, csrf) = page_and_csrf(&app, &http, "/admin/clients").await;
+    assert!(page.contains("id=\"client-form\""), "{page}");
+    let fields = [
+        ("client_id", "mediatheque"),
+        ("name", "Médiathèque"),
+        (
+            "redirect_uris",
+            "https://media.example.org/cb\nhttps://media.example.org/cb2",
+        ),
+        ("scopes", "openid profile"),
+        ("grant_types", "authorization_code"),
+    ];
+    let res = post(&app, &http, "/admin/clients", None, &fields).await;
+    assert_eq!(res.status(), 403);
+    assert!(
+        app.core
+            .db
+            .client_by_id("mediatheque")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let res = post(&app, &http, "/admin/clients", Some(&csrf), &fields).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let secret = element_text(&page, "client-secret").expect("the secret, once");
+    let client = app
+        .core
+        .db
+        .client_by_id("mediatheque")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        client.secret_hash.as_deref(),
+        Some(digest(&secret).as_str())
+    );
+    assert_eq!(client.redirect_uris.len(), 2);
+    let shown = text_of(http.get(app.url("/admin/clients/mediatheque"))).await;
+    assert!(!shown.contains(&secret), "never shown again");
+    // A bad redirect URI: 400 with the reason.
+    let bad = [
+        ("client_id", "bad"),
+        ("redirect_uris", "not a uri"),
+        ("scopes", "openid"),
+    ];
+    let res = post(&app, &http, "/admin/clients", Some(&csrf), &bad).await;
+    assert_eq!(res.status(), 400);
+
+    let edit = [
+        ("name", "Médiathèque"),
+        ("redirect_uris", "https://media.example.org/cb"),
+        ("scopes", "openid profile email"),
+        ("grant_types", "authorization_code refresh_token"),
+        ("require_mfa", "true"),
+    ];
+    let path = "/admin/clients/mediatheque";
+    let res = post(&app, &http, path, None, &edit).await;
+    assert_eq!(res.status(), 403);
+    let res = post(&app, &http, path, Some(&csrf), &edit).await;
+    assert_eq!(res.status(), 303);
+    let client = app
+        .core
+        .db
+        .client_by_id("mediatheque")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(client.require_mfa);
+    assert_eq!(client.redirect_uris, ["https://media.example.org/cb"]);
+
+    let res = post(&app, &http, &format!("{path}/secret"), None, &[]).await;
+    assert_eq!(res.status(), 403);
+    let res = post(&app, &http, &format!("{path}/secret"), Some(&csrf), &[]).await;
+    assert_eq!(res.status(), 200);
+    let rotated = element_text(&res.text().await.unwrap(), "client-secret").unwrap();
+    assert_ne!(rotated, secret);
+    let client = app
+        .core
+        .db
+        .client_by_id("mediatheque")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        client.secret_hash.as_deref(),
+        Some(digest(&rotated).as_str())
+    );
+
+    let off = [("disabled", "true")];
+    let res = post(&app, &http, &format!("{path}/disabled"), None, &off).await;
+    assert_eq!(res.status(), 403);
+    let res = post(&app, &http, &format!("{path}/disabled"), Some(&csrf), &off).await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        app.core
+            .db
+            .client_by_id("mediatheque")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+
+    let res = post(&app, &http, &format!("{path}/delete"), None, &[]).await;
+    assert_eq!(res.status(), 403);
+    let res = post(&app, &http, &format!("{path}/delete"), Some(&csrf), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        app.core
+            .db
+            .client_by_id("mediatheque")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn cas_services_are_registered_edited_and_deleted_by_global_administrators_only() {
+    let app = spawn_app().await;
+    with_root(&app).await;
+    app.create_user("alice").await;
+    admin(&app)
+        .create_establishment("UPEC", "Université", &[], app.clock.now())
+        .await
+        .unwrap();
+    let alice = find_user(&app, "alice").await;
+    admin(&app)
+        .grant(&alice, "UPEC", &[], true, app.clock.now())
+        .await
+        .unwrap();
+    let http = console(&app, "root").await;
+    let (_, csrf) = page_and_csrf(&app, &http, "/admin/services").await;
+    let fields = [
+        ("name", "Print portal"),
+        ("pattern", "https://print.example.org/"),
+        ("pattern_kind", "prefix"),
+        ("attribute", "email"),
+        ("attribute", "establishments"),
+    ];
+    let res = post(&app, &http, "/admin/services", None, &fields).await;
+    assert_eq!(res.status(), 403);
+    assert!(app.core.db.cas_services().await.unwrap().is_empty());
+    let res = post(&app, &http, "/admin/services", Some(&csrf), &fields).await;
+    assert_eq!(res.status(), 303);
+    let service = app.core.db.cas_services().await.unwrap().remove(0);
+    assert_eq!(service.attributes, ["email", "establishments"]);
+    let path = format!("/admin/services/{}", service.id);
+    assert_eq!(location(&res).path(), path);
+
+    let edit = [
+        ("name", "Print"),
+        ("pattern", "https://print.example.org/"),
+        ("pattern_kind", "prefix"),
+        ("attribute", "email"),
+        ("require_mfa", "true"),
+    ];
+    let res = post(&app, &http, &path, None, &edit).await;
+    assert_eq!(res.status(), 403);
+    let res = post(&app, &http, &path, Some(&csrf), &edit).await;
+    assert_eq!(res.status(), 303);
+    let service = app
+        .core
+        .db
+        .cas_service_by_id(&service.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(service.name, "Print");
+    assert!(service.require_mfa);
+    assert!(service.disabled, "the enabled box was left unticked");
+
+    // An establishment administrator has no applications menu and is refused.
+    let other = console(&app, "alice").await;
+    let home = text_of(other.get(app.url("/admin"))).await;
+    assert!(!home.contains("/admin/services"), "{home}");
+    let res = other.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = post(&app, &http, &format!("{path}/delete"), None, &[]).await;
+    assert_eq!(res.status(), 403);
+    let res = post(&app, &http, &format!("{path}/delete"), Some(&csrf), &[]).await;
+    assert_eq!(res.status(), 303);
+    assert!(app.core.db.cas_services().await.unwrap().is_empty());
+}

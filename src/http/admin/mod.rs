@@ -6,9 +6,10 @@
 //!
 //! Pages: `/admin` (home), `/admin/users` (search, a user's page and its actions),
 //! `/admin/establishments` (list, create, edit, members), `/admin/invitations`,
-//! `/admin/administrators`,
+//! `/admin/clients` and `/admin/services` (applications), `/admin/administrators`,
 //! `/admin/audit` (filters, pages, CSV export).
 
+mod apps;
 mod audit;
 mod establishments;
 mod invitations;
@@ -105,6 +106,32 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/invitations/{id}/revoke",
             post(invitations::revoke_post),
+        )
+        .route(
+            "/admin/clients",
+            get(apps::clients_get).post(apps::client_create_post),
+        )
+        .route(
+            "/admin/clients/{id}",
+            get(apps::client_get).post(apps::client_update_post),
+        )
+        .route("/admin/clients/{id}/secret", post(apps::client_secret_post))
+        .route(
+            "/admin/clients/{id}/disabled",
+            post(apps::client_disabled_post),
+        )
+        .route("/admin/clients/{id}/delete", post(apps::client_delete_post))
+        .route(
+            "/admin/services",
+            get(apps::services_get).post(apps::service_create_post),
+        )
+        .route(
+            "/admin/services/{id}",
+            get(apps::service_get).post(apps::service_update_post),
+        )
+        .route(
+            "/admin/services/{id}/delete",
+            post(apps::service_delete_post),
         )
         .route("/admin/audit", get(audit::audit_get))
         .route("/admin/audit/export", get(audit::export_get))
