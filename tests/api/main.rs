@@ -4,6 +4,7 @@ mod activation;
 mod admin_boundary;
 mod admin_clients;
 mod admin_console;
+mod admin_console_apps;
 mod admin_users;
 mod architecture;
 mod audit;
