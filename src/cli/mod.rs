@@ -23,7 +23,6 @@ use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
 use crate::domain::admin::Actor;
-use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::clock::Clock;
 use crate::domain::password_policy::{PasswordPolicy, Violation};
 use crate::domain::user::{

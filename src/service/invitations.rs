@@ -417,12 +417,19 @@ pub async fn create_account(
         Ok(Claimed::Done(id)) => id,
         Ok(Claimed::Gone) => return Ok(Created::Gone),
         Err(StoreError::Conflict(_)) => {
-            // The address may have become an account's since the page was shown.
-            return Ok(if owner(core, &invitation).await?.is_some() {
-                Created::AccountExists
-            } else {
-                Created::Invalid("invitation_login_taken")
-            });
+            // The invited address may have become an account's since the page was shown; a
+            // set-up link's typed address may be an account's.
+            if owner(core, &invitation).await?.is_some() {
+                return Ok(Created::AccountExists);
+            }
+            let typed = new.email.as_deref().map(normalize_identifier);
+            if invitation.email.is_none()
+                && let Some(e) = typed
+                && core.db.user_by_identifier(&e).await?.is_some()
+            {
+                return Ok(Created::Invalid("invitation_email_taken"));
+            }
+            return Ok(Created::Invalid("invitation_login_taken"));
         }
         Err(e) => return Err(e.into()),
     };

@@ -127,7 +127,7 @@ impl Db {
         // One placeholder per id, so one statement serves both databases.
         let filter = match within {
             None => String::new(),
-            Some(ids) if ids.is_empty() => "where 1 = 0 ".to_owned(),
+            Some([]) => "where 1 = 0 ".to_owned(),
             Some(ids) => {
                 let marks: Vec<String> = (0..ids.len()).map(|n| format!("${}", n + 3)).collect();
                 format!("where i.establishment_id in ({}) ", marks.join(", "))

@@ -4,9 +4,11 @@
 //! administrator invites only into their establishments.
 
 use guichet::domain::admin::Actor;
+use guichet::domain::user::NewUser;
 use guichet::service::admin::{Admin, AdminError, actor_for_user};
 use guichet::service::invitations::NewInvitation;
 use guichet::service::mailing::Post;
+use guichet::store::Claimed;
 use serde_json::json;
 
 use crate::cli::Run;
@@ -517,6 +519,32 @@ async fn the_set_up_link_creates_a_global_administrator_once() {
     assert_eq!(http.get(&old).send().await.unwrap().status(), 400);
     let page = text_of(http.get(&link)).await;
     assert!(page.contains("name=\"email\""), "{page}");
+    // An address that is already an account's is refused, and the link stays good.
+    app.create_user("alice").await;
+    let res = fill_and_post(
+        &app,
+        &http,
+        &page,
+        &path(&link),
+        &[
+            ("email", "alice@example.org"),
+            ("login", "root"),
+            ("new_password", PASSWORD),
+            ("confirm_password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("id=\"invitation-error\""), "{body}");
+    assert!(
+        app.core
+            .db
+            .user_by_identifier("root")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let res = fill_and_post(
         &app,
         &http,
@@ -605,4 +633,36 @@ async fn the_cli_invites_lists_resends_and_revokes_and_prints_set_up_links() {
         "{out}"
     );
     assert!(out["expires_at"].as_i64().is_some());
+}
+
+#[tokio::test]
+async fn the_claim_gives_an_invitation_once_even_to_a_request_past_the_link_check() {
+    // Two requests may both pass the page's check of the link; the claim in the acceptance's
+    // transaction lets one through.
+    let app = spawn_app().await;
+    establishments(&app).await;
+    app.create_user("alice").await;
+    let alice = find_user(&app, "alice").await;
+    invite(&app, "nina@example.org").await;
+    let db = &app.core.db;
+    let now = app.clock.now();
+    let i = db.invitations(None, 10, 0).await.unwrap().remove(0);
+    let new = |login: &str| NewUser {
+        login: login.into(),
+        ..NewUser::default()
+    };
+    assert!(matches!(
+        db.invitation_accept_new_user(&i, &new("nina1"), now).await,
+        Ok(Claimed::Done(_))
+    ));
+    assert!(matches!(
+        db.invitation_accept_new_user(&i, &new("nina2"), now).await,
+        Ok(Claimed::Gone)
+    ));
+    assert!(db.user_by_identifier("nina2").await.unwrap().is_none());
+    assert!(matches!(
+        db.invitation_accept_existing(&i, &alice.id, now).await,
+        Ok(Claimed::Gone)
+    ));
+    assert_eq!(upec_rights(&app, "alice").await, None);
 }

@@ -97,6 +97,11 @@ pub const INVITATION_STRINGS: &[(&str, &str, &str)] = &[
         "This e-mail address will not do.",
     ),
     (
+        "invitation_email_taken",
+        "Cette adresse appartient déjà à un compte : choisissez-en une autre.",
+        "This address already belongs to an account: choose another one.",
+    ),
+    (
         "invitation_name_invalid",
         "Un nom compte 200 caractères au plus.",
         "A name has at most 200 characters.",
