@@ -2,6 +2,7 @@
 //! (security headers, cookies, CSRF, forms, the client's address).
 
 pub mod account;
+pub mod admin;
 pub mod admin_api;
 pub mod cas;
 pub mod error;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
     let base = state.core.urls.base_path.clone();
     let routes = Router::new()
         .merge(account::router())
+        .merge(admin::router())
         .merge(admin_api::router())
         .merge(oidc::router())
         .merge(cas::router())

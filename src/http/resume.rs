@@ -29,7 +29,8 @@ pub async fn resume(
             oidc::authorize::resume(state, jar, locale, &request, current).await
         }
         Continuation::Cas(query) => cas::resume(state, jar, locale, &query, current).await,
-        Continuation::Account | Continuation::Invitation(_) => {
+        // The console checks the new session itself (second factor, administration).
+        Continuation::Account | Continuation::Invitation(_) | Continuation::Admin(_) => {
             (jar, see_other(&back)).into_response()
         }
     }

@@ -59,6 +59,10 @@ pub enum Continuation {
     Cas(String),
     /// No protocol: the account page.
     Account,
+    /// A page of the administration console: its path and query under the issuer's path
+    /// (`/admin…`), checked by [`Continuation::admin`] when the flow starts and again on the
+    /// way back.
+    Admin(String),
     /// An invitation's link (its token): back to its page, where the signed-in owner of the
     /// invited address accepts it.
     Invitation(String),
@@ -72,9 +76,33 @@ impl Continuation {
             Continuation::Authorize(q) => format!("{}/authorize?{q}", urls.base_path),
             Continuation::Cas(q) => format!("{}/cas/login?{q}", urls.base_path),
             Continuation::Account => format!("{}/account", urls.base_path),
+            Continuation::Admin(path) => {
+                format!("{}{}", urls.base_path, admin_path(path).unwrap_or("/admin"))
+            }
             Continuation::Invitation(token) => format!("{}/invitation/{token}", urls.base_path),
         }
     }
+
+    /// Back to the console page at `path` (path and query, under the issuer's path), or to
+    /// the console's home if `path` is not one of its own pages: never another origin, never
+    /// another area.
+    pub fn admin(path: &str) -> Continuation {
+        Continuation::Admin(admin_path(path).unwrap_or("/admin").to_owned())
+    }
+}
+
+/// `path` if it names a console page: `/admin`, `/admin/…` or `/admin?…`, printable ASCII
+/// without `\`, `//` or a `..` segment (no scheme, no host, no climbing out; RFC 3986 §4.2:
+/// `//` would start an authority).
+fn admin_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/admin")?;
+    let shaped = rest.is_empty() || rest.starts_with('/') || rest.starts_with('?');
+    let clean = path.len() <= 2048
+        && path.bytes().all(|b| b.is_ascii_graphic())
+        && !path.contains('\\')
+        && !path.contains("//")
+        && !path.split(['/', '?']).any(|seg| seg == "..");
+    (shaped && clean).then_some(path)
 }
 
 /// What the protocol asks of sign-in, besides where to go back.
@@ -940,4 +968,33 @@ async fn finish(
         user,
         continuation: flow.continuation,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_console_continuation_returns_only_to_a_console_page() {
+        let urls = |c: Continuation| match c {
+            Continuation::Admin(p) => p,
+            other => unreachable!("{other:?}"),
+        };
+        for kept in ["/admin", "/admin/users?q=bob&page=2", "/admin?x=1"] {
+            assert_eq!(urls(Continuation::admin(kept)), kept);
+        }
+        for refused in [
+            "//evil.example/admin",
+            "https://evil.example/admin",
+            "/administrator",
+            "/admin//evil.example",
+            "/admin/../account",
+            "/admin/\\evil",
+            "/admin/a b",
+            "/account",
+            "",
+        ] {
+            assert_eq!(urls(Continuation::admin(refused)), "/admin", "{refused}");
+        }
+    }
 }

@@ -27,7 +27,7 @@ use url::Url;
 use crate::helpers::*;
 
 /// How long one step (a page to appear, a navigation to end) may take.
-const STEP: Duration = Duration::from_secs(20);
+pub(crate) const STEP: Duration = Duration::from_secs(20);
 /// How long the whole journey may take.
 const JOURNEY: Duration = Duration::from_secs(180);
 
@@ -511,7 +511,7 @@ async fn fill_step(browser: &Client, step: &str, fields: &[(&str, &str)]) {
     submit_step(browser).await;
 }
 
-async fn submit_step(browser: &Client) {
+pub(crate) async fn submit_step(browser: &Client) {
     browser
         .find(Locator::Css("form button[type='submit']"))
         .await
@@ -522,7 +522,7 @@ async fn submit_step(browser: &Client) {
 }
 
 /// Fills and submits the login form once it shows.
-async fn sign_in_form(browser: &Client, login: &str, password: &str) {
+pub(crate) async fn sign_in_form(browser: &Client, login: &str, password: &str) {
     let username = wait_for(browser, "the login form", "input[name='username']").await;
     username.send_keys(login).await.unwrap();
     browser
@@ -542,7 +542,7 @@ async fn sign_in_form(browser: &Client, login: &str, password: &str) {
 }
 
 /// Types `code` in the page's `code` field and submits its form.
-async fn type_code(browser: &Client, code: &str) {
+pub(crate) async fn type_code(browser: &Client, code: &str) {
     let field = wait_for(browser, "the code field", "input[name='code']").await;
     field.send_keys(code).await.unwrap();
     browser
@@ -557,7 +557,7 @@ async fn type_code(browser: &Client, code: &str) {
 }
 
 /// `chromedriver` on the PATH.
-fn chromedriver() -> Option<PathBuf> {
+pub(crate) fn chromedriver() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join("chromedriver"))
@@ -566,13 +566,13 @@ fn chromedriver() -> Option<PathBuf> {
 
 /// `chromedriver` as a child in a process group of its own. Dropping the guard kills the group
 /// (the driver and any Chromium it started), also when the test panics.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
 
 impl Driver {
-    async fn start(bin: &Path) -> Driver {
+    pub(crate) async fn start(bin: &Path) -> Driver {
         use std::os::unix::process::CommandExt;
         let port = free_port();
         let child = Command::new(bin)
@@ -626,7 +626,7 @@ impl Drop for Driver {
 }
 
 /// A headless Chromium session with a throw-away profile.
-async fn connect(driver: &Driver, profile: &Path) -> Client {
+pub(crate) async fn connect(driver: &Driver, profile: &Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
     caps.insert(
@@ -650,7 +650,11 @@ async fn connect(driver: &Driver, profile: &Path) -> Client {
 }
 
 /// The first element matching `css`, once it is there.
-async fn wait_for(browser: &Client, what: &str, css: &str) -> fantoccini::elements::Element {
+pub(crate) async fn wait_for(
+    browser: &Client,
+    what: &str,
+    css: &str,
+) -> fantoccini::elements::Element {
     match browser
         .wait()
         .at_most(STEP)
@@ -667,7 +671,7 @@ async fn wait_for(browser: &Client, what: &str, css: &str) -> fantoccini::elemen
 }
 
 /// The browser's URL once `ok` holds for it.
-async fn wait_for_url(browser: &Client, what: &str, ok: impl Fn(&Url) -> bool) -> Url {
+pub(crate) async fn wait_for_url(browser: &Client, what: &str, ok: impl Fn(&Url) -> bool) -> Url {
     let deadline = Instant::now() + STEP;
     loop {
         let url = browser.current_url().await.unwrap();
@@ -683,7 +687,7 @@ async fn wait_for_url(browser: &Client, what: &str, ok: impl Fn(&Url) -> bool) -
 }
 
 /// Saves the page as `target/screenshots/browser-<step>.png`.
-async fn screenshot(browser: &Client, step: &str) {
+pub(crate) async fn screenshot(browser: &Client, step: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     let png = browser.screenshot().await.unwrap();

@@ -3,6 +3,7 @@
 
 mod account;
 mod activation;
+mod admin;
 mod invitation;
 mod recovery;
 mod self_service;
@@ -11,6 +12,7 @@ mod theme;
 
 pub use account::ACCOUNT_STRINGS;
 pub use activation::ACTIVATION_STRINGS;
+pub use admin::ADMIN_STRINGS;
 pub use invitation::INVITATION_STRINGS;
 pub use recovery::RECOVERY_STRINGS;
 pub use self_service::SELF_SERVICE_STRINGS;
@@ -84,6 +86,7 @@ fn every_string() -> impl Iterator<Item = &'static (&'static str, &'static str, 
         .chain(SELF_SERVICE_STRINGS)
         .chain(ACTIVATION_STRINGS)
         .chain(RECOVERY_STRINGS)
+        .chain(ADMIN_STRINGS)
         .chain(INVITATION_STRINGS)
 }
 
