@@ -567,20 +567,23 @@ async fn a_revoked_token_or_a_disabled_client_is_401() {
 #[tokio::test]
 async fn a_signed_in_administrators_cookies_do_not_authorise_the_api() {
     let app = spawn_app().await;
-    app.create_user("root").await;
-    let root = find_user(&app, "root").await;
-    admin(&app)
-        .set_global_administrator(&root, true, app.clock.now())
-        .await
-        .unwrap();
-    let browser = browser();
-    // The browser signs in (it now holds the session cookie), then calls the API without a
-    // token: refused.
-    let rp = app.create_client("rp1", |_| {}).await;
-    tokens_from(&app, &browser, &rp, "root").await;
+    crate::admin_console::with_root(&app).await;
+    // Signed in to the console (session cookie, second factor and all), the browser calls the
+    // API without a token, a GET and a POST: refused, nothing changed.
+    let browser = crate::admin_console::console(&app, "root").await;
+    assert_eq!(send(browser.get(app.url("/admin"))).await.status(), 200);
+    let root = user_id(&app, "root").await;
     let res = send(browser.get(app.url("/admin/api/v1/users"))).await;
     assert_eq!(res.status(), 401);
     assert_eq!(challenge(&res), "Bearer realm=\"guichet\"");
+    let res = send(browser.post(app.url(&format!("/admin/api/v1/users/{root}/mfa-reset")))).await;
+    assert_eq!(res.status(), 401);
+    let factors = app.core.db.factors_of(&root).await.unwrap();
+    assert_eq!(
+        factors.len(),
+        1,
+        "the second factor enrolled at sign-in is still there"
+    );
 }
 
 #[tokio::test]
