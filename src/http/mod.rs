@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_api;
 pub mod cas;
 pub mod error;
 pub mod extract;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(account::router())
         .merge(admin::router())
+        .merge(admin_api::router())
         .merge(oidc::router())
         .merge(cas::router())
         .merge(health::router())

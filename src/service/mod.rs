@@ -3,6 +3,7 @@
 pub mod account;
 pub mod activation;
 pub mod admin;
+pub mod admin_bearer;
 pub mod admin_clients;
 pub mod admin_users;
 pub mod audit;

@@ -1,6 +1,9 @@
 //! One integration-test binary: the real server on port 0, driven over HTTP.
 
 mod activation;
+mod admin_api;
+mod admin_api_apps;
+mod admin_api_document;
 mod admin_boundary;
 mod admin_clients;
 mod admin_console;
