@@ -28,6 +28,11 @@ fn list(form: &Form, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// A client id as one path segment (registration allows more than URL-safe characters).
+fn segment(client_id: &str) -> String {
+    percent_encoding::utf8_percent_encode(client_id, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 fn checked(form: &Form, name: &str) -> bool {
     form.get(name) == Some("true")
 }
@@ -107,7 +112,7 @@ pub async fn client_create_post(
         Some(secret) => secret_page(&state, jar, &s, &client.client_id, &secret),
         None => back_to(
             &state,
-            &format!("/admin/clients/{}?done=created", client.client_id),
+            &format!("/admin/clients/{}?done=created", segment(&client.client_id)),
         ),
     })
 }
@@ -187,7 +192,7 @@ pub async fn client_update_post(
         Some(secret) => secret_page(&state, jar, &s, &client.client_id, &secret),
         None => back_to(
             &state,
-            &format!("/admin/clients/{}?done=updated", client.client_id),
+            &format!("/admin/clients/{}?done=updated", segment(&client.client_id)),
         ),
     })
 }
@@ -225,7 +230,7 @@ pub async fn client_disabled_post(
     let done = if disabled { "disabled" } else { "enabled" };
     Ok(back_to(
         &state,
-        &format!("/admin/clients/{}?done={done}", client.client_id),
+        &format!("/admin/clients/{}?done={done}", segment(&client.client_id)),
     ))
 }
 

@@ -420,7 +420,7 @@ pub const ADMIN_STRINGS: &[(&str, &str, &str)] = &[
         "An establishment administrator places the person in one of theirs.",
     ),
     ("admin_clients", "Applications OIDC", "OIDC clients"),
-    ("admin_client", "Application", "Client"),
+    ("admin_client_title", "Application", "Client"),
     (
         "admin_clients_caption",
         "Applications OpenID Connect enregistrées",
