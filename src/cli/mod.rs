@@ -6,6 +6,7 @@
 mod admins;
 mod audit;
 mod cas;
+mod check;
 mod clients;
 mod establishments;
 mod invitations;
@@ -56,6 +57,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations.
     Migrate,
+    /// Check the configuration and reach the database, the short-lived store, the keys
+    /// folder and the SMTP server; a JSON report, exit 1 on any problem. Writes nothing.
+    CheckConfig,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -331,11 +335,12 @@ fn print(value: serde_json::Value) {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let (settings, warnings) = Settings::load(cli.config.as_deref())?;
     telemetry::init(&settings.log, settings.log_format);
-    for w in warnings {
+    for w in &warnings {
         tracing::warn!("{w}");
     }
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::CheckConfig => check::run(settings, &warnings).await,
         Command::Migrate => {
             let (db, applied) = open_db(&settings).await?;
             db.close().await;

@@ -288,6 +288,20 @@ impl Keys {
         })
     }
 
+    /// What `guichet check-config` says of the folder, reading and parsing it and writing
+    /// nothing: its keys as (kid, alg), or `None` when the folder or its keys do not exist yet
+    /// (the first start generates them).
+    pub fn inspect(dir: &Path) -> Result<Option<Vec<(String, Alg)>>, KeyError> {
+        if !dir.exists() {
+            return Ok(None);
+        }
+        let loaded = Loaded::read(dir)?;
+        if loaded.keys.is_empty() && loaded.hmac.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(KeySet::build(loaded, dir)?.list()))
+    }
+
     /// The current key set (cheap clone of an Arc).
     pub fn current(&self) -> Arc<KeySet> {
         self.current.load_full()

@@ -92,6 +92,24 @@ impl SmtpMailer {
         SmtpMailer::start_with(url, from, outbox, RetryPolicy::default())
     }
 
+    /// Opens a connection to the SMTP server and says hello (with TLS and authentication as the
+    /// URL asks), sending nothing: `guichet check-config`.
+    pub async fn check(url: &str) -> Result<(), MailError> {
+        let url = transport_url(url)?;
+        let transport: AsyncSmtpTransport<Tokio1Executor> =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                .map_err(|e| MailError::Send(format!("the SMTP URL cannot be used: {e}")))?
+                .timeout(Some(SMTP_TIMEOUT))
+                .build();
+        match transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(MailError::Send("the SMTP server did not answer".into())),
+            Err(e) => Err(MailError::Send(format!(
+                "the SMTP server cannot be reached: {e}"
+            ))),
+        }
+    }
+
     /// [`SmtpMailer::start`] with another retry policy (tests shorten the delays).
     pub fn start_with(
         url: &str,

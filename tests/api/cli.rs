@@ -1010,3 +1010,49 @@ async fn client_commands_set_change_and_clear_the_back_channel_logout_uri() {
     ])
     .failure();
 }
+
+#[tokio::test]
+async fn check_config_reports_each_part_and_fails_when_one_cannot_be_reached() {
+    let run = Run::new().await;
+    let report = run.run(&["check-config"]).json();
+    assert_eq!(report["ok"], true, "{report}");
+    let by_name = |r: &Value, name: &str| {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_name(&report, "database")["ok"], true);
+    assert_eq!(by_name(&report, "store")["detail"]["backend"], "in-process");
+    assert_eq!(by_name(&report, "smtp")["detail"]["backend"], "outbox");
+    assert_eq!(by_name(&report, "keys")["detail"]["keys"], json!([]));
+    assert!(
+        !run.keys_dir().exists(),
+        "a check generates no key and creates no folder"
+    );
+
+    // Nothing listens on port 1: the store and the SMTP server fail, the report says which.
+    let out = run.run_with(&["check-config"], |cmd| {
+        cmd.env("GUICHET_REDIS_URL", "redis://127.0.0.1:1")
+            .env("GUICHET_SMTP_URL", "smtp://127.0.0.1:1");
+    });
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let lines = stdout_json(&out.stdout);
+    assert_eq!(lines.len(), 1, "{out:?}");
+    let report = &lines[0];
+    assert_eq!(report["ok"], false);
+    assert_eq!(by_name(report, "database")["ok"], true);
+    assert_eq!(by_name(report, "store")["ok"], false);
+    assert_eq!(by_name(report, "smtp")["ok"], false);
+    assert!(
+        by_name(report, "smtp")["error"]
+            .as_str()
+            .unwrap()
+            .contains("SMTP"),
+        "{report}"
+    );
+    assert!(out.stderr.contains("found problems"), "{out:?}");
+}
