@@ -20,7 +20,7 @@ use crate::crypto::token::digest;
 use crate::domain::admin::Actor;
 use crate::domain::clock::Clock;
 use crate::domain::self_service::SelfServicePolicy;
-use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore};
+use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore, RedisTarget};
 use crate::http;
 use crate::http::pages::Pages;
 use crate::http::state::{AppState, Edge};
@@ -48,16 +48,23 @@ pub async fn open_db(settings: &Settings) -> anyhow::Result<(Db, Vec<String>)> {
     Ok((db, applied))
 }
 
-/// The short-lived store: Redis when `GUICHET_REDIS_URL` is set, else in-process.
+/// The short-lived store: Redis when `GUICHET_REDIS_URL` or `GUICHET_REDIS_SENTINELS` is set,
+/// else in-process.
 pub async fn open_store(
     settings: &Settings,
     clock: &Arc<Clock>,
 ) -> anyhow::Result<(DynEphemeral, Option<JoinHandle<()>>)> {
-    match &settings.redis_url {
-        Some(url) => {
-            let store = RedisStore::connect(url.expose(), &settings.redis_prefix)
+    match settings.redis_config()? {
+        Some(config) => {
+            let what = match config.target {
+                RedisTarget::Url(_) => "cannot reach the Redis server named by GUICHET_REDIS_URL",
+                RedisTarget::Sentinel(_) => {
+                    "cannot reach the Redis master through GUICHET_REDIS_SENTINELS"
+                }
+            };
+            let store = RedisStore::open(&config, &settings.redis_prefix)
                 .await
-                .context("cannot reach the Redis server named by GUICHET_REDIS_URL")?;
+                .context(what)?;
             Ok((store, None))
         }
         None => {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
 use crate::domain::self_service::SelfServicePolicy;
+use crate::ephemeral::{RedisConfig, RedisTarget, SentinelConfig};
 
 /// Every setting; in the file each key is the environment name in lower case without the prefix.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +23,21 @@ pub struct Settings {
     pub database_url: SecretUrl,
     pub redis_url: Option<SecretUrl>,
     pub redis_prefix: String,
+    /// A PEM file of private CAs trusted, beside the system's roots, for `rediss://` and
+    /// `redis_tls`.
+    pub redis_ca_file: Option<PathBuf>,
+    /// Redis Sentinel instead of `redis_url`: the sentinels' `host:port`, a comma-separated
+    /// string or a list.
+    #[serde(deserialize_with = "list_or_string")]
+    pub redis_sentinels: Vec<String>,
+    /// The name the sentinels know the master by.
+    pub redis_master_name: String,
+    /// With sentinels: the master's password (`requirepass`).
+    pub redis_password: Option<Secret>,
+    /// With sentinels: the sentinels' own password, if they require one.
+    pub redis_sentinel_password: Option<Secret>,
+    /// With sentinels: TLS to the sentinels and the master.
+    pub redis_tls: bool,
     pub keys_dir: PathBuf,
     pub outbox_dir: PathBuf,
     /// The SMS gateway; unset, SMS messages go to the outbox. Checked by `validate`; read it
@@ -233,6 +249,12 @@ impl Default for Settings {
             database_url: SecretUrl::from("sqlite://guichet.db"),
             redis_url: None,
             redis_prefix: "guichet:".into(),
+            redis_ca_file: None,
+            redis_sentinels: Vec::new(),
+            redis_master_name: "mymaster".into(),
+            redis_password: None,
+            redis_sentinel_password: None,
+            redis_tls: false,
             keys_dir: "keys".into(),
             outbox_dir: "outbox".into(),
             sms_url: None,
@@ -279,6 +301,12 @@ pub const ENV_NAMES: &[&str] = &[
     "DATABASE_URL",
     "REDIS_URL",
     "REDIS_PREFIX",
+    "REDIS_CA_FILE",
+    "REDIS_SENTINELS",
+    "REDIS_MASTER_NAME",
+    "REDIS_PASSWORD",
+    "REDIS_SENTINEL_PASSWORD",
+    "REDIS_TLS",
     "KEYS_DIR",
     "OUTBOX_DIR",
     "SMS_URL",
@@ -399,14 +427,7 @@ impl Settings {
                 "GUICHET_DATABASE_URL must start with sqlite: or postgres://".into(),
             ));
         }
-        if let Some(url) = &self.redis_url {
-            // TLS to Redis (rediss://) is not built in yet: terminate it with a local tunnel.
-            if !url.expose().starts_with("redis://") {
-                return Err(ConfigError(
-                    "GUICHET_REDIS_URL must start with redis://".into(),
-                ));
-            }
-        }
+        self.validate_redis()?;
         if let Some(url) = &self.sms_url {
             validate_sms_url(url)?;
         }
@@ -522,6 +543,118 @@ impl Settings {
         Ok(())
     }
 
+    /// The Redis settings hang together: one of a URL or sentinels, a CA file that holds
+    /// certificates and only with TLS, sentinel-only settings only with sentinels.
+    fn validate_redis(&self) -> Result<(), ConfigError> {
+        let sentinels = !self.redis_sentinels.is_empty();
+        let tls = match &self.redis_url {
+            Some(_) if sentinels => {
+                return Err(ConfigError(
+                    "set GUICHET_REDIS_URL or GUICHET_REDIS_SENTINELS, not both".into(),
+                ));
+            }
+            Some(url) if url.expose().starts_with("rediss://") => true,
+            Some(url) if url.expose().starts_with("redis://") => false,
+            Some(_) => {
+                return Err(ConfigError(
+                    "GUICHET_REDIS_URL must start with redis:// or rediss://".into(),
+                ));
+            }
+            None => self.redis_tls,
+        };
+        if sentinels {
+            self.redis_sentinel_addrs()?;
+            if self.redis_master_name.trim().is_empty() {
+                return Err(ConfigError(
+                    "GUICHET_REDIS_MASTER_NAME must name the master the sentinels watch".into(),
+                ));
+            }
+        } else {
+            let stray = [
+                ("GUICHET_REDIS_PASSWORD", self.redis_password.is_some()),
+                (
+                    "GUICHET_REDIS_SENTINEL_PASSWORD",
+                    self.redis_sentinel_password.is_some(),
+                ),
+                ("GUICHET_REDIS_TLS", self.redis_tls),
+            ];
+            if let Some((name, _)) = stray.iter().find(|(_, set)| *set) {
+                return Err(ConfigError(format!(
+                    "{name} applies to Redis Sentinel only (set GUICHET_REDIS_SENTINELS); with \
+                     GUICHET_REDIS_URL, put the password and rediss:// in the URL"
+                )));
+            }
+        }
+        if let Some(path) = &self.redis_ca_file {
+            if !tls {
+                return Err(ConfigError(
+                    "GUICHET_REDIS_CA_FILE needs TLS: a rediss:// URL, or GUICHET_REDIS_TLS=true \
+                     with sentinels"
+                        .into(),
+                ));
+            }
+            let pem = std::fs::read(path).map_err(|e| {
+                ConfigError(format!(
+                    "GUICHET_REDIS_CA_FILE {}: cannot read it: {e}",
+                    path.display()
+                ))
+            })?;
+            let certificates = pem::parse_many(&pem).unwrap_or_default();
+            if !certificates.iter().any(|p| p.tag() == "CERTIFICATE") {
+                return Err(ConfigError(format!(
+                    "GUICHET_REDIS_CA_FILE {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `GUICHET_REDIS_SENTINELS` as host and port pairs.
+    pub fn redis_sentinel_addrs(&self) -> Result<Vec<(String, u16)>, ConfigError> {
+        self.redis_sentinels
+            .iter()
+            .map(|entry| {
+                let bad = || {
+                    ConfigError(format!(
+                        "GUICHET_REDIS_SENTINELS: {entry:?} is not host:port"
+                    ))
+                };
+                let (host, port) = entry.rsplit_once(':').ok_or_else(bad)?;
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let port: u16 = port.parse().map_err(|_| bad())?;
+                if host.is_empty() || port == 0 {
+                    return Err(bad());
+                }
+                Ok((host.to_owned(), port))
+            })
+            .collect()
+    }
+
+    /// How to reach Redis, if it is used (`validate` has checked the settings).
+    pub fn redis_config(&self) -> Result<Option<RedisConfig>, ConfigError> {
+        let target = if let Some(url) = &self.redis_url {
+            RedisTarget::Url(url.expose().to_owned())
+        } else if !self.redis_sentinels.is_empty() {
+            RedisTarget::Sentinel(SentinelConfig {
+                sentinels: self.redis_sentinel_addrs()?,
+                master_name: self.redis_master_name.clone(),
+                password: self.redis_password.as_ref().map(|p| p.expose().to_owned()),
+                sentinel_password: self
+                    .redis_sentinel_password
+                    .as_ref()
+                    .map(|p| p.expose().to_owned()),
+                tls: self.redis_tls,
+            })
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(RedisConfig {
+            target,
+            ca_file: self.redis_ca_file.clone(),
+        }))
+    }
+
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen.parse().map_err(|_| {
             ConfigError(format!(
@@ -582,6 +715,15 @@ fn env_value(key: &str, value: &str) -> Result<figment::value::Value, ConfigErro
                 | "address_failure_limit"
                 | "address_failure_period"
         );
+    if key == "redis_tls" {
+        return match value.trim() {
+            "true" | "1" => Ok(Value::from(true)),
+            "false" | "0" | "" => Ok(Value::from(false)),
+            _ => Err(ConfigError(format!(
+                "GUICHET_REDIS_TLS must be true or false, not {value:?}"
+            ))),
+        };
+    }
     if numeric {
         let n: i64 = value.trim().parse().map_err(|_| {
             ConfigError(format!(
@@ -674,6 +816,112 @@ fn validate_mail_from(address: &str, name: &str) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used, clippy::panic)]
+    fn redis_settings_hang_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(
+            &ca,
+            pem::encode(&pem::Pem::new("CERTIFICATE", b"not parsed here".to_vec())),
+        )
+        .unwrap();
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "nothing\n").unwrap();
+        let with = |f: &dyn Fn(&mut Settings)| {
+            let mut s = Settings::default();
+            f(&mut s);
+            s.validate_redis().map_err(|e| e.0)
+        };
+        let refused = [
+            with(&|s| {
+                s.redis_url = Some("redis://h".into());
+                s.redis_sentinels = vec!["s1:26379".into()];
+            }),
+            with(&|s| s.redis_url = Some("http://h".into())),
+            with(&|s| s.redis_sentinels = vec!["s1".into()]),
+            with(&|s| s.redis_sentinels = vec!["s1:notaport".into()]),
+            with(&|s| s.redis_sentinels = vec![":26379".into()]),
+            with(&|s| {
+                s.redis_sentinels = vec!["s1:26379".into()];
+                s.redis_master_name = " ".into();
+            }),
+            with(&|s| {
+                s.redis_url = Some("redis://h".into());
+                s.redis_password = Some("p".into());
+            }),
+            with(&|s| s.redis_tls = true),
+            with(&|s| {
+                s.redis_url = Some("redis://h".into());
+                s.redis_ca_file = Some(ca.clone());
+            }),
+            with(&|s| {
+                s.redis_url = Some("rediss://h".into());
+                s.redis_ca_file = Some(dir.path().join("missing.pem"));
+            }),
+            with(&|s| {
+                s.redis_url = Some("rediss://h".into());
+                s.redis_ca_file = Some(junk.clone());
+            }),
+        ];
+        for (i, result) in refused.iter().enumerate() {
+            let Err(message) = result else {
+                panic!("case {i} accepted");
+            };
+            assert!(message.contains("GUICHET_REDIS_"), "{message}");
+        }
+        with(&|s| {
+            s.redis_url = Some("rediss://:pw@h:6380".into());
+            s.redis_ca_file = Some(ca.clone());
+        })
+        .unwrap();
+        with(&|s| {
+            s.redis_sentinels = vec!["s1:26379".into(), "[::1]:26380".into()];
+            s.redis_password = Some("p".into());
+            s.redis_tls = true;
+            s.redis_ca_file = Some(ca.clone());
+        })
+        .unwrap();
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used, clippy::panic)]
+    fn sentinels_come_from_a_comma_separated_list() {
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Serialized::default(
+                "redis_sentinels",
+                "s1:26379, s2:26379,10.0.0.3:26379",
+            ))
+            .merge(Serialized::default("redis_sentinel_password", "sp"))
+            .merge(Serialized::default(
+                "redis_tls",
+                env_value("redis_tls", "true").unwrap(),
+            ))
+            .extract()
+            .unwrap();
+        s.validate().unwrap();
+        let Some(RedisConfig {
+            target: RedisTarget::Sentinel(sentinel),
+            ca_file: None,
+        }) = s.redis_config().unwrap()
+        else {
+            panic!("not a sentinel configuration");
+        };
+        assert_eq!(
+            sentinel.sentinels,
+            [("s1", 26379), ("s2", 26379), ("10.0.0.3", 26379)]
+                .map(|(h, p)| (h.to_owned(), p))
+                .to_vec()
+        );
+        assert_eq!(sentinel.master_name, "mymaster");
+        assert_eq!(sentinel.sentinel_password.as_deref(), Some("sp"));
+        assert_eq!(sentinel.password, None);
+        assert!(sentinel.tls);
+        assert!(env_value("redis_tls", "yes").is_err());
+        assert!(format!("{s:?}").contains("redis_sentinel_password: Some(\"***\")"));
+        assert!(Settings::default().redis_config().unwrap().is_none());
+    }
 
     #[test]
     fn issuer_rules_reject_query_fragment_slash_and_plain_http() {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::print;
 use crate::config::Settings;
 use crate::crypto::keys::Keys;
-use crate::ephemeral::RedisStore;
+use crate::ephemeral::{RedisStore, RedisTarget};
 use crate::mail::SmtpMailer;
 use crate::store::Db;
 
@@ -41,12 +41,29 @@ async fn database(settings: &Settings) -> Value {
 }
 
 async fn store(settings: &Settings) -> Value {
-    let Some(url) = &settings.redis_url else {
-        return passed("store", json!({"backend": "in-process"}));
+    let config = match settings.redis_config() {
+        Ok(Some(config)) => config,
+        Ok(None) => return passed("store", json!({"backend": "in-process"})),
+        Err(e) => return failed("store", e.to_string()),
     };
-    match RedisStore::connect(url.expose(), &settings.redis_prefix).await {
+    let mut detail = match &config.target {
+        RedisTarget::Url(url) => json!({
+            "backend": "redis",
+            "tls": url.starts_with("rediss://"),
+        }),
+        RedisTarget::Sentinel(s) => json!({
+            "backend": "redis-sentinel",
+            "sentinels": s.sentinels.iter().map(|(h, p)| format!("{h}:{p}")).collect::<Vec<_>>(),
+            "master_name": s.master_name,
+            "tls": s.tls,
+        }),
+    };
+    if let Some(path) = &config.ca_file {
+        detail["ca_file"] = json!(path.display().to_string());
+    }
+    match RedisStore::open(&config, &settings.redis_prefix).await {
         Ok(store) => match crate::ephemeral::Ephemeral::ping(store.as_ref()).await {
-            Ok(()) => passed("store", json!({"backend": "redis"})),
+            Ok(()) => passed("store", detail),
             Err(e) => failed("store", e.to_string()),
         },
         Err(e) => failed("store", e.to_string()),

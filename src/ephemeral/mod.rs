@@ -19,11 +19,13 @@
 
 mod memory;
 mod redis;
+mod redis_link;
 #[cfg(test)]
 mod tests;
 
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
+pub use self::redis_link::{RedisConfig, RedisTarget, SentinelConfig};
 
 use std::sync::Arc;
 

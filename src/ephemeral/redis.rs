@@ -17,6 +17,11 @@
 //! is back, requests succeed again by themselves (a restarted Redis that lost its scripts gets
 //! them again on the first `NOSCRIPT`).
 //!
+//! **TLS and Sentinel** (`super::redis_link`): `rediss://` verifies the server's certificate;
+//! with sentinels, a failed command or a `READONLY` answer has them asked again in the
+//! background, and later operations go to the new master. No operation waits on the
+//! sentinels, so each stays bounded by [`OPERATION_TIMEOUT`]. Redis Cluster is not supported.
+//!
 //! `swap` is a script rather than `SET … XX GET` (Redis 7.0+): `XX` only asks whether the key
 //! exists in Redis, and a key whose own expiry has passed per the caller's `now` still exists
 //! until Redis collects it; the script writes only over a live item.
@@ -25,12 +30,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{RedisError, RedisWrite, Script, ToRedisArgs};
+use redis::{RedisWrite, Script, ToRedisArgs};
 
+use super::redis_link::{CONNECT_TIMEOUT, Link, Master, RedisConfig, RedisTarget, may_have_moved};
 use super::{Ephemeral, EphemeralError, Result};
 
-/// Bound on connecting (and loading the scripts) at start-up, and on each connection attempt.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on each command, so that a stalled Redis fails requests instead of hanging them. A
 /// healthy Redis answers in well under a millisecond.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -135,7 +139,7 @@ return s - p - now
 
 /// The Redis implementation of [`Ephemeral`], for several nodes.
 pub struct RedisStore {
-    conn: ConnectionManager,
+    link: Arc<Link>,
     prefix: String,
     put_if_absent: Script,
     swap: Script,
@@ -150,24 +154,6 @@ impl std::fmt::Debug for RedisStore {
             .field("prefix", &self.prefix)
             .finish_non_exhaustive()
     }
-}
-
-fn backend(e: RedisError) -> EphemeralError {
-    // Redis errors carry the server's message or the I/O error, never the URL or a password.
-    EphemeralError::Backend(format!("redis: {e}"))
-}
-
-/// Runs one operation within [`OPERATION_TIMEOUT`].
-async fn bounded<T>(op: impl Future<Output = redis::RedisResult<T>>) -> Result<T> {
-    tokio::time::timeout(OPERATION_TIMEOUT, op)
-        .await
-        .map_err(|_| {
-            EphemeralError::Backend(format!(
-                "redis: no answer within {} ms",
-                OPERATION_TIMEOUT.as_millis()
-            ))
-        })?
-        .map_err(backend)
 }
 
 /// One key argument: `prefix` then `key`, written straight into the command buffer.
@@ -234,13 +220,21 @@ fn gc_at(expires_at: i64) -> i64 {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`), with `prefix` in front of
-    /// every key. Fails after at most 5 s if Redis cannot be reached; afterwards the connection
-    /// is re-established automatically.
+    /// Connects to `url` (`redis://` or `rediss://[user:password@]host[:port][/db]`), with
+    /// `prefix` in front of every key. Fails after at most 5 s if Redis cannot be reached;
+    /// afterwards the connection is re-established automatically.
     pub async fn connect(url: &str, prefix: &str) -> Result<Arc<RedisStore>> {
-        let client = redis::Client::open(url)
-            .map_err(|e| EphemeralError::Backend(format!("invalid Redis URL: {e}")))?;
-        let config = ConnectionManagerConfig::new()
+        let config = RedisConfig {
+            target: RedisTarget::Url(url.to_owned()),
+            ca_file: None,
+        };
+        RedisStore::open(&config, prefix).await
+    }
+
+    /// Connects as `config` says (a URL, or the master the sentinels name), with `prefix` in
+    /// front of every key.
+    pub async fn open(config: &RedisConfig, prefix: &str) -> Result<Arc<RedisStore>> {
+        let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(CONNECT_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT)
             .set_number_of_retries(CONNECT_RETRIES)
@@ -250,29 +244,16 @@ impl RedisStore {
         let incr = Script::new(&format!("{LUA_EXPIRY}{INCR}"));
         let bucket = Script::new(&format!("{LUA_EXPIRY}{BUCKET}"));
         let append = Script::new(&format!("{LUA_EXPIRY}{APPEND}"));
-        let start = async {
-            let mut conn = ConnectionManager::new_with_config(client, config).await?;
-            redis::cmd("PING").query_async::<()>(&mut conn).await?;
-            // Loaded now so that the first calls need no fallback (and a Redis without
-            // scripting fails here rather than on the first login).
-            put_if_absent.prepare_invoke().load_async(&mut conn).await?;
-            swap.prepare_invoke().load_async(&mut conn).await?;
-            incr.prepare_invoke().load_async(&mut conn).await?;
-            bucket.prepare_invoke().load_async(&mut conn).await?;
-            append.prepare_invoke().load_async(&mut conn).await?;
-            Ok::<_, RedisError>(conn)
-        };
-        let conn = tokio::time::timeout(CONNECT_TIMEOUT, start)
-            .await
-            .map_err(|_| {
-                EphemeralError::Backend(format!(
-                    "redis: no answer within {} s",
-                    CONNECT_TIMEOUT.as_secs()
-                ))
-            })?
-            .map_err(backend)?;
+        let scripts = vec![
+            put_if_absent.clone(),
+            swap.clone(),
+            incr.clone(),
+            bucket.clone(),
+            append.clone(),
+        ];
+        let link = Link::open(config, scripts, manager).await?;
         Ok(Arc::new(RedisStore {
-            conn,
+            link,
             prefix: prefix.to_owned(),
             put_if_absent,
             swap,
@@ -280,6 +261,40 @@ impl RedisStore {
             bucket,
             append,
         }))
+    }
+
+    /// The current master and a handle on its connection (two reference counts: no lock).
+    fn conn(&self) -> (Arc<Master>, ConnectionManager) {
+        let master = self.link.master();
+        let conn = master.conn.clone();
+        (master, conn)
+    }
+
+    /// Runs one operation on `master` within [`OPERATION_TIMEOUT`]; a failure that may mean
+    /// the master moved has the sentinels asked again (in the background).
+    async fn bounded<T>(
+        &self,
+        master: &Arc<Master>,
+        op: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(OPERATION_TIMEOUT, op).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                if may_have_moved(&e) {
+                    self.link.failed(master);
+                }
+                // Redis errors carry the server's message or the I/O error, never the URL or
+                // a password.
+                Err(EphemeralError::Backend(format!("redis: {e}")))
+            }
+            Err(_) => {
+                self.link.failed(master);
+                Err(EphemeralError::Backend(format!(
+                    "redis: no answer within {} ms",
+                    OPERATION_TIMEOUT.as_millis()
+                )))
+            }
+        }
     }
 
     fn key<'a>(&'a self, key: &'a str) -> Key<'a> {
@@ -293,7 +308,9 @@ impl RedisStore {
 #[async_trait::async_trait]
 impl Ephemeral for RedisStore {
     async fn put(&self, key: &str, value: &[u8], expires_at: i64) -> Result<()> {
-        bounded(
+        let (master, mut conn) = self.conn();
+        self.bounded(
+            &master,
             redis::cmd("SET")
                 .arg(self.key(key))
                 .arg(Encoded {
@@ -302,7 +319,7 @@ impl Ephemeral for RedisStore {
                 })
                 .arg("EXAT")
                 .arg(gc_at(expires_at))
-                .query_async::<()>(&mut self.conn.clone()),
+                .query_async::<()>(&mut conn),
         )
         .await
     }
@@ -314,7 +331,9 @@ impl Ephemeral for RedisStore {
         expires_at: i64,
         now: i64,
     ) -> Result<bool> {
-        bounded(
+        let (master, mut conn) = self.conn();
+        self.bounded(
+            &master,
             self.put_if_absent
                 .key(self.key(key))
                 .arg(Encoded {
@@ -323,28 +342,34 @@ impl Ephemeral for RedisStore {
                 })
                 .arg(gc_at(expires_at))
                 .arg(now)
-                .invoke_async::<bool>(&mut self.conn.clone()),
+                .invoke_async::<bool>(&mut conn),
         )
         .await
     }
 
     async fn get(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>> {
-        let raw = bounded(
-            redis::cmd("GET")
-                .arg(self.key(key))
-                .query_async::<Option<Vec<u8>>>(&mut self.conn.clone()),
-        )
-        .await?;
+        let (master, mut conn) = self.conn();
+        let raw = self
+            .bounded(
+                &master,
+                redis::cmd("GET")
+                    .arg(self.key(key))
+                    .query_async::<Option<Vec<u8>>>(&mut conn),
+            )
+            .await?;
         Ok(payload(raw, now))
     }
 
     async fn take(&self, key: &str, now: i64) -> Result<Option<Vec<u8>>> {
-        let raw = bounded(
-            redis::cmd("GETDEL")
-                .arg(self.key(key))
-                .query_async::<Option<Vec<u8>>>(&mut self.conn.clone()),
-        )
-        .await?;
+        let (master, mut conn) = self.conn();
+        let raw = self
+            .bounded(
+                &master,
+                redis::cmd("GETDEL")
+                    .arg(self.key(key))
+                    .query_async::<Option<Vec<u8>>>(&mut conn),
+            )
+            .await?;
         Ok(payload(raw, now))
     }
 
@@ -356,39 +381,46 @@ impl Ephemeral for RedisStore {
         now: i64,
     ) -> Result<Option<Vec<u8>>> {
         // One script, so atomic: of two concurrent swaps of one code, one sees the code.
-        let raw = bounded(
-            self.swap
-                .key(self.key(key))
-                .arg(Encoded {
-                    expires_at,
-                    payload: value,
-                })
-                .arg(gc_at(expires_at))
-                .arg(now)
-                .invoke_async::<Option<Vec<u8>>>(&mut self.conn.clone()),
-        )
-        .await?;
+        let (master, mut conn) = self.conn();
+        let raw = self
+            .bounded(
+                &master,
+                self.swap
+                    .key(self.key(key))
+                    .arg(Encoded {
+                        expires_at,
+                        payload: value,
+                    })
+                    .arg(gc_at(expires_at))
+                    .arg(now)
+                    .invoke_async::<Option<Vec<u8>>>(&mut conn),
+            )
+            .await?;
         Ok(payload(raw, now))
     }
 
     async fn append(&self, key: &str, value: &[u8], expires_at: i64, now: i64) -> Result<u64> {
-        bounded(
+        let (master, mut conn) = self.conn();
+        self.bounded(
+            &master,
             self.append
                 .key(self.key(key))
                 .arg(value)
                 .arg(&expires_at.to_be_bytes()[..])
                 .arg(gc_at(expires_at))
                 .arg(now)
-                .invoke_async::<u64>(&mut self.conn.clone()),
+                .invoke_async::<u64>(&mut conn),
         )
         .await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        bounded(
+        let (master, mut conn) = self.conn();
+        self.bounded(
+            &master,
             redis::cmd("DEL")
                 .arg(self.key(key))
-                .query_async::<()>(&mut self.conn.clone()),
+                .query_async::<()>(&mut conn),
         )
         .await
     }
@@ -401,18 +433,23 @@ impl Ephemeral for RedisStore {
         for key in keys {
             cmd.arg(self.key(key));
         }
-        let raws = bounded(cmd.query_async::<Vec<Option<Vec<u8>>>>(&mut self.conn.clone())).await?;
+        let (master, mut conn) = self.conn();
+        let raws = self
+            .bounded(&master, cmd.query_async::<Vec<Option<Vec<u8>>>>(&mut conn))
+            .await?;
         Ok(raws.iter().flatten().any(|raw| is_live(raw, now)))
     }
 
     async fn incr(&self, key: &str, expires_at: i64, now: i64) -> Result<u64> {
-        bounded(
+        let (master, mut conn) = self.conn();
+        self.bounded(
+            &master,
             self.incr
                 .key(self.key(key))
                 .arg(now)
                 .arg(&expires_at.to_be_bytes()[..])
                 .arg(gc_at(expires_at))
-                .invoke_async::<u64>(&mut self.conn.clone()),
+                .invoke_async::<u64>(&mut conn),
         )
         .await
     }
@@ -428,23 +465,28 @@ impl Ephemeral for RedisStore {
         let period = period.max(1);
         // Full again at the latest `period` after this take: then it may be collected.
         let expires_at = now.saturating_add(period);
-        let wait = bounded(
-            self.bucket
-                .key(self.key(key))
-                .arg(capacity.max(1))
-                .arg(period)
-                .arg(i32::from(take))
-                .arg(now)
-                .arg(&expires_at.to_be_bytes()[..])
-                .arg(gc_at(expires_at))
-                .invoke_async::<i64>(&mut self.conn.clone()),
-        )
-        .await?;
+        let (master, mut conn) = self.conn();
+        let wait = self
+            .bounded(
+                &master,
+                self.bucket
+                    .key(self.key(key))
+                    .arg(capacity.max(1))
+                    .arg(period)
+                    .arg(i32::from(take))
+                    .arg(now)
+                    .arg(&expires_at.to_be_bytes()[..])
+                    .arg(gc_at(expires_at))
+                    .invoke_async::<i64>(&mut conn),
+            )
+            .await?;
         Ok((wait > 0).then_some(wait))
     }
 
     async fn ping(&self) -> Result<()> {
-        bounded(redis::cmd("PING").query_async::<()>(&mut self.conn.clone())).await
+        let (master, mut conn) = self.conn();
+        self.bounded(&master, redis::cmd("PING").query_async::<()>(&mut conn))
+            .await
     }
 }
 

@@ -40,6 +40,8 @@ mod oidc_flow;
 mod outage;
 mod passwords;
 mod recovery;
+mod redis_failover;
+mod redis_tls;
 mod registration;
 mod review_session;
 mod review_tokens;

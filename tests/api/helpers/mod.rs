@@ -16,6 +16,7 @@
 //!   reading SMS codes from the outbox, the second-factor step of sign-in;
 //! - `mail`: e-mail read back from the outbox or the SMTP sink, and the links in it;
 //! - `smtp`: a real SMTP server on 127.0.0.1:0 that records messages and can refuse them;
+//! - `redis_servers`: Redis processes a test owns (TLS, replication, sentinels);
 //! - `receiver`: an application's HTTP endpoint on 127.0.0.1:0 that records what guichet
 //!   posts to it (logout tokens, SAML logout requests) and can refuse it.
 
@@ -29,6 +30,7 @@ mod jwt;
 mod mail;
 mod mfa;
 mod receiver;
+mod redis_servers;
 mod smtp;
 
 pub use assert::*;
@@ -39,6 +41,7 @@ pub use jwt::*;
 pub use mail::*;
 pub use mfa::*;
 pub use receiver::*;
+pub use redis_servers::*;
 pub use smtp::*;
 
 use std::path::Path;
@@ -69,6 +72,9 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// A change to the settings that owns what it sets.
+pub type Configure = Box<dyn FnOnce(&mut Settings) + Send>;
+
 #[derive(Default)]
 pub struct Options {
     pub redis_url: Option<String>,
@@ -88,6 +94,9 @@ pub struct Options {
     pub theme_dir: Option<std::path::PathBuf>,
     /// An SMTP server (`GUICHET_SMTP_URL`), e.g. an `SmtpSink`'s URL.
     pub smtp_url: Option<String>,
+    /// Changes to the settings that need values of the test (a CA file, sentinel ports),
+    /// applied after `settings`.
+    pub configure: Option<Configure>,
 }
 
 pub fn copy_fixture_keys(to: &Path) {
@@ -168,6 +177,13 @@ pub fn free_port() -> u16 {
 /// Starts the application. A node of a cluster passes the database, Redis prefix and keys
 /// folder of another node.
 pub async fn spawn_with(opts: Options) -> TestApp {
+    try_spawn_with(opts)
+        .await
+        .unwrap_or_else(|e| panic!("application did not start: {e:#}"))
+}
+
+/// Starts the application, or says why it did not start.
+pub async fn try_spawn_with(opts: Options) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir().unwrap();
     let keys_dir = match opts.keys_dir {
         Some(k) => k,
@@ -209,20 +225,21 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     if let Some(change) = opts.settings {
         change(&mut settings);
     }
+    if let Some(configure) = opts.configure {
+        configure(&mut settings);
+    }
     let clock = Clock::system();
-    let app = Application::build_with_store(settings, clock.clone(), listener, opts.store)
-        .await
-        .unwrap_or_else(|e| panic!("application did not start: {e:#}"));
+    let app = Application::build_with_store(settings, clock.clone(), listener, opts.store).await?;
     let core = app.core();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
+    Ok(TestApp {
         issuer,
         port,
         core,
         clock,
         browser: browser(),
         dir,
-    }
+    })
 }
 
 pub struct TestClient {
