@@ -21,7 +21,7 @@ use crate::service::authorize::{CodeData, TOMBSTONE, code_key, valid_pkce_string
 use crate::service::core::{Core, Policy};
 use crate::service::error::Error;
 use crate::service::oauth::OAuthError;
-use crate::store::{Db, NewGrant, RefreshOutcome, Revoked};
+use crate::store::{Db, NewGrant, RefreshOutcome, Revoked, StoreError};
 
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
@@ -355,7 +355,8 @@ pub async fn exchange_code(
     };
     let refresh = with_refresh.then(random_token);
     let refresh_hash = refresh.as_deref().map(digest);
-    core.db
+    let created = core
+        .db
         .grant_create(
             &NewGrant {
                 id: data.grant_id.clone(),
@@ -371,7 +372,18 @@ pub async fn exchange_code(
             },
             refresh_hash.as_deref().map(|h| (h, grant_expiry)),
         )
-        .await?;
+        .await;
+    match created {
+        Ok(()) => {}
+        // The grant this code creates exists already: the code was redeemed before and the
+        // tombstone that said so is gone (Redis replicates asynchronously, so a failover can
+        // lose its last writes). The grant's key in the database is the last line against a
+        // second redemption: treated as the replay it is.
+        Err(StoreError::Conflict(_)) => {
+            return Err(code_replayed(core, client, &data.grant_id, now).await);
+        }
+        Err(e) => return Err(e.into()),
+    }
     // A replay that raced this redemption revoked the grant before it existed: honour it.
     if core
         .ephemeral
@@ -417,7 +429,7 @@ pub async fn establishments_claim(
     core: &Core,
     user_id: &str,
     scopes: &Scopes,
-) -> Result<Option<Value>, crate::store::StoreError> {
+) -> Result<Option<Value>, StoreError> {
     if !scopes.contains("establishments") {
         return Ok(None);
     }

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::users::{USER_COLUMNS, UserRow};
-use super::{Backend, Db, Result, StoreError, json_list, to_json};
+use super::{Backend, Db, Result, StoreError, conflict, json_list, to_json};
 use crate::domain::user::User;
 
 /// A grant as created when an authorization code is redeemed.
@@ -141,7 +141,8 @@ impl Db {
         .bind(g.created_at)
         .bind(g.expires_at)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| conflict(e, || format!("grant {}", g.id)))?;
         if let Some((hash, expires_at)) = refresh {
             sqlx::query(
                 "insert into refresh_tokens (token_hash, grant_id, created_at, expires_at) \

@@ -488,3 +488,34 @@ async fn code_verifiers_outside_rfc_7636_syntax_are_refused_even_when_their_hash
     let code = challenged_code(&app, &c1, &s256(&longest)).await;
     redeem_ok(&app, &c1, &code, &longest).await;
 }
+
+#[tokio::test]
+async fn a_code_whose_tombstone_was_lost_still_cannot_be_redeemed_twice() {
+    // Redis replicates asynchronously: a failover can lose the tombstone a redemption wrote,
+    // and bring the code back. The grant the code creates is keyed in the database, so the
+    // second redemption is still refused, as a replay.
+    let (app, c1) = app_with_alice_and("c1").await;
+    let (code, verifier) = pkce_code(&app, &c1, "openid").await;
+    let key = guichet::service::authorize::code_key(&code);
+    let now = app.clock.now();
+    let stored = app
+        .core
+        .ephemeral
+        .get(&key, now)
+        .await
+        .unwrap()
+        .expect("the code is in the store");
+    let first = redeem_ok(&app, &c1, &code, &verifier).await;
+    let at = str_of(&first, "access_token");
+    assert_token_alive(&app, at).await;
+
+    // The lost write: the code is back as it was before its redemption.
+    app.core
+        .ephemeral
+        .put(&key, &stored, now + 60)
+        .await
+        .unwrap();
+    assert_invalid_grant(redeem(&app, &c1, &code, Some(&verifier)).await).await;
+    // RFC 6749 §4.1.2: what the first redemption issued is revoked.
+    assert_token_dead(&app, at).await;
+}
