@@ -31,6 +31,7 @@ use crate::service::activation::{ActivationPolicy, Charter};
 use crate::service::admin::Admin;
 use crate::service::audit::Audit;
 use crate::service::cas::CasRegistry;
+use crate::service::cleanup;
 use crate::service::clients::ClientCache;
 use crate::service::core::{Core, Policy, Urls};
 use crate::service::discovery::document as discovery_document;
@@ -192,6 +193,14 @@ impl Application {
         )];
         background.extend(sweeper);
         background.push(courier_task);
+        if settings.cleanup_interval > 0 {
+            background.push(spawn_cleanup(
+                state.core.db.clone(),
+                cleanup_rules(&settings),
+                state.core.clock.clone(),
+                Duration::from_secs(settings.cleanup_interval),
+            ));
+        }
         Ok(Application {
             listener,
             state,
@@ -323,6 +332,16 @@ pub fn policy(settings: &Settings) -> Policy {
     }
 }
 
+/// What the clean-up keeps, from the settings.
+pub fn cleanup_rules(settings: &Settings) -> cleanup::Rules {
+    cleanup::Rules {
+        session_absolute: settings.session_absolute_ttl,
+        access_token_ttl: settings.access_token_ttl,
+        audit_retention_days: settings.audit_retention_days,
+        batch: cleanup::BATCH,
+    }
+}
+
 /// The SMS gateway of `GUICHET_SMS_URL`, or the outbox.
 pub fn sms_sender(settings: &Settings) -> anyhow::Result<DynSms> {
     sms::sender(
@@ -368,6 +387,46 @@ fn spawn_key_reloader(
                 Err(e) => {
                     tracing::error!(error = %e, "keys reload failed; keeping the previous keys");
                 }
+            }
+        }
+    })
+}
+
+/// Cleans up every `interval`, the first time within a minute of start (at most `interval`),
+/// at a random moment so that nodes started together do not all ask for the lock at once (the
+/// one that gets it does the work; the others skip that round). A failed run is logged and the
+/// next one comes as usual.
+fn spawn_cleanup(
+    db: Db,
+    rules: cleanup::Rules,
+    clock: Arc<Clock>,
+    interval: Duration,
+) -> JoinHandle<()> {
+    let first = interval
+        .min(Duration::from_secs(60))
+        .mul_f64(rand::random::<f64>());
+    tokio::spawn(async move {
+        tokio::time::sleep(first).await;
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let start = std::time::Instant::now();
+            match cleanup::run(&db, &rules, clock.now()).await {
+                Ok(r) if r.skipped => {
+                    tracing::debug!("clean-up skipped: another node is running it");
+                }
+                Ok(r) => tracing::info!(
+                    grants = r.grants,
+                    refresh_tokens = r.refresh_tokens,
+                    invitations = r.invitations,
+                    audit = r.audit,
+                    batches = r.batches,
+                    slowest_batch_ms = r.slowest_batch_ms,
+                    elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "clean-up done"
+                ),
+                Err(e) => tracing::error!(error = %e, "clean-up failed; next attempt as scheduled"),
             }
         }
     })

@@ -100,6 +100,11 @@ pub struct Settings {
     /// The initial access token a registration must present (`Authorization: Bearer`);
     /// required when registration is on. Only its SHA-256 is kept once loaded.
     pub registration_token: Option<Secret>,
+    /// Audit events older than this many days are removed by the clean-up (at least 1).
+    pub audit_retention_days: i64,
+    /// Seconds between two background clean-ups on a node; 0: none (`guichet cleanup` from
+    /// a timer instead).
+    pub cleanup_interval: u64,
 }
 
 /// Whether applications may register themselves (RFC 7591).
@@ -290,6 +295,8 @@ impl Default for Settings {
             callback_timeout: 5,
             registration: Registration::Off,
             registration_token: None,
+            audit_retention_days: 400,
+            cleanup_interval: 3600,
         }
     }
 }
@@ -340,6 +347,8 @@ pub const ENV_NAMES: &[&str] = &[
     "CALLBACK_TIMEOUT",
     "REGISTRATION",
     "REGISTRATION_TOKEN",
+    "AUDIT_RETENTION_DAYS",
+    "CLEANUP_INTERVAL",
 ];
 
 /// Variables that are read elsewhere (the CLI, the test suite) and so are not unknown.
@@ -474,6 +483,11 @@ impl Settings {
                     "{name} must be a positive number of seconds"
                 )));
             }
+        }
+        if self.audit_retention_days < 1 {
+            return Err(ConfigError(
+                "GUICHET_AUDIT_RETENTION_DAYS must be at least 1".into(),
+            ));
         }
         for (name, value) in [
             ("GUICHET_LOCKOUT_THRESHOLD", self.lockout_threshold),
@@ -714,6 +728,8 @@ fn env_value(key: &str, value: &str) -> Result<figment::value::Value, ConfigErro
                 | "lockout_duration"
                 | "address_failure_limit"
                 | "address_failure_period"
+                | "audit_retention_days"
+                | "cleanup_interval"
         );
     if key == "redis_tls" {
         return match value.trim() {
@@ -1286,5 +1302,26 @@ mod tests {
         s.registration_token = Some("0123456789abcdef0123456789abcdef".into());
         assert!(s.validate().is_ok());
         assert_eq!(format!("{:?}", s.registration_token), "Some(\"***\")");
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn the_audit_is_kept_400_days_and_cleaned_hourly_by_default() {
+        let mut s = Settings::default();
+        assert_eq!((s.audit_retention_days, s.cleanup_interval), (400, 3600));
+        assert!(
+            ENV_NAMES.contains(&"AUDIT_RETENTION_DAYS") && ENV_NAMES.contains(&"CLEANUP_INTERVAL")
+        );
+        s.audit_retention_days = 0;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("GUICHET_AUDIT_RETENTION_DAYS"), "{e}");
+        s.audit_retention_days = 1;
+        s.cleanup_interval = 0;
+        assert!(s.validate().is_ok());
+        let e = env_value("audit_retention_days", "a year")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("GUICHET_AUDIT_RETENTION_DAYS"), "{e}");
+        assert!(env_value("cleanup_interval", "600").is_ok());
     }
 }

@@ -7,6 +7,7 @@ mod admins;
 mod audit;
 mod cas;
 mod check;
+mod cleanup;
 mod clients;
 mod establishments;
 mod invitations;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Check the configuration and reach the database, the short-lived store, the keys
     /// folder and the SMTP server; a JSON report, exit 1 on any problem. Writes nothing.
     CheckConfig,
+    /// Remove what has expired (grants, refresh tokens, invitations, old audit events) once,
+    /// now, as the servers do in the background; prints what went.
+    Cleanup,
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -341,6 +345,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(settings).await,
         Command::CheckConfig => check::run(settings, &warnings).await,
+        Command::Cleanup => cleanup::run(settings).await,
         Command::Migrate => {
             let (db, applied) = open_db(&settings).await?;
             db.close().await;

@@ -12,6 +12,7 @@ pub mod authn;
 pub mod authorize;
 pub mod backchannel;
 pub mod cas;
+pub mod cleanup;
 pub mod clients;
 pub mod core;
 pub mod csrf;

@@ -5,6 +5,7 @@
 
 mod audit;
 mod cas_services;
+mod cleanup;
 mod clients;
 mod establishments;
 mod factors;
@@ -14,6 +15,7 @@ mod passwords;
 mod sqlite_file;
 mod users;
 
+pub use self::cleanup::{CLEANUP_LOCK_KEY, CleanupLock};
 pub use self::grants::{GrantRow, NewGrant, RefreshOutcome, Revoked};
 pub use self::invitations::Claimed;
 

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Every migration, in order, as `migrate` names them.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     "0001_initial",
     "0002_session_revocation_and_resource_servers",
     "0003_second_factors",
@@ -24,6 +24,7 @@ const MIGRATIONS: [&str; 8] = [
     "0006_establishments",
     "0007_administration",
     "0008_dynamic_registration",
+    "0009_cleanup",
 ];
 
 /// One run of the CLI: its own folder (the current directory), database and keys folder
@@ -82,7 +83,7 @@ impl Run {
         self.run(&[&["client", "add", "--client-id", id], more].concat())
     }
 
-    fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> Out {
+    pub fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> Out {
         let mut cmd = self.command(args);
         f(&mut cmd);
         Out::from(cmd.output().unwrap())

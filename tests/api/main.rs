@@ -25,6 +25,7 @@ mod cas_logout;
 mod cas_proxy;
 mod cas_sso;
 mod cas_validate;
+mod cleanup;
 mod cli;
 mod cluster;
 mod establishments;
