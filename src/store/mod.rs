@@ -266,3 +266,28 @@ fn json_list(s: &str) -> Result<Vec<String>> {
 fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connections_shutdowns_timeouts_and_busy_locks_are_unavailable_and_bugs_are_not() {
+        for code in [
+            "08006", "08001", "53300", "57P01", "57P02", "57P03", "57014", "40001", "40P01",
+            "25006", "5", "517", "6", "262",
+        ] {
+            assert!(unavailable_code(code), "{code}");
+        }
+        // Syntax error, undefined table, unique and foreign-key violations; SQLite's
+        // constraint (19, 2067) and generic error (1).
+        for code in ["42601", "42P01", "23505", "23503", "1", "19", "2067"] {
+            assert!(!unavailable_code(code), "{code}");
+        }
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(StoreError::Database(sqlx::Error::Io(io)).is_unavailable());
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::Corrupt("x".into()).is_unavailable());
+    }
+}
