@@ -38,11 +38,20 @@ use crate::service::discovery::document as discovery_document;
 use crate::service::lockout::LockoutPolicy;
 use crate::service::mfa::MfaRequired;
 use crate::service::session::Lifetimes;
-use crate::store::Db;
+use crate::store::{Db, DbOptions};
+
+/// The pool's size and time bounds, from `GUICHET_DATABASE_*`.
+pub fn db_options(settings: &Settings) -> DbOptions {
+    DbOptions {
+        max_connections: settings.database_max_connections,
+        connect_timeout: Duration::from_secs(settings.database_connect_timeout),
+        statement_timeout: Duration::from_millis(settings.database_statement_timeout),
+    }
+}
 
 /// Opens the durable database and applies pending migrations; returns what was applied.
 pub async fn open_db(settings: &Settings) -> anyhow::Result<(Db, Vec<String>)> {
-    let db = Db::connect(settings.database_url.expose())
+    let db = Db::connect_with(settings.database_url.expose(), &db_options(settings))
         .await
         .with_context(|| "cannot open the database named by GUICHET_DATABASE_URL")?;
     let applied = db.migrate().await.context("migrations failed")?;

@@ -21,6 +21,14 @@ pub struct Settings {
     pub issuer: String,
     pub listen: String,
     pub database_url: SecretUrl,
+    /// Connections in this process's database pool; unset, 16 on PostgreSQL and 4 on SQLite.
+    pub database_max_connections: Option<u32>,
+    /// How long a request waits for a database connection, from the pool or newly opened
+    /// (seconds); past it the request answers 503.
+    pub database_connect_timeout: u64,
+    /// Bound on one statement (milliseconds): PostgreSQL's `statement_timeout`, SQLite's
+    /// `busy_timeout`; 0 leaves PostgreSQL's own setting.
+    pub database_statement_timeout: u64,
     pub redis_url: Option<SecretUrl>,
     pub redis_prefix: String,
     /// A PEM file of private CAs trusted, beside the system's roots, for `rediss://` and
@@ -252,6 +260,9 @@ impl Default for Settings {
             issuer: "http://127.0.0.1:8080".into(),
             listen: "127.0.0.1:8080".into(),
             database_url: SecretUrl::from("sqlite://guichet.db"),
+            database_max_connections: None,
+            database_connect_timeout: 5,
+            database_statement_timeout: 5000,
             redis_url: None,
             redis_prefix: "guichet:".into(),
             redis_ca_file: None,
@@ -306,6 +317,9 @@ pub const ENV_NAMES: &[&str] = &[
     "ISSUER",
     "LISTEN",
     "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "DATABASE_CONNECT_TIMEOUT",
+    "DATABASE_STATEMENT_TIMEOUT",
     "REDIS_URL",
     "REDIS_PREFIX",
     "REDIS_CA_FILE",
@@ -434,6 +448,30 @@ impl Settings {
         {
             return Err(ConfigError(
                 "GUICHET_DATABASE_URL must start with sqlite: or postgres://".into(),
+            ));
+        }
+        if self
+            .database_max_connections
+            .is_some_and(|n| !(1..=1000).contains(&n))
+        {
+            return Err(ConfigError(
+                "GUICHET_DATABASE_MAX_CONNECTIONS must be 1 to 1000".into(),
+            ));
+        }
+        if !(1..=300).contains(&self.database_connect_timeout) {
+            return Err(ConfigError(
+                "GUICHET_DATABASE_CONNECT_TIMEOUT must be 1 to 300 seconds".into(),
+            ));
+        }
+        // Below 100 ms ordinary statements would fail; above 10 minutes it no longer bounds
+        // a request anyone waits for.
+        if self.database_statement_timeout != 0
+            && !(100..=600_000).contains(&self.database_statement_timeout)
+        {
+            return Err(ConfigError(
+                "GUICHET_DATABASE_STATEMENT_TIMEOUT must be 100 to 600000 milliseconds, or 0 \
+                 for PostgreSQL's own setting"
+                    .into(),
             ));
         }
         self.validate_redis()?;
@@ -723,6 +761,9 @@ fn env_value(key: &str, value: &str) -> Result<figment::value::Value, ConfigErro
         || matches!(
             key,
             "hash_concurrency"
+                | "database_max_connections"
+                | "database_connect_timeout"
+                | "database_statement_timeout"
                 | "memory_store_max_items"
                 | "lockout_threshold"
                 | "lockout_duration"
@@ -1167,6 +1208,64 @@ mod tests {
                 e.contains("GUICHET_LOCKOUT") || e.contains("GUICHET_ADDRESS"),
                 "{e}"
             );
+        }
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn database_pool_settings_default_load_from_the_environment_and_are_bounded() {
+        let s = Settings::default();
+        assert_eq!(
+            (
+                s.database_max_connections,
+                s.database_connect_timeout,
+                s.database_statement_timeout
+            ),
+            (None, 5, 5000)
+        );
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        for (key, value) in [
+            ("database_max_connections", "32"),
+            ("database_connect_timeout", "3"),
+            ("database_statement_timeout", "0"),
+        ] {
+            figment = figment.merge(Serialized::default(key, env_value(key, value).unwrap()));
+        }
+        let s: Settings = figment.extract().unwrap();
+        assert_eq!(s.database_max_connections, Some(32));
+        assert_eq!(s.database_connect_timeout, 3);
+        assert_eq!(s.database_statement_timeout, 0);
+        assert!(s.validate().is_ok());
+        let e = env_value("database_connect_timeout", "5s").unwrap_err();
+        assert!(
+            e.to_string().contains("GUICHET_DATABASE_CONNECT_TIMEOUT"),
+            "{e}"
+        );
+        for (bad, name) in [
+            (
+                Settings {
+                    database_max_connections: Some(0),
+                    ..Settings::default()
+                },
+                "GUICHET_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                Settings {
+                    database_connect_timeout: 0,
+                    ..Settings::default()
+                },
+                "GUICHET_DATABASE_CONNECT_TIMEOUT",
+            ),
+            (
+                Settings {
+                    database_statement_timeout: 50,
+                    ..Settings::default()
+                },
+                "GUICHET_DATABASE_STATEMENT_TIMEOUT",
+            ),
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.contains(name), "{e}");
         }
     }
 

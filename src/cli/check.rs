@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::print;
+use crate::app::db_options;
 use crate::config::Settings;
 use crate::crypto::keys::Keys;
 use crate::ephemeral::{RedisStore, RedisTarget};
@@ -27,7 +28,7 @@ async fn database(settings: &Settings) -> Value {
     } else {
         "postgres"
     };
-    match Db::connect(url).await {
+    match Db::connect_with(url, &db_options(settings)).await {
         Ok(db) => {
             let out = match db.ping().await {
                 Ok(()) => passed("database", json!({"backend": kind})),

@@ -2,8 +2,8 @@
 //! went wrong (a strings-table key, a status) and in which language, and the edge's one
 //! middleware renders it as a page ([`render_page_error`]). Unexpected errors are logged with an id and
 //! shown as that id only; a full short-lived store or a saturated hashing pool is a 503 with
-//! `Retry-After`, never a 500, and so is an unreachable short-lived store (the "temporarily
-//! unavailable" page: sign-in fails closed). Protocol errors live with their protocol (the
+//! `Retry-After`, never a 500, and so is an unreachable short-lived store or database (the
+//! "temporarily unavailable" page: sign-in fails closed). Protocol errors live with their protocol (the
 //! OAuth error, the authorization redirect, RFC 6750 challenges).
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -53,8 +53,8 @@ impl PageError {
         }
     }
 
-    /// The short-lived store is down: sign-in cannot count attempts or check locks, so it
-    /// refuses everyone until the store is back.
+    /// The short-lived store or the database is down: sign-in cannot count attempts, check
+    /// locks or read accounts, so it refuses everyone until they are back.
     pub fn unavailable(locale: Locale) -> PageError {
         PageError {
             retry_after: Some(UNAVAILABLE_RETRY_AFTER),
@@ -82,7 +82,7 @@ impl PageError {
     /// A service error: 503 when a backend is temporarily unavailable, else internal.
     pub fn service(locale: Locale, e: Error) -> PageError {
         if e.is_outage() {
-            tracing::error!(error = %e, "short-lived store unavailable: refusing");
+            tracing::error!(error = %e, "backend unavailable: refusing");
             PageError::unavailable(locale)
         } else if e.is_unavailable() {
             tracing::warn!(error = %e, "temporarily unavailable");

@@ -1,6 +1,7 @@
 //! What can go wrong below a service, for the edge to map: an unavailable backend (a full
-//! short-lived store, a saturated hashing pool, an unreachable Redis) is a 503 with
-//! `Retry-After`; anything else is an internal error shown by an id only.
+//! short-lived store, a saturated hashing pool, an unreachable Redis, a database that cannot
+//! answer now) is a 503 with `Retry-After`; anything else is an internal error shown by an id
+//! only.
 
 use crate::crypto::password::HashError;
 use crate::ephemeral::EphemeralError;
@@ -22,23 +23,30 @@ pub enum Error {
 }
 
 impl Error {
-    /// A temporary condition: the short-lived store is full or unreachable, or the hashing
-    /// pool saturated. The edge answers 503 (`temporarily_unavailable`), never 500. Sign-in's
-    /// counters and locks live in that store, so an outage fails closed: nobody signs in
-    /// without them.
+    /// A temporary condition: the short-lived store is full or unreachable, the hashing
+    /// pool saturated, or the database unavailable ([`StoreError::is_unavailable`]). The edge
+    /// answers 503 (`temporarily_unavailable`), never 500. Sign-in's counters and locks live
+    /// in that store, so an outage fails closed: nobody signs in without them.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            Error::Ephemeral(EphemeralError::Full | EphemeralError::Backend(_))
-                | Error::Hash(HashError::Busy)
-                | Error::Unavailable(_)
-        )
+        self.is_outage()
+            || matches!(
+                self,
+                Error::Ephemeral(EphemeralError::Full)
+                    | Error::Hash(HashError::Busy)
+                    | Error::Unavailable(_)
+            )
     }
 
-    /// An outage rather than load: the short-lived store failed (Redis down or hung). It comes
-    /// back by itself, but not in a few seconds for certain, and operators must hear of it.
+    /// An outage rather than load: the short-lived store failed (Redis down or hung) or the
+    /// database cannot be reached or answer in time (PostgreSQL restarting, failing over).
+    /// It comes back by itself, but not in a few seconds for certain, and operators must hear
+    /// of it.
     pub fn is_outage(&self) -> bool {
-        matches!(self, Error::Ephemeral(EphemeralError::Backend(_)))
+        match self {
+            Error::Ephemeral(EphemeralError::Backend(_)) => true,
+            Error::Store(e) => e.is_unavailable(),
+            _ => false,
+        }
     }
 }
 

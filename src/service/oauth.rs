@@ -102,7 +102,7 @@ impl OAuthError {
         )
     }
 
-    /// `temporarily_unavailable`: the short-lived store cannot be reached.
+    /// `temporarily_unavailable`: the short-lived store or the database cannot be reached.
     pub fn unavailable() -> OAuthError {
         OAuthError::new(
             ErrorCode::TemporarilyUnavailable,
@@ -116,7 +116,7 @@ impl OAuthError {
 impl From<Error> for OAuthError {
     fn from(e: Error) -> OAuthError {
         if e.is_outage() {
-            tracing::error!(error = %e, "short-lived store unavailable: refusing");
+            tracing::error!(error = %e, "backend unavailable: refusing");
             OAuthError::unavailable()
         } else if e.is_unavailable() {
             tracing::warn!(error = %e, "temporarily unavailable");

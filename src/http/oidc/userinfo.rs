@@ -97,14 +97,18 @@ async fn userinfo(
             challenge(StatusCode::FORBIDDEN, Some("insufficient_scope"))
         }
         Err(BearerError::Invalid) => challenge(StatusCode::UNAUTHORIZED, Some("invalid_token")),
+        Err(BearerError::Internal(e)) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "userinfo: temporarily unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, HeaderValue::from_static("2"))],
+            )
+                .into_response()
+        }
         Err(BearerError::Internal(e)) => {
             let id = uuid::Uuid::new_v4();
             tracing::error!(error = %e, %id, "userinfo failed");
-            if e.is_unavailable() {
-                StatusCode::SERVICE_UNAVAILABLE.into_response()
-            } else {
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
 }
