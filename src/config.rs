@@ -19,6 +19,9 @@ use crate::domain::self_service::SelfServicePolicy;
 pub struct Settings {
     pub issuer: String,
     pub listen: String,
+    /// Where `GET /metrics` (Prometheus) is served, apart from `listen`; unset, no metrics are
+    /// recorded or served.
+    pub metrics_listen: Option<String>,
     pub database_url: SecretUrl,
     pub redis_url: Option<SecretUrl>,
     pub redis_prefix: String,
@@ -230,6 +233,7 @@ impl Default for Settings {
         Settings {
             issuer: "http://127.0.0.1:8080".into(),
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
             database_url: SecretUrl::from("sqlite://guichet.db"),
             redis_url: None,
             redis_prefix: "guichet:".into(),
@@ -276,6 +280,7 @@ impl Default for Settings {
 pub const ENV_NAMES: &[&str] = &[
     "ISSUER",
     "LISTEN",
+    "METRICS_LISTEN",
     "DATABASE_URL",
     "REDIS_URL",
     "REDIS_PREFIX",
@@ -390,6 +395,7 @@ impl Settings {
             ));
         }
         self.listen_addr()?;
+        self.metrics_addr()?;
         let database_url = self.database_url.expose();
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
@@ -529,6 +535,28 @@ impl Settings {
                 self.listen
             ))
         })
+    }
+
+    /// The metrics listener's address, if metrics are on. The same address as `listen` is
+    /// refused: the public port must never serve `/metrics` (port 0 picks a free port for each).
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(listen) = &self.metrics_listen else {
+            return Ok(None);
+        };
+        let addr: SocketAddr = listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "GUICHET_METRICS_LISTEN must be an address and port such as 127.0.0.1:9464, not \
+                 {listen:?}"
+            ))
+        })?;
+        if addr.port() != 0 && self.listen_addr().is_ok_and(|l| l.port() == addr.port()) {
+            return Err(ConfigError(
+                "GUICHET_METRICS_LISTEN must not use the port of GUICHET_LISTEN: metrics are \
+                 served apart from the public port"
+                    .into(),
+            ));
+        }
+        Ok(Some(addr))
     }
 
     pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, ConfigError> {
@@ -1038,5 +1066,32 @@ mod tests {
         s.registration_token = Some("0123456789abcdef0123456789abcdef".into());
         assert!(s.validate().is_ok());
         assert_eq!(format!("{:?}", s.registration_token), "Some(\"***\")");
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn metrics_are_off_by_default_and_their_listener_is_an_address_apart_from_the_public_port() {
+        let mut s = Settings::default();
+        assert!(ENV_NAMES.contains(&"METRICS_LISTEN"));
+        assert_eq!(s.metrics_addr().unwrap(), None);
+        s.metrics_listen = Some("127.0.0.1:9464".into());
+        assert!(s.validate().is_ok());
+        assert_eq!(
+            s.metrics_addr().unwrap(),
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        for bad in ["9464", "localhost:9464", "127.0.0.1", ""] {
+            s.metrics_listen = Some(bad.into());
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("GUICHET_METRICS_LISTEN"), "{bad}: {e}");
+        }
+        // The public port never serves the metrics, whatever the address.
+        s.metrics_listen = Some("0.0.0.0:8080".into());
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("GUICHET_LISTEN"), "{e}");
+        // Port 0 (tests) picks a free port for each listener.
+        s.listen = "127.0.0.1:0".into();
+        s.metrics_listen = Some("127.0.0.1:0".into());
+        assert!(s.validate().is_ok());
     }
 }

@@ -1,6 +1,10 @@
-//! Structured logs with `tracing`, to stderr (stdout is the CLI's JSON result).
+//! Structured logs with `tracing`, to stderr (stdout is the CLI's JSON result); and the
+//! process's metrics recorder, when `GUICHET_METRICS_LISTEN` is set.
 
 use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::writer::MakeWriterExt;
@@ -25,4 +29,42 @@ pub fn init(filter: &str, format: LogFormat) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// The Prometheus recorder's handle, once installed.
+static RECORDER: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+
+/// Latency buckets (seconds) of every `_seconds` histogram: from a cached page (sub-millisecond)
+/// to a hung backend (the 5 s pool timeout), so that p99 and the share over a bound are read
+/// from buckets, summed across nodes.
+const SECONDS_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Audit batches hold 1 to 256 events (`service::audit`).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
+/// Installs the process-wide metrics recorder (the `metrics` facade sends every macro's sample
+/// to it) the first time, and returns its handle, which renders the text format. There is one
+/// recorder per process: every `Application` of the process shares it. Until it is installed
+/// the macros go to the facade's no-op recorder, which costs a branch.
+pub fn metrics_recorder() -> anyhow::Result<PrometheusHandle> {
+    RECORDER
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full("guichet_audit_batch_size".into()),
+                        BATCH_BUCKETS,
+                    )
+                })
+                .map_err(|e| e.to_string())?
+                .install_recorder()
+                .map_err(|e| e.to_string())?;
+            metrics::gauge!("guichet_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            Ok(handle)
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!("the metrics recorder: {e}"))
 }

@@ -18,11 +18,13 @@
 //! The item expires `period` after the last take, when the bucket is full whatever it held.
 
 mod memory;
+mod metered;
 mod redis;
 #[cfg(test)]
 mod tests;
 
 pub use self::memory::MemoryStore;
+pub use self::metered::MeteredStore;
 pub use self::redis::RedisStore;
 
 use std::sync::Arc;
