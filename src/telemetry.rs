@@ -62,9 +62,89 @@ pub fn metrics_recorder() -> anyhow::Result<PrometheusHandle> {
                 .map_err(|e| e.to_string())?
                 .install_recorder()
                 .map_err(|e| e.to_string())?;
+            describe();
             metrics::gauge!("guichet_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             Ok(handle)
         })
         .clone()
         .map_err(|e| anyhow::anyhow!("the metrics recorder: {e}"))
+}
+
+/// The `# HELP` line of each metric (docs/operations.md, "Metrics", has the full table).
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!(
+        "guichet_build_info",
+        "Always 1; the version label names the build."
+    );
+    describe_counter!(
+        "guichet_http_requests_total",
+        "Requests answered, by route template, method and status."
+    );
+    describe_histogram!(
+        "guichet_http_request_duration_seconds",
+        "Time from routing to the response head, by route template and method."
+    );
+    describe_counter!(
+        "guichet_sign_ins_total",
+        "Sign-in checks decided: succeeded, failed, throttled, locked."
+    );
+    describe_counter!(
+        "guichet_tokens_issued_total",
+        "Token responses by grant type."
+    );
+    describe_counter!(
+        "guichet_cas_tickets_issued_total",
+        "CAS service and proxy tickets issued."
+    );
+    describe_counter!(
+        "guichet_token_replays_total",
+        "Authorization codes and refresh tokens presented again (the grant is revoked)."
+    );
+    describe_gauge!(
+        "guichet_password_hash_queue_depth",
+        "argon2id jobs waiting for a hashing thread."
+    );
+    describe_gauge!("guichet_password_hash_in_flight", "argon2id jobs running.");
+    describe_histogram!(
+        "guichet_password_hash_wait_seconds",
+        "Time an argon2id job waited for a hashing thread."
+    );
+    describe_counter!(
+        "guichet_password_hash_rejected_total",
+        "argon2id jobs refused because the queue was full (503)."
+    );
+    describe_histogram!(
+        "guichet_store_operation_duration_seconds",
+        "Short-lived store operation time, by operation."
+    );
+    describe_counter!(
+        "guichet_store_errors_total",
+        "Short-lived store failures, by operation and kind (backend, full)."
+    );
+    describe_gauge!(
+        "guichet_db_pool_connections",
+        "Database connections in use and idle (sampled every 5 s)."
+    );
+    describe_gauge!(
+        "guichet_db_pool_max_connections",
+        "The database pool's bound."
+    );
+    describe_counter!(
+        "guichet_db_errors_total",
+        "Database failures met by a service."
+    );
+    describe_histogram!("guichet_audit_batch_size", "Events per audit write.");
+    describe_histogram!(
+        "guichet_audit_lag_seconds",
+        "Time from the oldest event of a batch being queued to its write."
+    );
+    describe_counter!(
+        "guichet_audit_write_errors_total",
+        "Audit batches the database refused."
+    );
+    describe_counter!(
+        "guichet_audit_dropped_total",
+        "Audit events dropped because the queue was full."
+    );
 }

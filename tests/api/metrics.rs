@@ -182,6 +182,11 @@ async fn a_sign_in_and_a_client_credentials_token_move_the_counters_on_the_metri
 
     let before = server.scrape().await;
     assert!(
+        before.0.contains("# HELP guichet_http_requests_total "),
+        "{}",
+        before.0
+    );
+    assert!(
         before.0.contains(&format!(
             "guichet_build_info{{version=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION")
