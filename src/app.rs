@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use axum::body::Bytes;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -20,7 +21,7 @@ use crate::crypto::token::digest;
 use crate::domain::admin::Actor;
 use crate::domain::clock::Clock;
 use crate::domain::self_service::SelfServicePolicy;
-use crate::ephemeral::{DynEphemeral, MemoryStore, RedisStore, RedisTarget};
+use crate::ephemeral::{DynEphemeral, MemoryStore, MeteredStore, RedisStore, RedisTarget};
 use crate::http;
 use crate::http::pages::Pages;
 use crate::http::state::{AppState, Edge};
@@ -48,6 +49,7 @@ pub fn db_options(settings: &Settings) -> DbOptions {
         statement_timeout: Duration::from_millis(settings.database_statement_timeout),
     }
 }
+use crate::telemetry;
 
 /// Opens the durable database and applies pending migrations; returns what was applied.
 pub async fn open_db(settings: &Settings) -> anyhow::Result<(Db, Vec<String>)> {
@@ -88,6 +90,8 @@ pub async fn open_store(
 
 pub struct Application {
     listener: TcpListener,
+    /// The metrics listener and the recorder's handle, when `GUICHET_METRICS_LISTEN` is set.
+    metrics: Option<(TcpListener, PrometheusHandle)>,
     state: AppState,
     background: Vec<JoinHandle<()>>,
     audit_writer: JoinHandle<()>,
@@ -124,6 +128,18 @@ impl Application {
         shared: Option<DynEphemeral>,
     ) -> anyhow::Result<Application> {
         settings.validate()?;
+        // The recorder first: the handles registered below (the hasher's, the store's) are
+        // no-ops if it is not there yet.
+        let metrics = match settings.metrics_addr()? {
+            Some(addr) => {
+                let handle = telemetry::metrics_recorder()?;
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (GUICHET_METRICS_LISTEN)"))?;
+                Some((listener, handle))
+            }
+            None => None,
+        };
         let mut urls = Urls::new(&settings.issuer);
         if settings.registration == Registration::On {
             urls.registration = Some(format!("{}/register", settings.issuer));
@@ -137,6 +153,13 @@ impl Application {
         let (store, sweeper) = match shared {
             Some(s) => (s, None),
             None => open_store(&settings, &clock).await?,
+        };
+        // Timed and counted per operation only when metrics are on: otherwise the decorator
+        // would cost two clock reads per operation for nothing.
+        let store = if metrics.is_some() {
+            MeteredStore::wrap(store)
+        } else {
+            store
         };
         let keys = Arc::new(
             Keys::load_or_generate(&settings.keys_dir)
@@ -210,8 +233,12 @@ impl Application {
                 Duration::from_secs(settings.cleanup_interval),
             ));
         }
+        if let Some((_, handle)) = &metrics {
+            background.push(spawn_metrics_sampler(state.core.db.clone(), handle.clone()));
+        }
         Ok(Application {
             listener,
+            metrics,
             state,
             background,
             audit_writer,
@@ -242,6 +269,14 @@ impl Application {
             .unwrap_or_default()
     }
 
+    /// The metrics listener's port, when metrics are on.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
+            .map(|a| a.port())
+    }
+
     pub fn state(&self) -> AppState {
         self.state.clone()
     }
@@ -257,19 +292,53 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Application {
             listener,
+            metrics,
             state,
             background,
             audit_writer,
             mail_task,
         } = self;
-        let router = http::router(state.clone());
-        axum::serve(
+        // The metrics listener serves until the public one has drained (a scrape during the
+        // drain still answers), then stops.
+        let (stop_metrics, metrics_task) = match metrics {
+            Some((listener, handle)) => {
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let task = tokio::spawn(async move {
+                    let served = axum::serve(listener, http::metrics::scrape_router(handle))
+                        .with_graceful_shutdown(async {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "the metrics listener failed");
+                    }
+                });
+                (Some(stop), Some(task))
+            }
+            None => (None, None),
+        };
+        let router = if metrics_task.is_some() {
+            http::instrumented_router(state.clone())
+        } else {
+            http::router(state.clone())
+        };
+        let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error")?;
+        .await;
+        if let Some(stop) = stop_metrics {
+            let _ = stop.send(());
+        }
+        if let Some(task) = metrics_task
+            && tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+        {
+            tracing::warn!("the metrics listener did not stop in 5 s");
+        }
+        served.context("server error")?;
         for task in background {
             task.abort();
         }
@@ -359,6 +428,26 @@ pub fn sms_sender(settings: &Settings) -> anyhow::Result<DynSms> {
         &settings.outbox_dir,
     )
     .context("GUICHET_SMS_URL")
+}
+
+/// Every 5 s: the database pool's gauges, and the recorder's upkeep (its histograms are
+/// drained into their buckets there, not by the requests that record them).
+fn spawn_metrics_sampler(db: Db, handle: PrometheusHandle) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let pool = db.pool();
+        let max = metrics::gauge!("guichet_db_pool_max_connections");
+        let in_use = metrics::gauge!("guichet_db_pool_connections", "state" => "in_use");
+        let idle = metrics::gauge!("guichet_db_pool_connections", "state" => "idle");
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let (size, free) = (pool.size(), pool.num_idle());
+            max.set(f64::from(pool.options().get_max_connections()));
+            idle.set(free as f64);
+            in_use.set(f64::from(size) - free as f64);
+            handle.run_upkeep();
+        }
+    })
 }
 
 /// Re-reads the keys folder every 60 s and on SIGHUP, then rebuilds the discovery document.

@@ -20,6 +20,9 @@ use crate::ephemeral::{RedisConfig, RedisTarget, SentinelConfig};
 pub struct Settings {
     pub issuer: String,
     pub listen: String,
+    /// Where `GET /metrics` (Prometheus) is served, apart from `listen`; unset, no metrics are
+    /// recorded or served.
+    pub metrics_listen: Option<String>,
     pub database_url: SecretUrl,
     /// Connections in this process's database pool; unset, 16 on PostgreSQL and 4 on SQLite.
     pub database_max_connections: Option<u32>,
@@ -259,6 +262,7 @@ impl Default for Settings {
         Settings {
             issuer: "http://127.0.0.1:8080".into(),
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
             database_url: SecretUrl::from("sqlite://guichet.db"),
             database_max_connections: None,
             database_connect_timeout: 5,
@@ -316,6 +320,7 @@ impl Default for Settings {
 pub const ENV_NAMES: &[&str] = &[
     "ISSUER",
     "LISTEN",
+    "METRICS_LISTEN",
     "DATABASE_URL",
     "DATABASE_MAX_CONNECTIONS",
     "DATABASE_CONNECT_TIMEOUT",
@@ -441,6 +446,7 @@ impl Settings {
             ));
         }
         self.listen_addr()?;
+        self.metrics_addr()?;
         let database_url = self.database_url.expose();
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
@@ -714,6 +720,28 @@ impl Settings {
                 self.listen
             ))
         })
+    }
+
+    /// The metrics listener's address, if metrics are on. The same address as `listen` is
+    /// refused: the public port must never serve `/metrics` (port 0 picks a free port for each).
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(listen) = &self.metrics_listen else {
+            return Ok(None);
+        };
+        let addr: SocketAddr = listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "GUICHET_METRICS_LISTEN must be an address and port such as 127.0.0.1:9464, not \
+                 {listen:?}"
+            ))
+        })?;
+        if addr.port() != 0 && self.listen_addr().is_ok_and(|l| l.port() == addr.port()) {
+            return Err(ConfigError(
+                "GUICHET_METRICS_LISTEN must not use the port of GUICHET_LISTEN: metrics are \
+                 served apart from the public port"
+                    .into(),
+            ));
+        }
+        Ok(Some(addr))
     }
 
     pub fn trusted_proxy_nets(&self) -> Result<Vec<IpNet>, ConfigError> {
@@ -1422,5 +1450,32 @@ mod tests {
             .to_string();
         assert!(e.contains("GUICHET_AUDIT_RETENTION_DAYS"), "{e}");
         assert!(env_value("cleanup_interval", "600").is_ok());
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn metrics_are_off_by_default_and_their_listener_is_an_address_apart_from_the_public_port() {
+        let mut s = Settings::default();
+        assert!(ENV_NAMES.contains(&"METRICS_LISTEN"));
+        assert_eq!(s.metrics_addr().unwrap(), None);
+        s.metrics_listen = Some("127.0.0.1:9464".into());
+        assert!(s.validate().is_ok());
+        assert_eq!(
+            s.metrics_addr().unwrap(),
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        for bad in ["9464", "localhost:9464", "127.0.0.1", ""] {
+            s.metrics_listen = Some(bad.into());
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains("GUICHET_METRICS_LISTEN"), "{bad}: {e}");
+        }
+        // The public port never serves the metrics, whatever the address.
+        s.metrics_listen = Some("0.0.0.0:8080".into());
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("GUICHET_LISTEN"), "{e}");
+        // Port 0 (tests) picks a free port for each listener.
+        s.listen = "127.0.0.1:0".into();
+        s.metrics_listen = Some("127.0.0.1:0".into());
+        assert!(s.validate().is_ok());
     }
 }

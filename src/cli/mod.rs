@@ -452,7 +452,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen.clone();
     let issuer = settings.issuer.clone();
     let app = Application::build(settings, Clock::system()).await?;
-    tracing::info!(%issuer, %listen, port = app.port(), "guichet is serving");
+    tracing::info!(
+        %issuer,
+        %listen,
+        port = app.port(),
+        metrics_port = ?app.metrics_port(),
+        "guichet is serving"
+    );
     if let Some(setup) = app.setup_link().await? {
         // Printed (one JSON line, like every command) and logged: the only way in on a
         // database without an administrator.

@@ -8,11 +8,13 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use metrics::{Counter, Gauge, Histogram};
 use subtle::ConstantTimeEq;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,27 @@ pub struct Hasher {
     /// A hash of a random password: unknown users are verified against it, so that an unknown
     /// login and a wrong password take the same time (OWASP ASVS 6.3.8).
     dummy: String,
+    meters: Arc<Meters>,
+}
+
+/// The pool's metrics, registered once: what waits for a thread, what runs, how long a job
+/// waited, and what was refused.
+struct Meters {
+    queued: Gauge,
+    in_flight: Gauge,
+    wait: Histogram,
+    rejected: Counter,
+}
+
+impl Meters {
+    fn new() -> Meters {
+        Meters {
+            queued: metrics::gauge!("guichet_password_hash_queue_depth"),
+            in_flight: metrics::gauge!("guichet_password_hash_in_flight"),
+            wait: metrics::histogram!("guichet_password_hash_wait_seconds"),
+            rejected: metrics::counter!("guichet_password_hash_rejected_total"),
+        }
+    }
 }
 
 /// OWASP's argon2id parameters: 19 MiB, two passes, one lane.
@@ -143,7 +166,11 @@ impl Hasher {
                 .spawn(move || worker(jobs, params))
                 .map_err(|e| HashError::Internal(e.to_string()))?;
         }
-        Ok(Hasher { queue, dummy })
+        Ok(Hasher {
+            queue,
+            dummy,
+            meters: Arc::new(Meters::new()),
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -151,13 +178,27 @@ impl Hasher {
         job: impl FnOnce(&Params, &mut [Block]) -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let meters = self.meters.clone();
+        let queued_at = Instant::now();
         let job: Job = Box::new(move |params, memory| {
-            let _ = tx.send(job(params, memory));
+            meters.queued.decrement(1.0);
+            meters.wait.record(queued_at.elapsed().as_secs_f64());
+            meters.in_flight.increment(1.0);
+            let out = job(params, memory);
+            meters.in_flight.decrement(1.0);
+            let _ = tx.send(out);
         });
+        // Counted before it is sent: a thread may take it at once.
+        self.meters.queued.increment(1.0);
         match self.queue.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(HashError::Busy),
+            Err(TrySendError::Full(_)) => {
+                self.meters.queued.decrement(1.0);
+                self.meters.rejected.increment(1);
+                return Err(HashError::Busy);
+            }
             Err(TrySendError::Disconnected(_)) => {
+                self.meters.queued.decrement(1.0);
                 return Err(HashError::Internal("the hashing pool stopped".into()));
             }
         }

@@ -18,12 +18,14 @@
 //! The item expires `period` after the last take, when the bucket is full whatever it held.
 
 mod memory;
+mod metered;
 mod redis;
 mod redis_link;
 #[cfg(test)]
 mod tests;
 
 pub use self::memory::MemoryStore;
+pub use self::metered::MeteredStore;
 pub use self::redis::RedisStore;
 pub use self::redis_link::{RedisConfig, RedisTarget, SentinelConfig};
 

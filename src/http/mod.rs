@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod i18n;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod resume;
@@ -19,6 +20,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::handler::Handler as _;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -26,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use tower::Layer as _;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -34,8 +37,18 @@ use crate::service::csrf;
 use i18n::Locale;
 
 pub fn router(state: AppState) -> Router {
+    build(state, false)
+}
+
+/// As [`router`], each route's requests counted and timed (`http::metrics`): when metrics are
+/// on.
+pub fn instrumented_router(state: AppState) -> Router {
+    build(state, true)
+}
+
+fn build(state: AppState, instrumented: bool) -> Router {
     let base = state.core.urls.base_path.clone();
-    let routes = Router::new()
+    let mut routes = Router::new()
         .merge(account::router())
         .merge(admin::router())
         .merge(admin_api::router())
@@ -43,12 +56,25 @@ pub fn router(state: AppState) -> Router {
         .merge(cas::router())
         .merge(health::router())
         .merge(theme::router())
-        .route("/static/style.css", get(style_get))
-        .fallback(not_found);
+        .route("/static/style.css", get(style_get));
+    if instrumented {
+        routes = routes.route_layer(metrics::RouteMetricsLayer::matched());
+    }
+    let fallback = |router: Router<AppState>| {
+        if instrumented {
+            router.fallback_service(
+                metrics::RouteMetricsLayer::fixed(metrics::UNMATCHED)
+                    .layer(not_found.with_state(state.clone())),
+            )
+        } else {
+            router.fallback(not_found)
+        }
+    };
+    let routes = fallback(routes);
     let app = if base.is_empty() {
         routes
     } else {
-        Router::new().nest(&base, routes).fallback(not_found)
+        fallback(Router::new().nest(&base, routes))
     };
     app.layer(middleware::from_fn_with_state(state.clone(), edge))
     .layer(DefaultBodyLimit::max(64 * 1024))

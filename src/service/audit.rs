@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -25,10 +25,13 @@ struct Tally {
 
 type Tallies = Arc<Mutex<HashMap<String, Tally>>>;
 
+/// An event and when it was queued (the writer measures the lag from there).
+type Queued = (AuditEvent, Instant);
+
 /// The sending half, cheap to clone into every handler.
 #[derive(Clone)]
 pub struct Audit {
-    tx: mpsc::Sender<AuditEvent>,
+    tx: mpsc::Sender<Queued>,
     tallies: Tallies,
 }
 
@@ -47,7 +50,8 @@ impl Audit {
     /// Queues an event without waiting. When the queue is full (the database is down or far
     /// behind) the event is dropped and the drops are counted in the log.
     pub fn record(&self, event: AuditEvent) {
-        if self.tx.try_send(event).is_err() {
+        if self.tx.try_send((event, Instant::now())).is_err() {
+            metrics::counter!("guichet_audit_dropped_total").increment(1);
             let n = DROPPED.fetch_add(1, Ordering::Relaxed);
             if n.is_multiple_of(1000) {
                 tracing::warn!(dropped = n + 1, "audit queue full: events dropped");
@@ -98,22 +102,25 @@ fn drain_tallies(tallies: &Tallies, batch: &mut Vec<AuditEvent>) {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<AuditEvent>, tallies: Tallies) {
+async fn writer(db: Db, mut rx: mpsc::Receiver<Queued>, tallies: Tallies) {
+    let mut queued = Vec::with_capacity(BATCH);
     let mut batch = Vec::with_capacity(BATCH);
     let mut tick = tokio::time::interval(TALLY_EVERY);
+    let batch_size = metrics::histogram!("guichet_audit_batch_size");
+    let lag = metrics::histogram!("guichet_audit_lag_seconds");
     let mut open = true;
     while open {
         tokio::select! {
             // recv_many is cancel-safe: nothing is lost when the tick wins.
-            n = rx.recv_many(&mut batch, BATCH) => {
+            n = rx.recv_many(&mut queued, BATCH) => {
                 if n == 0 {
                     open = false;
-                } else if batch.len() < BATCH {
+                } else if queued.len() < BATCH {
                     // Let a burst gather into one statement.
                     tokio::time::sleep(Duration::from_millis(20)).await;
-                    while batch.len() < BATCH {
+                    while queued.len() < BATCH {
                         match rx.try_recv() {
-                            Ok(e) => batch.push(e),
+                            Ok(e) => queued.push(e),
                             Err(_) => break,
                         }
                     }
@@ -121,12 +128,24 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<AuditEvent>, tallies: Tallies) {
             }
             _ = tick.tick() => {}
         }
+        // The first event received is the oldest: the lag is its wait until written.
+        let oldest = queued.first().map(|(_, at)| *at);
+        batch.extend(queued.drain(..).map(|(event, _)| event));
         drain_tallies(&tallies, &mut batch);
         if batch.is_empty() {
             continue;
         }
-        if let Err(e) = db.audit_insert(&batch).await {
-            tracing::error!(error = %e, lost = batch.len(), "audit batch not written");
+        batch_size.record(batch.len() as f64);
+        match db.audit_insert(&batch).await {
+            Ok(_) => {
+                if let Some(at) = oldest {
+                    lag.record(at.elapsed().as_secs_f64());
+                }
+            }
+            Err(e) => {
+                metrics::counter!("guichet_audit_write_errors_total").increment(1);
+                tracing::error!(error = %e, lost = batch.len(), "audit batch not written");
+            }
         }
         batch.clear();
     }

@@ -484,6 +484,44 @@ pub async fn discard(core: &Core, id: &str) -> Result<()> {
 /// Advances `flow` (saved under `flow_id`, if it was) with `input`.
 pub async fn advance(
     core: &Core,
+    flow: Flow,
+    flow_id: Option<&str>,
+    input: Input<'_>,
+    attempt: Attempt<'_>,
+    now: i64,
+) -> Result<Outcome> {
+    let outcome = advance_step(core, flow, flow_id, input, attempt, now).await?;
+    if let Some(counter) = sign_in_counter(&outcome) {
+        counter.increment(1);
+    }
+    Ok(outcome)
+}
+
+/// Where a step's outcome counts in `guichet_sign_ins_total`: a finished sign-in, a failed
+/// check (password or code, of the right account or not), or a refusal before any check (the
+/// address's bucket, the account's lock). A step that goes on, or a form posted out of order,
+/// is no sign-in decided. Literal labels: the macro's key is a static, nothing is allocated.
+fn sign_in_counter(outcome: &Outcome) -> Option<metrics::Counter> {
+    Some(match outcome {
+        Outcome::Done(_) => metrics::counter!("guichet_sign_ins_total", "outcome" => "succeeded"),
+        Outcome::Denied(
+            Denial::BadCredentials
+            | Denial::BadCode
+            | Denial::BadEnrolmentCode
+            | Denial::WrongAccount,
+        ) => metrics::counter!("guichet_sign_ins_total", "outcome" => "failed"),
+        Outcome::Denied(Denial::Throttled(_)) => {
+            metrics::counter!("guichet_sign_ins_total", "outcome" => "throttled")
+        }
+        Outcome::Denied(Denial::Locked(_)) => {
+            metrics::counter!("guichet_sign_ins_total", "outcome" => "locked")
+        }
+        Outcome::Next { .. } | Outcome::Denied(_) => return None,
+    })
+}
+
+async fn advance_step(
+    core: &Core,
     mut flow: Flow,
     flow_id: Option<&str>,
     input: Input<'_>,

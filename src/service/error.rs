@@ -10,7 +10,7 @@ use crate::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error(transparent)]
     Ephemeral(#[from] EphemeralError),
     #[error(transparent)]
@@ -20,6 +20,18 @@ pub enum Error {
     /// A service guichet depends on failed for now (the SMS gateway).
     #[error("temporarily unavailable: {0}")]
     Unavailable(String),
+}
+
+/// Every store error a service meets passes here: the database's own failures (unreachable,
+/// timed out, a statement refused) are counted in `guichet_db_errors_total`; a conflict or a
+/// missing row is an answer, not a failure.
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        if matches!(e, StoreError::Database(_) | StoreError::Migrate(_)) {
+            metrics::counter!("guichet_db_errors_total").increment(1);
+        }
+        Error::Store(e)
+    }
 }
 
 impl Error {

@@ -467,6 +467,7 @@ fn issue_person_tokens(
     } else {
         None
     };
+    issued(issue.grant_type);
     core.audit.record(
         AuditEvent::new(now, AuditKind::TokenIssued)
             .user(&subject.user.id)
@@ -483,6 +484,22 @@ fn issue_person_tokens(
     })
 }
 
+/// Counts a token response in `guichet_tokens_issued_total` (literal labels: a static key).
+fn issued(grant_type: GrantType) {
+    match grant_type {
+        GrantType::AuthorizationCode => {
+            metrics::counter!("guichet_tokens_issued_total", "grant_type" => "authorization_code")
+        }
+        GrantType::RefreshToken => {
+            metrics::counter!("guichet_tokens_issued_total", "grant_type" => "refresh_token")
+        }
+        GrantType::ClientCredentials => {
+            metrics::counter!("guichet_tokens_issued_total", "grant_type" => "client_credentials")
+        }
+    }
+    .increment(1);
+}
+
 /// A second redemption of a code: RFC 6749 §4.1.2 — revoke what the first one issued.
 ///
 /// The database first (the grant and its refresh tokens), so that a failing short-lived store
@@ -491,6 +508,7 @@ fn issue_person_tokens(
 /// revokes again after writing the marker, so whichever order the two run in, the grant ends.
 /// Only the replay that found the grant live writes an audit row.
 async fn code_replayed(core: &Core, client: &Client, gid: &str, now: i64) -> OAuthError {
+    metrics::counter!("guichet_token_replays_total", "kind" => "authorization_code").increment(1);
     let revoke = async {
         let mut was_live = core.db.grant_revoke(gid, now).await?;
         let revoked = Revoked {
@@ -590,6 +608,8 @@ pub async fn refresh(
     let (grant, user) = match outcome {
         RefreshOutcome::Rotated(rotated) => *rotated,
         RefreshOutcome::Reused { grant_id } => {
+            metrics::counter!("guichet_token_replays_total", "kind" => "refresh_token")
+                .increment(1);
             let revoked = Revoked {
                 id: grant_id.clone(),
                 client_id: client.client_id.clone(),
@@ -670,6 +690,7 @@ pub fn client_credentials(
         mint_access(core, client, &client.client_id, &scope_str, None, now)?;
     // Counted, written off the request path: no database write here.
     core.audit.tally_client_credentials(now, &client.client_id);
+    issued(GrantType::ClientCredentials);
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

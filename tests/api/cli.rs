@@ -46,13 +46,13 @@ impl Run {
         self.dir.path()
     }
 
-    fn keys_dir(&self) -> PathBuf {
+    pub fn keys_dir(&self) -> PathBuf {
         self.dir.path().join("keys")
     }
 
     /// `guichet ARGS` in the run's folder, with the run's database and keys, and none of the
     /// caller's GUICHET_* variables.
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_guichet"));
         cmd.current_dir(self.dir.path())
             .args(args)
@@ -480,7 +480,7 @@ async fn a_config_file_with_an_unknown_key_is_refused_and_its_known_keys_are_hon
 }
 
 /// A child process that is killed if the test ends before it does.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -492,7 +492,7 @@ impl Drop for Running {
 }
 
 impl Running {
-    fn output(&mut self) -> (String, String) {
+    pub fn output(&mut self) -> (String, String) {
         let mut out = String::new();
         let mut err = String::new();
         if let Some(mut s) = self.0.stdout.take() {

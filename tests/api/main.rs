@@ -37,6 +37,7 @@ mod invitations;
 mod lockout;
 mod logout;
 mod mail;
+mod metrics;
 mod mfa;
 mod oidc_flow;
 mod outage;

@@ -164,6 +164,7 @@ pub async fn issue_service_ticket(
         now,
     )
     .await?;
+    metrics::counter!("guichet_cas_tickets_issued_total", "kind" => "service").increment(1);
     Ok(ticket)
 }
 
@@ -507,6 +508,7 @@ pub async fn proxy(
         now,
     )
     .await?;
+    metrics::counter!("guichet_cas_tickets_issued_total", "kind" => "proxy").increment(1);
     Ok(Ok(ticket))
 }
 
