@@ -136,17 +136,89 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Queued>, tallies: Tallies) {
             continue;
         }
         batch_size.record(batch.len() as f64);
-        match db.audit_insert(&batch).await {
+        write_with_retries(&db, &batch, oldest, &lag).await;
+        batch.clear();
+    }
+}
+
+/// The longest wait between two tries of a batch: the tries wait 0.5, 1, 2, 4, 8 and 16 s,
+/// about half a minute in all, enough for a PostgreSQL restart or failover.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(16);
+
+/// Writes one batch. While the database is unavailable (down, restarting, failing over), the
+/// batch is tried again with growing delays and new events wait in the channel, so an outage
+/// of half a minute loses no event. Each try is one transaction: a retry never writes part of
+/// a batch twice. Other errors (a bug) lose the batch, with an error in the log.
+async fn write_with_retries(
+    db: &Db,
+    batch: &[AuditEvent],
+    oldest: Option<Instant>,
+    lag: &metrics::Histogram,
+) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match db.audit_insert(batch).await {
             Ok(_) => {
                 if let Some(at) = oldest {
                     lag.record(at.elapsed().as_secs_f64());
                 }
+                return;
+            }
+            Err(e) if e.is_unavailable() && delay <= MAX_RETRY_DELAY => {
+                metrics::counter!("guichet_audit_write_retries_total").increment(1);
+                tracing::warn!(
+                    error = %e,
+                    waiting = batch.len(),
+                    retry_in_ms = delay.as_millis() as u64,
+                    "audit batch not written yet: the database is unavailable"
+                );
+                tokio::time::sleep(delay).await;
+                delay *= 2;
             }
             Err(e) => {
                 metrics::counter!("guichet_audit_write_errors_total").increment(1);
                 tracing::error!(error = %e, lost = batch.len(), "audit batch not written");
+                return;
             }
         }
-        batch.clear();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use sqlx::{Connection, Executor};
+
+    use super::*;
+    use crate::store::DbOptions;
+
+    #[tokio::test]
+    async fn a_batch_refused_while_the_database_is_locked_is_written_once_it_is_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/audit.db", dir.path().display());
+        let options = DbOptions {
+            // Writes give up after 50 ms behind another's lock: "unavailable", not a bug.
+            statement_timeout: Duration::from_millis(50),
+            ..DbOptions::default()
+        };
+        let db = Db::connect_with(&url, &options).await.unwrap();
+        db.migrate().await.unwrap();
+        // Another process holds the write lock for a while.
+        let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        other.execute("begin exclusive").await.unwrap();
+
+        let (audit, writer) = Audit::start(db.clone());
+        audit.record(AuditEvent::new(1, AuditKind::Logout).user("u-1"));
+        // The first tries fail behind the lock.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        other.execute("commit").await.unwrap();
+        drop(audit);
+        tokio::time::timeout(Duration::from_secs(10), writer)
+            .await
+            .unwrap()
+            .unwrap();
+        let rows = db.audit_recent(10).await.unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].1, "logout");
     }
 }

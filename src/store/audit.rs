@@ -35,6 +35,9 @@ impl Db {
     pub async fn audit_insert(&self, events: &[AuditEvent]) -> Result<()> {
         // 7 parameters a row, 32 rows a statement: SQLite looks parameters up by name in a
         // list, so much longer statements cost more per row, not less.
+        // One transaction: a batch is written whole or not at all, so the writer may try it
+        // again after an outage without writing part of it twice.
+        let mut tx = self.pool.begin().await?;
         for chunk in events.chunks(32) {
             let mut sql = String::from(
                 "insert into audit_events (id, at, kind, user_id, client_id, ip, detail) values ",
@@ -66,8 +69,9 @@ impl Db {
                     .bind(e.ip.clone())
                     .bind(e.detail.clone());
             }
-            q.execute(&self.pool).await?;
+            q.execute(&mut *tx).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
