@@ -206,7 +206,7 @@ BUSY0=$(busiest)
 COMMIT=$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo "?")
 DIRTY=$(git -C "$SRC" status --porcelain --untracked-files=no 2>/dev/null | head -1)
 if [[ -n ${BENCH_GUICHET_BIN:-} ]]; then
-    G_FROM="binary $BENCH_GUICHET_BIN"
+    G_FROM="binary $BENCH_GUICHET_BIN; repository at commit $COMMIT"
 else
     G_FROM="commit $COMMIT${DIRTY:+ with uncommitted changes}"
 fi
@@ -231,6 +231,8 @@ sleep_until() { # unix time
 
 sleep_until "$(awk -v t="$T0" -v d="$DURATION" 'BEGIN {printf "%.3f", t + d / 3}')"
 kill -0 "$SPID" 2>/dev/null || die "the soak client ended early: $(tail -3 "$TMP/client.log")"
+A_RSS_F1=$(rss_kb "$APID")
+B_RSS_F1=$(rss_kb "$BPID")
 log "fault 1: Redis stopped for ${REDIS_DOWN}s"
 F1=$(now)
 redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$RPID" 2>/dev/null || true
@@ -243,6 +245,8 @@ log "Redis answers again after $(awk -v a="$F1" -v b="$F1E" 'BEGIN {printf "%.1f
 
 sleep_until "$(awk -v t="$T0" -v d="$DURATION" 'BEGIN {printf "%.3f", t + 2 * d / 3}')"
 kill -0 "$SPID" 2>/dev/null || die "the soak client ended early: $(tail -3 "$TMP/client.log")"
+A_RSS_F2=$(rss_kb "$APID")
+B_RSS_F2=$(rss_kb "$BPID")
 log "fault 2: PostgreSQL restarted (pg_ctl restart -m fast)"
 F2=$(now)
 pg_ctl -l "$PGDIR/postgresql.log" -o "$PG_OPTS" -m fast -w -t 60 restart >/dev/null \
@@ -259,7 +263,7 @@ cat "$TMP/client.log" >&2
 [[ $s_rc == 0 ]] || die "the soak client failed ($s_rc)"
 ALIVE=""
 for pair in "a:$APID" "b:$BPID"; do
-    kill -0 "${pair#*:}" 2>/dev/null && ALIVE+="node ${pair%%:*} up; " || ALIVE+="node ${pair%%:*} **exited**; "
+    kill -0 "${pair#*:}" 2>/dev/null && ALIVE+="node ${pair%%:*} up, " || ALIVE+="node ${pair%%:*} **exited**, "
 done
 A_RSS1=$(rss_kb "$APID")
 B_RSS1=$(rss_kb "$BPID")
@@ -274,7 +278,8 @@ REDIS_KINDS=$(redis-cli -p "$REDIS_PORT" --scan | awk -F: '{print $1 ":" $2}' \
 ERR_A=$(grep -cE '\b(ERROR|WARN)\b' "$TMP/node-a.log" || true)
 ERR_B=$(grep -cE '\b(ERROR|WARN)\b' "$TMP/node-b.log" || true)
 ERR_TOP=$(cat "$TMP/node-a.log" "$TMP/node-b.log" | sed 's/\x1b\[[0-9;]*m//g' \
-    | grep -E '\b(ERROR|WARN)\b' | sed -E 's/^[0-9T:.Z-]+ +//' | cut -c1-120 \
+    | grep -E '\b(ERROR|WARN)\b' | sed -E 's/^[0-9T:.Z-]+ +//; s/latency=[0-9]+ ms/latency=… ms/' \
+    | cut -c1-120 \
     | sort | uniq -c | sort -rn | head -5 | awk '{n = $1; $1 = ""; printf "- %d× `%s`\n", n, substr($0, 2)}')
 SKIPPED=$(sed -n 's/.*"skipped":\({[^}]*}\).*/\1/p' "$TMP/run.json")
 FAILS=$(sed -n 's/.*"sign_in_failures":\({[^}]*}\).*/\1/p' "$TMP/run.json")
@@ -296,14 +301,14 @@ REPORT="$BENCH/results/$DATE-soak.md"
     echo
     printf '%s\n' "$TABLES"
     echo
-    echo "| resource | at start | at end |"
-    echo "|---|---:|---:|"
-    echo "| node a RSS | $((A_RSS0 / 1024)) MB | $((A_RSS1 / 1024)) MB |"
-    echo "| node b RSS | $((B_RSS0 / 1024)) MB | $((B_RSS1 / 1024)) MB |"
-    echo "| Redis used_memory | (empty) | $(awk -v m="$REDIS_MEM" 'BEGIN {printf "%.1f MB", m / 1048576}') |"
-    echo "| Redis keys | 0 | $REDIS_KEYS ($REDIS_KINDS) |"
+    echo "| resource | at start | at 1/3 (before Redis' restart) | at 2/3 (before PostgreSQL's) | at end |"
+    echo "|---|---:|---:|---:|---:|"
+    echo "| node a RSS | $((A_RSS0 / 1024)) MB | $((A_RSS_F1 / 1024)) MB | $((A_RSS_F2 / 1024)) MB | $((A_RSS1 / 1024)) MB |"
+    echo "| node b RSS | $((B_RSS0 / 1024)) MB | $((B_RSS_F1 / 1024)) MB | $((B_RSS_F2 / 1024)) MB | $((B_RSS1 / 1024)) MB |"
+    echo "| Redis used_memory | (empty) | | (emptied at 1/3) | $(awk -v m="$REDIS_MEM" 'BEGIN {printf "%.1f MB", m / 1048576}') |"
+    echo "| Redis keys | 0 | | | $REDIS_KEYS ($REDIS_KINDS) |"
     echo
-    echo "Nodes at the end: $ALIVE warning or error lines logged: node a $ERR_A, node b $ERR_B${ERR_TOP:+; the most frequent:}"
+    echo "Nodes at the end: ${ALIVE%, }; warning or error lines logged: node a $ERR_A, node b $ERR_B${ERR_TOP:+; the most frequent:}"
     [[ -z $ERR_TOP ]] || { echo; printf '%s\n' "$ERR_TOP"; echo; }
     echo "Requests not started because too many of their kind were waiting, or nothing to use yet: ${SKIPPED:-{\}}; other sign-in failures (no HTTP error): ${FAILS:-{\}}."
 } | tee "$REPORT"

@@ -8,7 +8,7 @@
 //!   `--nodes`: password sign-ins through the code flow (`GET /authorize` on one node,
 //!   `POST /login` on the other, the code exchanged at the first), refreshes with rotation,
 //!   introspections, discovery. Each sign-in's refresh token starts a token family; a family is
-//!   refreshed `--family-refreshes` times, then retired: one in `--replay-every` families
+//!   refreshed `--family-refreshes` times (more while fewer than 16 are live), then retired: one in `--replay-every` families
 //!   presents its previous (already rotated) refresh token once more, and every family presents
 //!   its authorization code a second time. Both replays must be refused. Every request is
 //!   written to `--events` as `start_unix,kind,node,status,latency_us` (status 0: no HTTP
@@ -42,6 +42,9 @@ type Res<T> = Result<T, String>;
 
 /// Seconds the client keeps waiting for a request before counting it as a transport error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Live families below which none is retired for its rotations.
+const MIN_FAMILIES: usize = 16;
 
 fn usage() -> ! {
     eprintln!(
@@ -616,7 +619,9 @@ async fn refresh_one(s: Rc<Soak>, i: u64) {
             let old = std::mem::replace(&mut f.current, new.to_owned());
             f.previous = Some(old);
             f.rotations += 1;
-            if f.rotations >= s.family_refreshes {
+            // Retired after its rotations, unless too few families are left to keep the
+            // refresh rate (sign-ins start new ones more slowly than refreshes use them).
+            if f.rotations >= s.family_refreshes && s.families.borrow().len() >= MIN_FAMILIES {
                 retire(s.clone(), f, node).await;
             } else {
                 s.families.borrow_mut().push_back(f);
