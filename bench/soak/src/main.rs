@@ -572,15 +572,15 @@ async fn sign_in(s: Rc<Soak>, i: u64) {
 /// The end of a family: a sample replays its previous refresh token, and every family
 /// presents its code a second time. Both must be refused (400 invalid_grant).
 async fn retire(s: Rc<Soak>, f: Family, node: usize) {
-    if let Some(prev) = &f.previous {
-        if f.id % s.replay_every == 0 {
-            let pairs = [
-                ("grant_type", "refresh_token"),
-                ("refresh_token", prev.as_str()),
-            ];
-            s.exec("refresh-replay", node, s.token_request(node, &pairs))
-                .await;
-        }
+    if let Some(prev) = &f.previous
+        && f.id.is_multiple_of(s.replay_every)
+    {
+        let pairs = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", prev.as_str()),
+        ];
+        s.exec("refresh-replay", node, s.token_request(node, &pairs))
+            .await;
     }
     let other = (node + 1) % s.nodes.len();
     let pairs = [
@@ -894,6 +894,8 @@ struct Fault {
     name: String,
     start: f64,
     end: f64,
+    /// The end of the fault's window in the report.
+    window_end: f64,
 }
 
 fn read_events(path: &str) -> Res<Vec<Row>> {
@@ -931,6 +933,7 @@ fn read_faults(path: &str) -> Res<Vec<Fault>> {
             name: name.replace('_', " "),
             start: start.parse().map_err(|_| bad())?,
             end: end.parse().map_err(|_| bad())?,
+            window_end: 0.0,
         });
     }
     Ok(faults)
@@ -947,7 +950,7 @@ fn status_counts<'a>(rows: impl Iterator<Item = &'a Row>) -> (usize, String) {
         }
     }
     let mut v: Vec<(u16, usize)> = by.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|b| std::cmp::Reverse(b.1));
     let s: Vec<String> = v
         .iter()
         .map(|(st, c)| {
@@ -996,7 +999,14 @@ fn report(args: &Args) -> bool {
     let after = args.num("after", 10.0);
     let t0 = rows.iter().map(|r| r.start).fold(f64::MAX, f64::min);
     let t1 = rows.iter().map(|r| r.done).fold(0.0, f64::max);
-    let in_window = |r: &Row, f: &Fault| r.done >= f.start && r.done < f.end + after;
+    // ... or at the next fault's start, so that no request counts in two windows.
+    let mut faults = faults;
+    faults.sort_by(|a, b| a.start.total_cmp(&b.start));
+    for i in 0..faults.len() {
+        let end = faults[i].end + after;
+        faults[i].window_end = faults.get(i + 1).map_or(end, |n| end.min(n.start));
+    }
+    let in_window = |r: &Row, f: &Fault| r.done >= f.start && r.done < f.window_end;
     let outside = |r: &Row| !faults.iter().any(|f| in_window(r, f));
     let kinds: Vec<&str> = KINDS
         .iter()
@@ -1037,8 +1047,8 @@ fn report(args: &Args) -> bool {
     w(String::new());
     w(format!(
         "Unexpected answers by status (\"no answer\": refused, reset or over {} s), outside the \
-         fault windows and in each (from the fault's start to {after:.0} s after its end; by \
-         the time each request completed):\n",
+         fault windows and in each (from the fault's start to {after:.0} s after its end or the \
+         next fault's start; by the time each request completed):\n",
         REQUEST_TIMEOUT.as_secs()
     ));
     let mut head = "| kind | outside the faults".to_owned();
