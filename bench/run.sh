@@ -15,10 +15,13 @@
 # 4. CAS ticket validation (bench/cas-validate) on the in-process store and on Redis: service
 #    tickets issued from one SSO session, then validated at /cas/p3/serviceValidate; the same
 #    count of introspections on the same server as the reference.
-# The results table goes to stdout and to bench/results/<date>.md.
+# 5. soak (not in the default list): bench/soak.sh, two nodes under mixed traffic while Redis
+#    and PostgreSQL (the script's own) are restarted; its settings are in bench/soak.sh.
+# The results table goes to stdout and to bench/results/<date>.md (the soak's to
+# bench/results/<date>-soak.md).
 #
 # Settings (environment):
-#   BENCH_SCENARIOS   default "discovery jwks cc refresh login cas"
+#   BENCH_SCENARIOS   default "discovery jwks cc refresh login cas"; add "soak" for the soak
 #   BENCH_CAS_TICKETS tickets issued then validated per round in the cas scenario (20000)
 #   BENCH_DURATION    seconds per measured run (15); BENCH_WARMUP (3); BENCH_RUNS (3)
 #   BENCH_CONNECTIONS concurrent connections (16)
@@ -61,6 +64,17 @@ DATE=$(date -u +%Y-%m-%d)
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 has() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+
+# The soak has its own script, servers and report: alone, it is all there is to run; with other
+# scenarios, it runs after them, on the same guichet binary.
+RUN_SOAK=0
+if has soak; then
+    RUN_SOAK=1
+    SCENARIOS=$(printf '%s\n' $SCENARIOS | grep -vx soak | tr '\n' ' ' || true)
+    if [[ -z ${SCENARIOS// /} ]]; then
+        exec bash "$(dirname "${BASH_SOURCE[0]}")/soak.sh"
+    fi
+fi
 
 # --- install what is missing ------------------------------------------------------------------
 apt_updated=0
@@ -740,3 +754,7 @@ REPORT="$BENCH/results/$DATE.md"
     echo "</details>"
 } | tee "$REPORT"
 log "written to ${REPORT#"$ROOT"/}"
+if [[ $RUN_SOAK == 1 ]]; then
+    log "soak: bench/soak.sh on the same binary"
+    BENCH_GUICHET_BIN=$GBIN bash "$BENCH/soak.sh"
+fi
