@@ -64,9 +64,9 @@ pub struct ClientUpdate {
     pub require_mfa: bool,
     #[arg(long)]
     pub no_require_mfa: bool,
-    #[arg(long, value_parser = ["RS256", "ES256"])]
+    #[arg(long, value_parser = ["RS256", "ES256", "EdDSA"])]
     pub id_token_alg: Option<String>,
-    #[arg(long, value_parser = ["ES256", "RS256"])]
+    #[arg(long, value_parser = ["ES256", "RS256", "EdDSA"])]
     pub access_token_alg: Option<String>,
     /// Seconds, or `default` for the server's setting (GUICHET_CODE_TTL).
     #[arg(long)]

@@ -292,9 +292,9 @@ pub struct ClientAdd {
     /// if they have none).
     #[arg(long)]
     pub require_mfa: bool,
-    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
     pub id_token_alg: String,
-    #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256"])]
+    #[arg(long, default_value = "ES256", value_parser = ["ES256", "RS256", "EdDSA"])]
     pub access_token_alg: String,
     /// Authorization code lifetime for this client, seconds (default: GUICHET_CODE_TTL).
     #[arg(long)]

@@ -265,7 +265,7 @@ impl Keys {
             let mut changed = false;
             if loaded.keys.is_empty() {
                 let now = unix_now();
-                for alg in [Alg::ES256, Alg::RS256] {
+                for alg in [Alg::ES256, Alg::RS256, Alg::EdDSA] {
                     let kid = write_new_key(dir, alg, now)?;
                     tracing::info!(%alg, %kid, dir = %dir.display(), "generated signing key");
                 }
@@ -357,7 +357,7 @@ pub fn rotate(dir: &Path, alg: Alg) -> Result<(String, Alg), KeyError> {
 }
 
 /// `guichet keys retire --kid K`: remove the file of that kid. Refuse if it is the only key of its
-/// algorithm among RS256/ES256.
+/// algorithm: a client may sign its tokens with that algorithm.
 pub fn retire(dir: &Path, kid: &str) -> Result<(), KeyError> {
     if !dir.is_dir() {
         return Err(KeyError::NoKeys(dir.to_path_buf()));
@@ -371,7 +371,7 @@ pub fn retire(dir: &Path, kid: &str) -> Result<(), KeyError> {
         .find(|k| k.kid == kid)
         .ok_or_else(|| KeyError::UnknownKid(kid.to_owned()))?;
     let same_alg = loaded.keys.iter().filter(|k| k.alg == key.alg).count();
-    if same_alg == 1 && key.alg != Alg::EdDSA {
+    if same_alg == 1 {
         return Err(KeyError::LastKeyOfAlg {
             kid: kid.to_owned(),
             alg: key.alg,

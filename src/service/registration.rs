@@ -292,10 +292,10 @@ fn spec(m: Metadata) -> Result<(ClientSpec, &'static str)> {
     };
     let id_token_alg = match m.id_token_signed_response_alg.as_deref() {
         None => Alg::RS256,
-        Some(a @ ("RS256" | "ES256")) => Alg::parse(a).unwrap_or(Alg::RS256),
+        Some(a @ ("RS256" | "ES256" | "EdDSA")) => Alg::parse(a).unwrap_or(Alg::RS256),
         Some(other) => {
             return Err(bad_metadata(format!(
-                "id_token_signed_response_alg {other:?} is not supported (RS256 or ES256)"
+                "id_token_signed_response_alg {other:?} is not supported (RS256, ES256 or EdDSA)"
             )));
         }
     };

@@ -322,3 +322,114 @@ async fn an_issuer_with_a_path_mounts_every_route_under_it() {
         .unwrap();
     assert_eq!(css.status(), 200);
 }
+
+/// Item 6 of issue 10: a client may have its ID tokens and access tokens signed with Ed25519
+/// (`--id-token-alg EdDSA --access-token-alg EdDSA`); the key is published in the JWKS and its
+/// algorithm in discovery, and an off-the-shelf relying party verifies both.
+#[tokio::test]
+async fn an_eddsa_client_gets_ed25519_tokens_that_an_off_the_shelf_relying_party_verifies() {
+    use guichet::crypto::keys::{Alg, rotate};
+    use openidconnect::core::CoreJwsSigningAlgorithm;
+
+    let keys = tempfile::tempdir().unwrap();
+    copy_fixture_keys(keys.path());
+    let (ed_kid, _) = rotate(keys.path(), Alg::EdDSA).unwrap();
+    let app = spawn_with(Options {
+        keys_dir: Some(keys.path().to_path_buf()),
+        ..Options::default()
+    })
+    .await;
+    let user_id = app.create_user("alice").await;
+    let rp = app
+        .create_client("rp-ed", |c| {
+            c.id_token_alg = Alg::EdDSA;
+            c.access_token_alg = Alg::EdDSA;
+        })
+        .await;
+    let http = rp_http();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.issuer.clone()).unwrap(), &http)
+            .await
+            .expect("discovery");
+    assert!(
+        metadata
+            .id_token_signing_alg_values_supported()
+            .contains(&CoreJwsSigningAlgorithm::EdDsa)
+    );
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(rp.id.clone()),
+        Some(ClientSecret::new(rp.secret.clone().unwrap())),
+    )
+    .set_redirect_uri(RedirectUrl::new(rp.redirect_uri.clone()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, _csrf, nonce) = client
+        .authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    let res = app.browser.get(auth_url.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let res = app.submit_login(&page, "alice", PASSWORD).await;
+    let code = query_param(&location(&res), "code").unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+
+    // The ID token: Ed25519, verified by the openidconnect crate against the published JWKS.
+    let id_token = tokens.id_token().expect("id token");
+    let id_verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EdDsa]);
+    let claims = id_token
+        .claims(&id_verifier, &nonce)
+        .expect("an EdDSA ID token the relying party verifies");
+    assert_eq!(claims.subject().as_str(), user_id);
+    let header = jwt_header(&id_token.to_string());
+    assert_eq!(
+        (header["alg"].as_str(), header["kid"].as_str()),
+        (Some("EdDSA"), Some(ed_kid.as_str()))
+    );
+    // A relying party that accepts RS256 only refuses it: the algorithm is really EdDSA.
+    let rs256_only = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+    assert!(id_token.claims(&rs256_only, &nonce).is_err());
+
+    // The access token: an RFC 9068 JWT signed with the same key, verified by jsonwebtoken
+    // with the JWKS's OKP key.
+    let jwks: serde_json::Value = reqwest::get(app.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == ed_kid.as_str())
+        .expect("the EdDSA key is published");
+    assert_eq!(
+        (jwk["kty"].as_str(), jwk["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
+    assert!(jwk.get("d").is_none());
+    let key = jsonwebtoken::DecodingKey::from_ed_components(jwk["x"].as_str().unwrap()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&[app.issuer.as_str()]);
+    validation.set_issuer(&[app.issuer.as_str()]);
+    let at = tokens.access_token().secret();
+    let data = jsonwebtoken::decode::<serde_json::Value>(at, &key, &validation)
+        .expect("an EdDSA access token verified with the published key");
+    assert_eq!(data.header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(data.claims["sub"], user_id.as_str());
+}

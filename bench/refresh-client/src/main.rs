@@ -2,7 +2,7 @@
 //!
 //! For each of N connections (one keep-alive HTTP connection and one cookie jar each) it first
 //! drives the authorization code flow over plain HTTP — GET /authorize with PKCE S256, the login
-//! form's hidden `csrf` and `request` fields, POST /login, the code read from the 303's
+//! form's hidden `csrf` and `flow` fields, POST /login, the code read from the 303's
 //! `Location`, POST /token — to get one refresh token. Then every connection loops
 //! `grant_type=refresh_token`, always presenting the token the previous answer returned, so
 //! each connection keeps one token family. After a warm-up, `--runs` measured windows of
@@ -214,19 +214,40 @@ async fn sign_in(a: &Args, conn: &Conn) -> Res<String> {
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
     ]);
-    let res = conn
+    let mut res = conn
         .http
         .get(format!("{}/authorize?{query}", a.base))
         .send()
         .await
         .map_err(|e| format!("GET /authorize: {e}"))?;
+    // /authorize hands the person to the sign-in area (/login?flow=…): follow it there.
+    for _ in 0..5 {
+        if !res.status().is_redirection() {
+            break;
+        }
+        let location = res
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("redirect without Location")?
+            .to_owned();
+        let target = url::Url::parse(&a.base)
+            .and_then(|b| b.join(&location))
+            .map_err(|e| format!("bad Location {location}: {e}"))?;
+        res = conn
+            .http
+            .get(target)
+            .send()
+            .await
+            .map_err(|e| format!("GET {location}: {e}"))?;
+    }
     let status = res.status();
     let page = res.text().await.map_err(|e| e.to_string())?;
     if status.as_u16() != 200 {
         return Err(format!("GET /authorize answered {status}: {page:.300}"));
     }
     let csrf = hidden_field(&page, "csrf").ok_or("no csrf field in the login form")?;
-    let request = hidden_field(&page, "request").ok_or("no request field in the login form")?;
+    let flow = hidden_field(&page, "flow").ok_or("no flow field in the login form")?;
     let mut res = conn
         .http
         .post(format!("{}/login", a.base))
@@ -238,7 +259,7 @@ async fn sign_in(a: &Args, conn: &Conn) -> Res<String> {
             ("username", &a.username),
             ("password", &a.password),
             ("csrf", &csrf),
-            ("request", &request),
+            ("flow", &flow),
         ]))
         .send()
         .await

@@ -58,17 +58,17 @@ fn claims() -> Value {
 }
 
 #[test]
-fn default_generation_creates_es256_rs256_hmac_mode_0600() {
+fn default_generation_creates_es256_rs256_eddsa_hmac_mode_0600() {
     let files = template();
     let names: Vec<&str> = files.iter().map(|(n, _, _)| n.as_str()).collect();
-    assert_eq!(names.len(), 4, "{names:?}");
+    assert_eq!(names.len(), 5, "{names:?}");
     assert_eq!(names[0], ".lock");
     let visible = &files[1..];
     let prefixes: Vec<&str> = visible
         .iter()
         .map(|(n, _, _)| n.split('-').next().unwrap())
         .collect();
-    assert_eq!(prefixes, ["ES256", "RS256", "hmac"]);
+    assert_eq!(prefixes, ["ES256", "EdDSA", "RS256", "hmac"]);
     for (name, mode, bytes) in visible {
         assert_eq!(*mode, 0o600, "{name}");
         if name.ends_with(".pem") {
@@ -82,9 +82,8 @@ fn default_generation_creates_es256_rs256_hmac_mode_0600() {
     }
     let dir = fresh();
     let set = Keys::load_or_generate(dir.path()).unwrap().current();
-    assert_eq!(set.algs(), [Alg::RS256, Alg::ES256]);
-    assert!(!set.has_alg(Alg::EdDSA));
-    let hmac_file = &visible[2].2;
+    assert_eq!(set.algs(), [Alg::RS256, Alg::ES256, Alg::EdDSA]);
+    let hmac_file = &visible[3].2;
     assert_eq!(&B64.decode(hmac_file).unwrap()[..], set.hmac_secret());
 }
 
@@ -104,7 +103,7 @@ fn kid_is_rfc7638_thumbprint() {
     rotate(dir.path(), Alg::EdDSA).unwrap();
     let set = Keys::load_or_generate(dir.path()).unwrap().current();
     let keys = jwks(&set);
-    assert_eq!(keys.len(), 3);
+    assert_eq!(keys.len(), 4);
     for jwk in &keys {
         let required: &[&str] = match jwk["kty"].as_str().unwrap() {
             "EC" => &["crv", "kty", "x", "y"],
@@ -327,14 +326,14 @@ fn rotate_signs_with_new_key_and_retire_removes_old() {
         .map(|(k, _)| k)
         .collect();
     assert_eq!(es, [newer_kid.clone(), new_kid.clone(), old_kid.clone()]);
-    assert_eq!(jwks(&after).len(), 4);
+    assert_eq!(jwks(&after).len(), 5);
     assert!(after.verify::<Value>(&old_token).is_ok());
 
     retire(dir.path(), &old_kid).unwrap();
     retire(dir.path(), &new_kid).unwrap();
     keys.reload().unwrap();
     let retired = keys.current();
-    assert_eq!(retired.list().len(), 2);
+    assert_eq!(retired.list().len(), 3);
     assert!(!String::from_utf8_lossy(retired.jwks_json()).contains(&old_kid));
     assert!(matches!(
         retired.verify::<Value>(&old_token),
@@ -345,17 +344,19 @@ fn rotate_signs_with_new_key_and_retire_removes_old() {
         Err(KeyError::UnknownKid(_))
     ));
 
-    // the last key of ES256 and RS256 stays; the last EdDSA key may go
+    // the last key of every algorithm stays: a client may sign with it
     let rs_kid = kid_of(&retired, Alg::RS256);
-    for kid in [&newer_kid, &rs_kid] {
+    let first_ed_kid = kid_of(&retired, Alg::EdDSA);
+    for kid in [&newer_kid, &rs_kid, &first_ed_kid] {
         let err = retire(dir.path(), kid).unwrap_err();
         assert!(matches!(err, KeyError::LastKeyOfAlg { .. }), "{err}");
         assert!(err.to_string().contains(kid.as_str()));
     }
     let (ed_kid, _) = rotate(dir.path(), Alg::EdDSA).unwrap();
-    retire(dir.path(), &ed_kid).unwrap();
+    retire(dir.path(), &first_ed_kid).unwrap();
     keys.reload().unwrap();
-    assert_eq!(keys.current().list().len(), 2);
+    assert_eq!(keys.current().list().len(), 3);
+    assert_eq!(kid_of(&keys.current(), Alg::EdDSA), ed_kid);
 }
 
 #[test]
@@ -378,7 +379,7 @@ fn concurrent_first_start_generates_one_key_per_alg() {
         .map(|n| n.split('-').next().unwrap().to_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["ES256", "RS256", "hmac"]);
+    assert_eq!(names, ["ES256", "EdDSA", "RS256", "hmac"]);
     let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
 }
@@ -431,10 +432,9 @@ fn odd_files_are_skipped_and_failed_reload_keeps_old_set() {
     assert!(err.to_string().contains("hmac-5.key"), "{err}");
     assert!(Arc::ptr_eq(&set, &keys.current()));
     assert!(set.sign(Alg::RS256, None, &claims()).is_ok());
-    assert!(matches!(
-        set.sign(Alg::EdDSA, None, &claims()),
-        Err(KeyError::NoKeyForAlg(_))
-    ));
+    // the EdDSA file of the wrong key type was skipped: the generated EdDSA key still signs
+    let ed = set.sign(Alg::EdDSA, None, &claims()).unwrap();
+    assert_eq!(header(&ed)["kid"], kid_of(&first, Alg::EdDSA).as_str());
 
     // the newest HMAC secret wins
     fs::remove_file(p.join("hmac-5.key")).unwrap();
