@@ -792,6 +792,26 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A client given an algorithm that no key of the keys folder signs with would get
+/// `server_error` at every token request: refused here, saying what to run first. A folder that
+/// does not exist yet gets a key of every algorithm at the first start; one that cannot be read
+/// is left for `serve` and `check-config` to report.
+pub(crate) fn check_signing_keys(settings: &Settings, algs: &[Alg]) -> anyhow::Result<()> {
+    let Ok(Some(keys)) = keys::Keys::inspect(&settings.keys_dir) else {
+        return Ok(());
+    };
+    for alg in algs {
+        if !keys.iter().any(|(_, a)| a == alg) {
+            anyhow::bail!(
+                "no {alg} key in the keys folder {}: run `guichet keys rotate --alg {alg}` and \
+                 copy the new file to every node first",
+                settings.keys_dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
     let alg = |s: &str| Alg::parse(s).with_context(|| format!("unknown algorithm {s}"));
     let spec = ClientSpec {
@@ -816,6 +836,7 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         backchannel_logout_uri: args.backchannel_logout_uri,
         backchannel_logout_session_required: args.backchannel_logout_session_required,
     };
+    check_signing_keys(&settings, &[spec.id_token_alg, spec.access_token_alg])?;
     let ctx = AdminContext::open(&settings).await?;
     let done = ctx
         .admin()
