@@ -118,6 +118,13 @@ pub async fn register(core: &Core, token: Option<&str>, body: &[u8], now: i64) -
         _ => return Err(bad_metadata("the request body must be a JSON object")),
     };
     let (spec, auth_method) = spec(m)?;
+    // Tokens in an algorithm no key of this server signs with could never be issued.
+    if !core.keys.current().has_alg(spec.id_token_alg) {
+        return Err(bad_metadata(format!(
+            "id_token_signed_response_alg {} is not offered by this server now",
+            spec.id_token_alg
+        )));
+    }
     let (client, secret) = new_client(spec, now).map_err(|e| match e {
         RegisterError::Invalid(d) => bad_metadata(d),
         RegisterError::Store(e) => e.into(),

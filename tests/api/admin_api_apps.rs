@@ -79,6 +79,22 @@ async fn clients_are_registered_listed_read_and_changed_through_the_api() {
         )
         .await;
     assert_error(status, &err, StatusCode::BAD_REQUEST, "invalid_request");
+    // The test keys folder has no EdDSA key: such a client could never get a token.
+    let (status, err) = api
+        .post_json(
+            "/clients",
+            json!({"client_id": "ed", "access_token_alg": "EdDSA",
+                                      "redirect_uris": ["https://x.example/cb"]}),
+        )
+        .await;
+    assert_error(status, &err, StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(
+        err["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("keys rotate --alg EdDSA"),
+        "{err}"
+    );
 
     let (status, list) = api.get("/clients").await;
     assert_eq!(status, 200);

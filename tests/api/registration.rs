@@ -292,6 +292,11 @@ async fn bad_metadata_is_400_invalid_redirect_uri_or_invalid_client_metadata_and
             json!({"redirect_uris": cb, "id_token_signed_response_alg": "none"}),
             "invalid_client_metadata",
         ),
+        // Allowed, but the test keys folder has no EdDSA key to sign with.
+        (
+            json!({"redirect_uris": cb, "id_token_signed_response_alg": "EdDSA"}),
+            "invalid_client_metadata",
+        ),
         (
             json!({"redirect_uris": cb, "client_name": "a\nb"}),
             "invalid_client_metadata",
