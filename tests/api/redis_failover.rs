@@ -15,8 +15,10 @@ use crate::helpers::*;
 
 const MASTER_NAME: &str = "mymaster";
 /// The longest a request may take while Redis fails over: a store operation gives up after
-/// 1.5 s, and hashing the password adds a little on a busy machine.
-const SLOWEST: Duration = Duration::from_millis(2500);
+/// 1.5 s, and hashing the password on a machine busy with other tests (CI has two cores) adds
+/// up to a second or two. A request that waited for a connection to the dead master (5 s) or
+/// for nothing at all (no timeout) would still be caught.
+const SLOWEST: Duration = Duration::from_millis(4000);
 
 /// A primary, its replica and three sentinels watching them (quorum 2).
 struct Group {
@@ -344,12 +346,31 @@ async fn a_sentinel_failover_answers_503_at_worst_and_no_code_is_redeemed_twice(
     }
 
     let mut record = record.lock().await;
-    // Every issued code, once more: all refused.
+    // Every issued code, once more. One that was exchanged is refused. One whose exchange
+    // failed before it was used up (a 503 while the master was down) may be exchanged now,
+    // once: that is its first redemption, and a third try on the other node is refused.
     let issued = std::mem::take(&mut record.issued);
+    let mut late = 0;
     for (n, issued) in issued.iter().enumerate() {
-        let node = &nodes[n % 2];
-        let res = redeem(node, &client, &issued.code, Some(&issued.verifier)).await;
-        assert_ne!(res.status(), 200, "a code was redeemed a second time");
+        let was_redeemed = record.redeemed.contains(&issued.code);
+        let res = redeem(&nodes[n % 2], &client, &issued.code, Some(&issued.verifier)).await;
+        if res.status() != 200 {
+            continue;
+        }
+        assert!(
+            !was_redeemed,
+            "a code exchanged during the failover was exchanged again after it"
+        );
+        late += 1;
+        record.redeemed.push(issued.code.clone());
+        let again = redeem(
+            &nodes[(n + 1) % 2],
+            &client,
+            &issued.code,
+            Some(&issued.verifier),
+        )
+        .await;
+        assert_ne!(again.status(), 200, "a code was redeemed a second time");
     }
     let mut redeemed = record.redeemed.clone();
     redeemed.sort();
@@ -378,7 +399,7 @@ async fn a_sentinel_failover_answers_503_at_worst_and_no_code_is_redeemed_twice(
     );
     eprintln!(
         "redis_failover: {} answers, {unavailable} of them 503, {} codes issued, {} redeemed; \
-         the sentinels failed over after {failed_over:?}",
+         {late} of them only after the failover; the sentinels failed over after {failed_over:?}",
         answers.len(),
         issued.len(),
         total
