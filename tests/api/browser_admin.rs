@@ -160,7 +160,8 @@ async fn console_walk(browser: &Client) {
     type_in(browser, "rights", "staff").await;
     shot(browser, 9, "invitation-form").await;
     submit(browser, "/admin/invitations").await;
-    wait_for(browser, "the invitations list", "#invitations").await;
+    // The form's page has the list too: the notice says the answer page is there.
+    wait_for(browser, "the invitation's notice", "#admin-notice").await;
     let list = browser.find(Locator::Id("invitations")).await.unwrap();
     assert!(list.text().await.unwrap().contains("alice@example.org"));
     shot(browser, 10, "invitation-sent").await;
