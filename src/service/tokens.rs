@@ -296,6 +296,13 @@ pub async fn exchange_code(
         .swap(&key, &tombstone, tombstone_until, now)
         .await?;
     let Some(previous) = previous else {
+        // Neither the code nor its tombstone: never issued, expired unredeemed, or redeemed
+        // and its tombstone gone (past its life, or lost with Redis' data). The grant the code
+        // created tells the last apart: a replay, whose tokens are revoked (RFC 6749 §4.1.2).
+        // Only this failure reads the database.
+        if core.db.grant_exists(&grant_id).await? {
+            return Err(code_replayed(core, client, &grant_id, now).await);
+        }
         return Err(OAuthError::invalid_grant("the code is invalid or expired"));
     };
     if previous.starts_with(TOMBSTONE) {

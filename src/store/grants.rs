@@ -341,6 +341,15 @@ impl Db {
             .transpose()
     }
 
+    /// Whether a grant with this id was ever created (and not yet cleaned up), revoked or not.
+    pub async fn grant_exists(&self, id: &str) -> Result<bool> {
+        let row: Option<i32> = sqlx::query_scalar("select 1 from grants where id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Revokes one grant; returns whether it was live.
     pub async fn grant_revoke(&self, id: &str, now: i64) -> Result<bool> {
         let done =

@@ -519,3 +519,32 @@ async fn a_code_whose_tombstone_was_lost_still_cannot_be_redeemed_twice() {
     // RFC 6749 §4.1.2: what the first redemption issued is revoked.
     assert_token_dead(&app, at).await;
 }
+
+#[tokio::test]
+async fn a_code_replayed_after_the_store_lost_its_tombstone_still_revokes_what_it_issued() {
+    // Redis restarted empty (or the in-process store with its node), or the tombstone's life
+    // is over: neither the code nor its tombstone is left. The grant in the database still
+    // says the code was redeemed.
+    let (app, c1) = app_with_alice_and("c1").await;
+    let (code, verifier) = pkce_code(&app, &c1, "openid").await;
+    let first = redeem_ok(&app, &c1, &code, &verifier).await;
+    let at = str_of(&first, "access_token");
+    let rt = str_of(&first, "refresh_token");
+    assert_token_alive(&app, at).await;
+
+    app.core
+        .ephemeral
+        .delete(&guichet::service::authorize::code_key(&code))
+        .await
+        .unwrap();
+    assert_invalid_grant(redeem(&app, &c1, &code, Some(&verifier)).await).await;
+    // What the first redemption issued is revoked, refresh token included.
+    assert_token_dead(&app, at).await;
+    assert_invalid_grant(refresh_with(&app, &c1, rt, None).await).await;
+    audit_kinds(&app, &["code.replayed"]).await;
+
+    // A code that was never redeemed, once expired, is only invalid: nothing to revoke.
+    let (other, other_verifier) = pkce_code(&app, &c1, "openid").await;
+    app.clock.advance(61);
+    assert_invalid_grant(redeem(&app, &c1, &other, Some(&other_verifier)).await).await;
+}
