@@ -25,6 +25,7 @@ use crate::config::Settings;
 use crate::crypto::keys::{self, Alg};
 use crate::crypto::password::Hasher;
 use crate::domain::admin::Actor;
+use crate::domain::alg::AlgSet;
 use crate::domain::clock::Clock;
 use crate::domain::password_policy::{PasswordPolicy, Violation};
 use crate::domain::user::{
@@ -534,6 +535,10 @@ struct AdminContext {
     /// The command line acts with a global administrator's reach: whoever runs it holds the
     /// server's database and keys.
     actor: Actor,
+    /// What the keys folder can sign with; `None` when it is not made yet (the first start
+    /// makes a key of every algorithm) or cannot be read (left for `serve` and `check-config`
+    /// to report).
+    signing_algs: Option<AlgSet>,
 }
 
 impl AdminContext {
@@ -546,6 +551,10 @@ impl AdminContext {
             sweeper,
             policy: policy(settings),
             actor: Actor::cli(),
+            signing_algs: match keys::Keys::inspect(&settings.keys_dir) {
+                Ok(Some(keys)) => Some(keys.into_iter().map(|(_, alg)| alg).collect()),
+                _ => None,
+            },
         })
     }
 
@@ -555,6 +564,7 @@ impl AdminContext {
             ephemeral: self.ephemeral.as_ref(),
             policy: &self.policy,
             actor: &self.actor,
+            signing_algs: self.signing_algs,
         }
     }
 
@@ -792,26 +802,6 @@ async fn user_add(settings: Settings, args: UserAdd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A client given an algorithm that no key of the keys folder signs with would get
-/// `server_error` at every token request: refused here, saying what to run first. A folder that
-/// does not exist yet gets a key of every algorithm at the first start; one that cannot be read
-/// is left for `serve` and `check-config` to report.
-pub(crate) fn check_signing_keys(settings: &Settings, algs: &[Alg]) -> anyhow::Result<()> {
-    let Ok(Some(keys)) = keys::Keys::inspect(&settings.keys_dir) else {
-        return Ok(());
-    };
-    for alg in algs {
-        if !keys.iter().any(|(_, a)| a == alg) {
-            anyhow::bail!(
-                "no {alg} key in the keys folder {}: run `guichet keys rotate --alg {alg}` and \
-                 copy the new file to every node first",
-                settings.keys_dir.display()
-            );
-        }
-    }
-    Ok(())
-}
-
 async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
     let alg = |s: &str| Alg::parse(s).with_context(|| format!("unknown algorithm {s}"));
     let spec = ClientSpec {
@@ -836,7 +826,6 @@ async fn client_add(settings: Settings, args: ClientAdd) -> anyhow::Result<()> {
         backchannel_logout_uri: args.backchannel_logout_uri,
         backchannel_logout_session_required: args.backchannel_logout_session_required,
     };
-    check_signing_keys(&settings, &[spec.id_token_alg, spec.access_token_alg])?;
     let ctx = AdminContext::open(&settings).await?;
     let done = ctx
         .admin()

@@ -37,6 +37,26 @@ impl Alg {
     }
 }
 
+/// The algorithms a server can sign with now (those with a key in its keys folder).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlgSet([bool; 3]);
+
+impl AlgSet {
+    pub fn contains(self, alg: Alg) -> bool {
+        self.0[alg.index()]
+    }
+}
+
+impl FromIterator<Alg> for AlgSet {
+    fn from_iter<I: IntoIterator<Item = Alg>>(iter: I) -> AlgSet {
+        let mut set = AlgSet::default();
+        for a in iter {
+            set.0[a.index()] = true;
+        }
+        set
+    }
+}
+
 impl std::fmt::Display for Alg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

@@ -4,6 +4,7 @@
 
 use crate::crypto::token::{digest, random_token};
 use crate::domain::admin::{Actor, Principal, Reach};
+use crate::domain::alg::{Alg, AlgSet};
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::client::validate_backchannel_logout_uri;
 use crate::domain::mfa::mask_phone;
@@ -25,6 +26,9 @@ pub struct Admin<'a> {
     pub policy: &'a Policy,
     /// Who acts: every method checks its reach (`domain::admin`), and audit rows name it.
     pub actor: &'a Actor,
+    /// The algorithms the keys folder has a key for, which a client's tokens may use; `None`
+    /// when the folder is not made yet (its first start makes a key of every algorithm).
+    pub signing_algs: Option<AlgSet>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +88,10 @@ impl<'a> Admin<'a> {
             ephemeral: core.ephemeral.as_ref(),
             policy: &core.policy,
             actor,
+            signing_algs: {
+                let keys = core.keys.current();
+                Some(Alg::ALL.into_iter().filter(|a| keys.has_alg(*a)).collect())
+            },
         }
     }
 }

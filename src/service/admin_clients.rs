@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use crate::domain::alg::Alg;
 use crate::domain::audit::{AuditEvent, AuditKind};
 use crate::domain::cas::CasService;
 use crate::domain::client::Client;
@@ -50,6 +51,7 @@ impl Admin<'_> {
         now: i64,
     ) -> Result<(Client, Option<String>)> {
         self.check_global()?;
+        self.check_signing_keys(&[spec.id_token_alg, spec.access_token_alg])?;
         let (client, secret) = clients::register(self.db, spec, now).await?;
         self.audit(
             AuditEvent::new(now, AuditKind::ClientCreated)
@@ -89,6 +91,8 @@ impl Admin<'_> {
         if changes.is_empty() {
             return Err(AdminError::Invalid("nothing to change".into()));
         }
+        let algs = [changes.id_token_alg, changes.access_token_alg];
+        self.check_signing_keys(&algs.into_iter().flatten().collect::<Vec<_>>())?;
         let before = self.client(client_id).await?;
         let (after, secret) = clients::changed_client(&before, changes, now)?;
         if !self.db.client_update(&after).await? {
@@ -105,6 +109,21 @@ impl Admin<'_> {
         )
         .await?;
         Ok((after, secret))
+    }
+
+    /// A client given an algorithm that no key of the keys folder signs with would get
+    /// `server_error` at every token request: refused, saying what to run first.
+    fn check_signing_keys(&self, algs: &[Alg]) -> Result<()> {
+        let Some(have) = self.signing_algs else {
+            return Ok(());
+        };
+        match algs.iter().find(|a| !have.contains(**a)) {
+            None => Ok(()),
+            Some(a) => Err(AdminError::Invalid(format!(
+                "no {a} key in the keys folder: run `guichet keys rotate --alg {a}` and copy \
+                 the new file to every node first"
+            ))),
+        }
     }
 
     /// Registers a CAS service under a new id (`cas-…`).

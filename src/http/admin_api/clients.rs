@@ -248,19 +248,6 @@ pub struct ClientChangesIn {
     pub backchannel_logout_session_required: Option<bool>,
 }
 
-/// An algorithm no key of the keys folder signs with would give the client `server_error` at
-/// every token request: refused, saying what to run first.
-fn check_signing_keys(state: &AppState, algs: &[Option<Alg>]) -> Result<(), ApiError> {
-    let keys = state.core.keys.current();
-    match algs.iter().flatten().find(|a| !keys.has_alg(**a)) {
-        None => Ok(()),
-        Some(a) => Err(ApiError::invalid(format!(
-            "no {a} key in the keys folder: run `guichet keys rotate --alg {a}` and copy the \
-             file to every node first"
-        ))),
-    }
-}
-
 fn alg(name: &str, value: Option<&str>, default: Alg) -> Result<Alg, ApiError> {
     match value {
         None => Ok(default),
@@ -320,10 +307,6 @@ pub async fn clients_create_post(
         backchannel_logout_uri: c.backchannel_logout_uri,
         backchannel_logout_session_required: c.backchannel_logout_session_required,
     };
-    check_signing_keys(
-        &state,
-        &[Some(spec.id_token_alg), Some(spec.access_token_alg)],
-    )?;
     let (client, client_secret) = Admin::new(&state.core, &actor)
         .register_client(spec, state.core.now())
         .await?;
@@ -383,7 +366,6 @@ pub async fn clients_update_patch(
         backchannel_logout_uri: c.backchannel_logout_uri,
         backchannel_logout_session_required: c.backchannel_logout_session_required,
     };
-    check_signing_keys(&state, &[changes.id_token_alg, changes.access_token_alg])?;
     let (client, client_secret) = Admin::new(&state.core, &actor)
         .update_client(&client_id, changes, state.core.now())
         .await?;
