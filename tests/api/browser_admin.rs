@@ -168,6 +168,12 @@ async fn console_walk(browser: &Client) {
 
     // 5. Root signs out; alice opens the link from her mail and creates her account.
     submit(browser, "/logout/confirm").await;
+    // The signed-out page first: a link opened while the form's answer is on its way would be
+    // left for it.
+    wait_for_url(browser, "the signed-out page", |u| {
+        u.path() == "/logout/confirm"
+    })
+    .await;
     let mail = wait_for_mail(&app, "alice@example.org", 1).await;
     let link = link_in(&app, &mail, "/invitation/");
     browser.goto(&link).await.unwrap();
